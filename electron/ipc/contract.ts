@@ -1,0 +1,289 @@
+/**
+ * The IPC contract: the one registry of channels between renderer and main, with
+ * the zod schema of every request payload and the shapes of results and events.
+ *
+ * Plain data and zod only: it imports nothing of Node, Electron or noble, so the
+ * renderer may import it (DESIGN §2). The Electron preload exposes one method per
+ * request channel on `window.unknot`; the browser host carries the same channels over
+ * its WebSocket (docs/bridge.md). Times are seconds unless a name ends in `Ms`.
+ */
+import { z } from 'zod';
+
+/** The muscle groups of the body map; each has its own daily budget (DESIGN §1). */
+export const MUSCLE_GROUPS = ['neck', 'shoulders', 'upper-back', 'rhomboids', 'lower-back'] as const;
+export const MuscleGroup = z.enum(MUSCLE_GROUPS);
+export type MuscleGroup = z.infer<typeof MuscleGroup>;
+
+/** Routine motions (DESIGN §1); chairs map them to modes. */
+export const Motion = z.enum(['circular', 'back-and-forth', 'on-knot', 'long-strokes']);
+export type Motion = z.infer<typeof Motion>;
+
+const Id = z.string().min(1).max(200);
+/** A normalised intensity 0..1 of the device's full range. */
+const Intensity = z.number().finite().min(0).max(1);
+const Empty = z.object({}).strict().optional();
+
+/** Screening answers: `true` = yes, `false` = no, absent = not answered yet. */
+export const ScreeningAnswers = z.record(z.string().min(1).max(60), z.boolean());
+export type ScreeningAnswers = z.infer<typeof ScreeningAnswers>;
+
+/** Settings the user may change; the main process enforces the bounds (DESIGN §1). */
+export const SettingsPatch = z
+  .object({
+    /** Per protocol id: intensity ceiling 0.1..1. */
+    ceilings: z.record(Id, z.number().finite().min(0.1).max(1)).optional(),
+    /** Session cap in seconds, 60..300. */
+    sessionCapSeconds: z.number().int().min(60).max(300).optional(),
+    /** Daily budget per muscle group in seconds, 60..360. */
+    dailyBudgetSeconds: z.number().int().min(60).max(360).optional(),
+    theme: z.enum(['system', 'light', 'dark']).optional(),
+    reducedMotion: z.boolean().optional(),
+    sound: z.enum(['off', 'chime', 'chime-and-voice']).optional(),
+    doctorNoticeAcknowledged: z.literal(true).optional(),
+    /** Global stop shortcut (Electron accelerator syntax). */
+    stopShortcut: z.string().min(1).max(60).optional(),
+  })
+  .strict();
+export type SettingsPatch = z.infer<typeof SettingsPatch>;
+
+/** Request channels with their payload schemas. Every payload is validated at the main boundary. */
+export const requestSchemas = {
+  'app.info': Empty,
+  'adapter.get': Empty,
+  /** Turns demo mode on: simulated devices join the scan results. */
+  'demo.enable': Empty,
+  'scan.start': Empty,
+  'scan.stop': Empty,
+  'device.list': Empty,
+  'device.connect': z.object({ peripheralId: Id, protocolId: Id.optional() }).strict(),
+  'device.disconnect': Empty,
+  /** Stops every motor the app can reach. Always allowed, never refused for state. */
+  'device.stop': Empty,
+  'device.setHeat': z.object({ on: z.boolean() }).strict(),
+  'session.start': z
+    .object({
+      muscleGroup: MuscleGroup,
+      plannedMotorSeconds: z.number().finite().positive().max(3600),
+      routineId: Id.optional(),
+    })
+    .strict(),
+  'session.heartbeat': z.object({ sessionId: Id }).strict(),
+  /** Sets the intensity (0..1, before the ceiling) and optional motion for the current step. */
+  'session.setStep': z.object({ sessionId: Id, intensity: Intensity, motion: Motion.optional() }).strict(),
+  'session.pause': z.object({ sessionId: Id }).strict(),
+  'session.resume': z.object({ sessionId: Id }).strict(),
+  'session.end': z.object({ sessionId: Id }).strict(),
+  /** "Stop — it hurts": stops at once and records a pain event. */
+  'session.hurt': z.object({ sessionId: Id }).strict(),
+  'settings.get': Empty,
+  'settings.set': SettingsPatch,
+  'screening.set': z.object({ answers: ScreeningAnswers }).strict(),
+  'usage.today': Empty,
+  'usage.history': z.object({ days: z.number().int().min(1).max(90) }).strict(),
+  'data.delete': z.object({ confirm: z.literal('delete my data') }).strict(),
+  'sim.state': Empty,
+  'sim.fault': z.object({ peripheralId: Id, fault: z.string().min(1).max(60) }).strict(),
+} as const;
+
+export type RequestChannel = keyof typeof requestSchemas;
+export const REQUEST_CHANNELS = Object.keys(requestSchemas) as RequestChannel[];
+export type RequestPayload<C extends RequestChannel> = z.input<(typeof requestSchemas)[C]>;
+
+/** Event channels pushed from main to every connected renderer. */
+export const EVENT_CHANNELS = [
+  'adapter.state',
+  'scan.results',
+  'device.status',
+  'session.state',
+  'session.ended',
+  'safety.clamped',
+  'safety.warning',
+  'sim.state',
+  'store.notice',
+] as const;
+export type EventChannel = (typeof EVENT_CHANNELS)[number];
+
+// ---- result and event shapes (plain types; the main process builds them) ----
+
+export type AdapterStateName =
+  | 'unknown'
+  | 'resetting'
+  | 'unsupported'
+  | 'unauthorized'
+  | 'poweredOff'
+  | 'poweredOn'
+  | 'unavailable';
+
+export interface AdapterInfo {
+  state: AdapterStateName;
+  message: string;
+  hint: string;
+  /** Whether simulated devices are on (demo mode). */
+  demo: boolean;
+}
+
+export interface AppInfo {
+  version: string;
+  host: 'electron' | 'browser';
+  demo: boolean;
+  /** Demo-only factor by which routine time runs faster (1 normally). */
+  timeScale: number;
+  dataDir: string;
+}
+
+export interface ProtocolCandidate {
+  protocolId: string;
+  displayName: string;
+  confidence: 'strong' | 'candidate';
+  experimental?: string;
+  kind: 'percussive' | 'chair' | 'cushion' | 'ems';
+}
+
+export interface ScanEntry {
+  peripheralId: string;
+  name: string;
+  rssi: number;
+  simulated: boolean;
+  candidates: ProtocolCandidate[];
+  lastSeenMs: number;
+}
+
+export interface ScanResults {
+  scanning: boolean;
+  devices: ScanEntry[];
+}
+
+export interface DeviceStatusEvent {
+  connection: 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
+  peripheralId?: string;
+  name?: string;
+  protocolId?: string;
+  kind?: ProtocolCandidate['kind'];
+  experimental?: string;
+  simulated?: boolean;
+  model?: string;
+  /** Device steps above 0 and their unit. */
+  steps?: number;
+  stepUnit?: string;
+  /** The highest step the ceiling allows. */
+  maxStep?: number;
+  ceiling?: number;
+  running?: boolean;
+  /** Last step the app wrote (0 when stopped). */
+  commandedStep?: number;
+  reportedLevel?: number;
+  batteryPercent?: number;
+  firmware?: string;
+  modes?: string[];
+  mode?: string;
+  heat?: boolean;
+  hasHeat?: boolean;
+  message?: string;
+}
+
+export type SessionEndReason =
+  | 'completed'
+  | 'user-stop'
+  | 'hurt'
+  | 'session-cap'
+  | 'daily-budget'
+  | 'watchdog'
+  | 'connection-lost'
+  | 'window-closed'
+  | 'device-lost'
+  | 'app-quit'
+  | 'suspend'
+  | 'error';
+
+export interface SessionStartResult {
+  sessionId: string;
+  grantedMotorSeconds: number;
+  /** true when the daily budget shortened the plan; the routine scales its steps. */
+  shortened: boolean;
+  /** Suggested intensity factor (below 1 after a pain event in this group). */
+  intensityFactor: number;
+}
+
+export interface SessionStateEvent {
+  sessionId: string;
+  state: 'running' | 'paused' | 'ended';
+  muscleGroup: MuscleGroup;
+  routineId?: string;
+  grantedMotorSeconds: number;
+  usedMotorSeconds: number;
+  pausedReason?: string;
+}
+
+export interface SessionEndedEvent {
+  sessionId: string;
+  reason: SessionEndReason;
+  message: string;
+  usedMotorSeconds: number;
+}
+
+export interface ClampedEvent {
+  requestedStep: number;
+  commandedStep: number;
+  maxStep: number;
+  stepUnit: string;
+}
+
+export interface WarningEvent {
+  code: string;
+  message: string;
+}
+
+export interface BudgetInfo {
+  muscleGroup: MuscleGroup;
+  usedSeconds: number;
+  budgetSeconds: number;
+  remainingSeconds: number;
+  /** ISO time of the next local midnight, when the budget resets. */
+  resetsAt: string;
+}
+
+export interface SettingsView {
+  ceilings: Record<string, number>;
+  defaultCeiling: number;
+  emsDefaultCeiling: number;
+  sessionCapSeconds: number;
+  dailyBudgetSeconds: number;
+  theme: 'system' | 'light' | 'dark';
+  reducedMotion: boolean;
+  sound: 'off' | 'chime' | 'chime-and-voice';
+  doctorNoticeAcknowledged: boolean;
+  stopShortcut: string;
+  screening: ScreeningAnswers;
+  /** Question ids and texts-keys the user must answer before motor control. */
+  screeningQuestions: { id: string; deviceKind?: string }[];
+  /** true when any answer is yes: motor control is disabled. */
+  motorBlocked: boolean;
+  dataDir: string;
+}
+
+export interface SimPeripheralState {
+  peripheralId: string;
+  name: string;
+  protocolId: string;
+  connected: boolean;
+  readout: { label: string; value: string }[];
+  state: Record<string, number | string | boolean>;
+  faults: string[];
+}
+
+/** The reply envelope of every request (IPC and WebSocket alike). */
+export type Reply<T = unknown> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
+
+/** Error codes a request may be refused with. */
+export type ErrorCode =
+  | 'invalid-payload'
+  | 'unknown-channel'
+  | 'forbidden'
+  | 'not-connected'
+  | 'no-session'
+  | 'not-owner'
+  | 'refused'
+  | 'blocked-by-screening'
+  | 'budget-exhausted'
+  | 'device-error'
+  | 'internal';
