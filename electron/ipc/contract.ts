@@ -287,3 +287,25 @@ export type ErrorCode =
   | 'budget-exhausted'
   | 'device-error'
   | 'internal';
+
+/**
+ * The `window.unknot` method name for a request channel: dots removed, camel case
+ * (`session.start` → `sessionStart`). The preload exposes exactly one per channel.
+ */
+export function methodName(channel: RequestChannel): string {
+  return channel.replace(/\.([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** The `window.unknot` listener method for an event channel (`device.status` → `onDeviceStatus`). */
+export function eventMethodName(event: EventChannel): string {
+  const m = methodName(event as unknown as RequestChannel);
+  return 'on' + m.charAt(0).toUpperCase() + m.slice(1);
+}
+
+/**
+ * What the preload puts on `window.unknot`: one method per request channel (each
+ * resolves to the reply envelope, never rejects) and one listener method per event
+ * channel (returns an unsubscribe function).
+ */
+export type UnknotBridge = Record<string, (payload?: unknown) => Promise<Reply>> &
+  Record<string, (listener: (payload: unknown) => void) => () => void>;
