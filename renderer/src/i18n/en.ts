@@ -1,0 +1,397 @@
+/**
+ * Every text the UI shows, in one place so it can be translated. Functions take
+ * the values a sentence needs; nothing else in the renderer holds user-facing words
+ * (messages from the main process are shown as they arrive).
+ */
+import type { MuscleGroup, Motion, SessionEndReason, AdapterStateName, ProtocolCandidate } from '../../../electron/ipc/contract';
+
+const min = (sec: number): string => {
+  const m = Math.round(sec / 6) / 10;
+  return `${Number.isInteger(m) ? m.toFixed(0) : m.toFixed(1)} min`;
+};
+
+export const en = {
+  appName: 'Unknot',
+  tagline: 'Work a knot out of your back, gently.',
+  skipToContent: 'Skip to content',
+
+  nav: {
+    label: 'Main',
+    devices: 'Devices',
+    routines: 'Routines',
+    history: 'History',
+    settings: 'Settings',
+    about: 'Safety',
+  },
+
+  link: {
+    connecting: 'Connecting to Unknot…',
+    lost: 'Lost contact with Unknot — the massager was stopped.',
+    lostHint: 'Trying to reconnect. If the massager is still running, switch it off with its own button.',
+    back: 'Back in contact with Unknot.',
+    noBridge: 'This page must be opened from Unknot.',
+  },
+
+  groups: {
+    neck: 'Neck',
+    shoulders: 'Shoulders',
+    'upper-back': 'Upper back',
+    rhomboids: 'Between the shoulder blades',
+    'lower-back': 'Lower back',
+  } satisfies Record<MuscleGroup, string>,
+
+  motions: {
+    circular: 'Small circles around the knot',
+    'back-and-forth': 'Short strokes toward the knot and back',
+    'on-knot': 'Hold still on the knot',
+    'long-strokes': 'Long, slow strokes over the whole back',
+  } satisfies Record<Motion, string>,
+
+  kinds: {
+    percussive: 'Massage gun',
+    chair: 'Massage chair',
+    cushion: 'Massage cushion',
+    ems: 'EMS pad',
+  } satisfies Record<ProtocolCandidate['kind'], string>,
+
+  adapter: {
+    heading: 'Bluetooth',
+    states: {
+      unknown: 'Checking Bluetooth…',
+      resetting: 'Bluetooth is restarting…',
+      unsupported: 'No usable Bluetooth adapter was found.',
+      unauthorized: 'Unknot may not use Bluetooth.',
+      poweredOff: 'Bluetooth is off.',
+      poweredOn: 'Bluetooth is ready.',
+      unavailable: 'Bluetooth is not available.',
+    } satisfies Record<AdapterStateName, string>,
+    tryDemo: 'Try simulated devices',
+    demoOn: 'Simulated devices are on.',
+  },
+
+  pairing: {
+    heading: 'Connect your massager',
+    intro: 'Switch the massager on, keep it close, then scan.',
+    scan: 'Scan',
+    scanning: 'Scanning for massagers…',
+    notScanning: 'Not scanning.',
+    found: (n: number) => (n === 1 ? '1 device found' : `${n} devices found`),
+    none: 'No devices found yet.',
+    connect: 'Connect',
+    disconnect: 'Disconnect',
+    connecting: 'Connecting…',
+    connected: (name: string) => `Connected to ${name}.`,
+    reconnecting: (name: string) => `Lost ${name}. Reconnecting…`,
+    chooseRoutine: 'Choose a routine',
+    simulated: 'simulated',
+    experimental: 'experimental',
+    remembered: 'remembered',
+    candidate: 'to be confirmed after connecting',
+    unknownKind: 'Unknown device',
+    signal: (dbm: number) => `${dbm < 0 ? '−' + Math.abs(dbm) : dbm} dBm`,
+    signalLabel: (bars: number) => `Signal ${bars} of 4`,
+    protocolLabel: 'Protocol',
+  },
+
+  sim: {
+    heading: 'Simulated devices',
+    intro: 'What each simulated massager decoded from the bytes it received.',
+    connected: 'connected',
+    idle: 'not connected',
+    faults: 'Inject a fault',
+    none: 'No simulated devices.',
+    faultNames: {
+      'drop-link': 'Drop the link',
+      'never-answer': 'Never answer a write',
+      'garbage': 'Send garbage',
+      'adapter-off': 'Adapter off',
+    } as Record<string, string>,
+    faultSent: (fault: string, name: string) => `Fault “${fault}” sent to ${name}.`,
+  },
+
+  routines: {
+    heading: 'Routines',
+    intro: 'Pick the area where the knot is. Each routine runs 3 to 5 minutes.',
+    budgetNote: 'At most 6 minutes a day per area: the daily limit wins over “several times a day”.',
+    filterLabel: 'Show routines for',
+    all: 'All areas',
+    minutes: (sec: number) => min(sec),
+    steps: (n: number) => `${n} steps`,
+    left: (sec: number) => `${min(sec)} left today`,
+    gentle: 'first time',
+    noneLeft: 'No time left today for this area.',
+    emsNeck: 'EMS pads are never used on the neck.',
+    open: 'Open',
+  },
+
+  library: {
+    'upper-back-knot': {
+      name: 'Upper back',
+      summary: 'The full four-step routine for a knot in the upper back.',
+    },
+    'upper-back-gentle': {
+      name: 'Upper back, first time',
+      summary: 'Shorter and softer, to learn how the massager feels.',
+    },
+    'neck-knot': {
+      name: 'Neck',
+      summary: 'Soft work on the sides and back of the neck. Avoid the front.',
+    },
+    'shoulders-knot': {
+      name: 'Shoulders',
+      summary: 'For the top of the shoulders, where desk tension collects.',
+    },
+    'rhomboids-knot': {
+      name: 'Between the shoulder blades',
+      summary: 'For the hard-to-reach spot next to the spine.',
+    },
+    'lower-back-knot': {
+      name: 'Lower back',
+      summary: 'Beside the spine, never on it.',
+    },
+  } as Record<string, { name: string; summary: string }>,
+
+  steps: {
+    around: {
+      title: 'Around the knot',
+      cue: 'Circle slowly around the knot, a hand’s width out. Light pressure.',
+    },
+    toward: {
+      title: 'Toward the knot',
+      cue: 'Stroke in toward the knot and back out. Let the massager do the work.',
+    },
+    on: {
+      title: 'On the knot',
+      cue: 'Press a finger into the knot and rest the massager on it. Low and still.',
+    },
+    whole: {
+      title: 'Whole back',
+      cue: 'Sweep long, slow strokes over the whole area to relax it.',
+    },
+    neckAround: {
+      title: 'Around the knot',
+      cue: 'Small circles beside the knot. Stay off the spine and the front of the neck.',
+    },
+    lowerWhole: {
+      title: 'Whole lower back',
+      cue: 'Long strokes on both sides of the spine, from the waist up.',
+    },
+  },
+
+  prep: {
+    heading: 'Before you start',
+    intro: 'The massager stays off until you press Start.',
+    items: [
+      'Sit or lie somewhere comfortable.',
+      'Loosen tight clothing.',
+      'Warm the area first: a heating pad or a hot bath.',
+      'Find the knot with your fingers.',
+    ],
+    checklistLabel: 'Preparation',
+    start: 'Start',
+    starting: 'Starting…',
+    back: 'Back to routines',
+    needDevice: 'Connect a massager first.',
+    goConnect: 'Go to devices',
+    needScreening: 'Answer the health questions above before the first start.',
+    blocked: 'Motor control is off because of a health answer. Consult a doctor first.',
+    noBudget: 'No time left today for this area. Try again tomorrow.',
+    plan: (sec: number, group: string) => `${min(sec)} of motor time on ${group.toLowerCase()}.`,
+    budgetLeft: (sec: number) => `${min(sec)} left today for this area.`,
+    emsNeck: 'An EMS pad is connected: it is never used on the neck.',
+  },
+
+  guided: {
+    stepOf: (i: number, n: number) => `Step ${i} of ${n}`,
+    remaining: 'Time left in this step',
+    progress: 'Routine progress',
+    progressText: (pct: number) => `${pct}% done`,
+    next: 'Next',
+    lastStep: 'Last step. Then you are done.',
+    pause: 'Pause',
+    resume: 'Resume',
+    stop: 'Stop',
+    hurt: 'Stop — it hurts',
+    paused: 'Paused. The massager is off.',
+    shortened: (granted: number, planned: number) =>
+      `Only ${min(granted)} left today for this area, not ${min(planned)}: every step is shortened to fit.`,
+    softer: 'You stopped for pain last time here: the routine runs softer.',
+    motionLabel: 'How to move the massager',
+    knot: 'the knot',
+    intensity: (pct: number) => `Intensity ${pct}%`,
+    keys: 'Space or Escape stops the massager at any time.',
+    announceStep: (i: number, n: number, title: string, cue: string) => `Step ${i} of ${n}: ${title}. ${cue}`,
+    announceStopped: 'Massager stopped.',
+    announcePaused: 'Paused. Massager off.',
+    announceResumed: 'Resumed.',
+    deviceLost: 'The massager may still be running: switch it off with its own button.',
+  },
+
+  breath: {
+    label: 'Breathing pace',
+    in: 'Breathe in',
+    out: 'Breathe out',
+    still: 'Breathe slowly: in for 4, out for 6.',
+  },
+
+  summary: {
+    heading: 'Done',
+    stoppedHeading: 'Stopped',
+    used: (sec: number) => `Motor time used: ${min(sec)}.`,
+    left: (sec: number, group: string) => `${min(sec)} left today for ${group.toLowerCase()}.`,
+    water: 'Drink a big glass of water now.',
+    hurt: 'If the pain stays, or comes back often, see a doctor.',
+    again: 'Back to routines',
+    reasons: {
+      completed: 'Routine complete.',
+      'user-stop': 'You stopped the routine.',
+      hurt: 'Stopped because it hurt. Rest the area today.',
+      'session-cap': 'The session reached its time limit.',
+      'daily-budget': 'The daily limit for this area is used up.',
+      watchdog: 'The app lost track of this window, so the massager was stopped.',
+      'connection-lost': 'The connection to Unknot was lost, so the massager was stopped.',
+      'window-closed': 'The window was closed, so the massager was stopped.',
+      'device-lost': 'The massager disconnected.',
+      'app-quit': 'Unknot was closed.',
+      suspend: 'The computer went to sleep, so the massager was stopped.',
+      error: 'Something went wrong, so the massager was stopped.',
+    } satisfies Record<SessionEndReason, string>,
+  },
+
+  device: {
+    heading: 'Massager',
+    none: 'No massager connected.',
+    battery: 'Battery',
+    firmware: 'Firmware',
+    model: 'Model',
+    state: 'State',
+    running: 'running',
+    stopped: 'stopped',
+    unknown: '—',
+    reported: 'Reported level',
+    commanded: 'Commanded',
+    ceilingNote: (pct: number, step: number, unit: string) =>
+      `Ceiling ${pct}%: the app never goes above ${step} ${unit}.`,
+    manualHeading: 'Manual control',
+    manualIntro: 'Set the intensity yourself. The time counts toward the area’s daily limit.',
+    manualGroup: 'Area',
+    manualStart: 'Start manual control',
+    manualEnd: 'End manual control',
+    intensity: 'Intensity',
+    intensityValue: (pct: number) => `${pct}%`,
+    aboveCeiling: 'Above the ceiling: the app will hold it at the ceiling.',
+    mode: 'Mode',
+    modesNote: 'Modes follow the routine’s motion.',
+    heat: 'Heat',
+    stop: 'Stop',
+    clamped: (req: number, got: number, unit: string) => `Asked for ${req} ${unit}; held at the ceiling, ${got} ${unit}.`,
+    experimentalNote: 'Experimental protocol:',
+  },
+
+  screening: {
+    heading: 'Health questions',
+    intro: 'Massage is not safe for everyone. Answer honestly; you can change answers in Settings.',
+    yes: 'Yes',
+    no: 'No',
+    questions: {
+      pregnant: 'Are you pregnant?',
+      'heart-condition': 'Do you have a heart condition?',
+      'high-blood-pressure': 'Do you have high blood pressure?',
+      pacemaker: 'Do you have a pacemaker or another implant?',
+      epilepsy: 'Do you have epilepsy?',
+    } as Record<string, string>,
+    blocked: 'Because of a “yes”, motor control is off. Consult a doctor first.',
+    ok: 'Thank you. Motor control is on.',
+    incomplete: 'Please answer every question.',
+    emsOnly: 'For EMS pads',
+  },
+
+  firstRun: {
+    heading: 'Welcome to Unknot',
+    does: 'What Unknot does',
+    doesItems: [
+      'Guides you through short routines to loosen a knot in your back.',
+      'Sets your massager’s speed for each step.',
+      'Keeps hard limits: gentle intensity, 5 minutes a session, 6 minutes a day per area.',
+    ],
+    doesnt: 'What it does not do',
+    doesntItems: [
+      'It is not a medical device and does not diagnose or treat anything.',
+      'It cannot see how hard you press: keep the pressure light.',
+    ],
+    doctorHeading: 'Before you begin',
+    doctor: 'If you have ongoing pain, numbness, or pain after an injury, see a doctor before using a massager.',
+    acknowledge: 'I understand',
+    acknowledged: 'Noted.',
+    banner: 'Before the first routine, read the safety notes and answer three health questions.',
+    bannerAction: 'Open safety notes',
+    continue: 'Continue to devices',
+  },
+
+  bodyMap: {
+    heading: 'Where is the knot?',
+    label: 'Body map, seen from behind',
+    markKnot: 'Mark the knot',
+    marking: 'Click on the figure where the knot is.',
+    cancelMark: 'Cancel',
+    marked: 'Knot marked.',
+    clearKnot: 'Clear mark',
+    zone: (group: string, left: string) => `${group}: ${left}`,
+  },
+
+  history: {
+    heading: 'History',
+    intro: 'Motor minutes per area per day, with the daily limit.',
+    chartLabel: (days: number) => `Motor minutes per area over the last ${days} days`,
+    budgetLine: 'Daily limit',
+    empty: 'No sessions yet.',
+    export: 'Export CSV',
+    days: 'Days',
+    tableCaption: 'The same data as a table',
+    date: 'Date',
+    minutes: 'min',
+  },
+
+  settings: {
+    heading: 'Settings',
+    limits: 'Limits',
+    ceiling: (name: string) => `Intensity ceiling for ${name}`,
+    ceilingHint: 'The highest intensity the app will ever command, 10–100% of the device’s range.',
+    ceilingNoDevice: 'Connect a massager to set its ceiling.',
+    sessionCap: 'Session limit',
+    sessionCapHint: '1 to 5 minutes.',
+    dailyBudget: 'Daily limit per area',
+    dailyBudgetHint: '1 to 6 minutes. It can be lowered, never raised above 6.',
+    appearance: 'Appearance',
+    theme: 'Theme',
+    themes: { system: 'Same as system', light: 'Light', dark: 'Dark' },
+    reducedMotion: 'Reduce motion (static arrows instead of animation)',
+    sound: 'Sound at each step',
+    sounds: { off: 'Off', chime: 'Chime', 'chime-and-voice': 'Chime and spoken cue' },
+    testSound: 'Play the chime',
+    shortcut: 'Stop shortcut (works even when Unknot is in the background)',
+    data: 'Your data',
+    dataDir: 'Data folder',
+    deleteHeading: 'Delete my data',
+    deleteHint: 'Removes settings, answers and history. Type “delete my data” to confirm.',
+    deleteConfirmLabel: 'Confirmation',
+    deletePhrase: 'delete my data',
+    deleteButton: 'Delete',
+    deleted: 'Your data was deleted.',
+    saved: 'Saved.',
+    seconds: (s: number) => min(s),
+  },
+
+  errors: {
+    generic: 'That did not work.',
+    notConnected: 'No massager is connected.',
+  },
+
+  announce: {
+    connected: (name: string) => `Connected to ${name}.`,
+    disconnected: 'Massager disconnected.',
+  },
+};
+
+export type Texts = typeof en;
+export const t: Texts = en;
