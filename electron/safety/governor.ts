@@ -1,0 +1,591 @@
+/**
+ * The safety governor (DESIGN §1, §2): the main process's authority over the motor.
+ *
+ * The renderer asks; the governor decides. It grants or refuses sessions against the
+ * session cap and the daily budget, clamps every intensity to the ceiling, ramps the
+ * values written, counts motor-on time, ends a session when its granted time is used,
+ * and runs the heartbeat watchdog. A stop always wins: it reaches the motor port
+ * before any bookkeeping, and after it nothing restarts the motor without a new user
+ * action (a new `startSession` or `resume`).
+ *
+ * Units: intensities are 0..1 of the device's full range; steps are device steps;
+ * `*Ms` are milliseconds; everything else is seconds. Routine time (the ramp, the
+ * session cap, motor-time accounting) runs `timeScale` times faster than real time in
+ * demo mode; safety deadlines (the watchdog) always run in real time.
+ */
+import { ceilingStep, intensityToStep } from '../../protocols/intensity';
+import type { DeviceKind, Motion } from '../../protocols/types';
+import type {
+  ClampedEvent,
+  MuscleGroup,
+  SessionEndReason,
+  SessionEndedEvent,
+  SessionStartResult,
+  SessionStateEvent,
+  WarningEvent,
+} from '../ipc/contract';
+import {
+  DAILY_BUDGET_MAX_SECONDS,
+  KIND_RULES,
+  MIN_GRANT_SECONDS,
+  PAIN_INTENSITY_FACTOR,
+  SESSION_CAP_MAX_SECONDS,
+  WATCHDOG_DEADLINE_MS,
+} from './rules';
+
+/** Time sources and timers, injectable for tests. */
+export interface GovernorClock {
+  /** Monotonic milliseconds (performance.now()). */
+  now(): number;
+  /** Wall-clock epoch milliseconds (Date.now()); used for calendar days only. */
+  wallNow(): number;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The real clock. */
+export const systemClock: GovernorClock = {
+  now: () => performance.now(),
+  wallNow: () => Date.now(),
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/**
+ * The connected device as the governor sees it. Writes are fire-and-forget: the
+ * device link queues and coalesces them; `stop` goes next on the wire.
+ */
+export interface MotorPort {
+  kind: DeviceKind;
+  /** Intensity steps above 0 and the lowest running step. */
+  steps: number;
+  minRunningStep: number;
+  stepUnit: string;
+  /** Writes a normalised intensity 0..1 (already clamped and ramped; > 0). */
+  writeIntensity(value: number): void;
+  /** Sets the mode for a routine motion, where the device has modes. */
+  writeMotion(motion: Motion): void;
+  /** Sets the device's own timer to cover `seconds` (device-side failsafe), where it has one. */
+  writeTimer(seconds: number): void;
+  /** Stops the motor; resolves when the stop is on the wire (or failed). */
+  stop(): Promise<void>;
+}
+
+/** Where motor time and pain events are recorded (the usage log). */
+export interface UsageLedger {
+  /** Motor-on seconds charged to `group` on the local day of `wallMs`. */
+  usedSeconds(group: MuscleGroup, wallMs: number): number;
+  /** Charges motor time; the ledger splits an interval that spans local midnight. */
+  addMotorTime(sessionId: string, group: MuscleGroup, fromWallMs: number, toWallMs: number): void;
+  startSession(info: { sessionId: string; group: MuscleGroup; routineId?: string; wallMs: number }): void;
+  endSession(sessionId: string, reason: SessionEndReason, wallMs: number): void;
+  recordPain(sessionId: string, group: MuscleGroup, wallMs: number): void;
+  /** Whether the last session of `group` ended in a pain event. */
+  lastSessionHurt(group: MuscleGroup): boolean;
+  /** Epoch ms of the next local midnight after `wallMs`. */
+  nextMidnight(wallMs: number): number;
+}
+
+/** Limits in force, read at every decision (settings may change at any time). */
+export interface LimitsSource {
+  /** Ceiling 0..1 for the attached device. */
+  ceiling(): number;
+  sessionCapSeconds(): number;
+  dailyBudgetSeconds(): number;
+  /** Why the motor may not run for this device kind and group (screening, excluded group), or null. */
+  motorBlock(kind: DeviceKind, group: MuscleGroup): { code: string; message: string } | null;
+}
+
+/** A refusal with a code from the IPC contract and a message for the user. */
+export class GovernorRefusal extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GovernorRefusal';
+  }
+}
+
+/** Events the governor emits; the core forwards them to renderers. */
+export interface GovernorEvents {
+  state: (e: SessionStateEvent) => void;
+  ended: (e: SessionEndedEvent) => void;
+  clamped: (e: ClampedEvent) => void;
+  warning: (e: WarningEvent) => void;
+  /** Every step the governor commands (0 = stop); for the device status and for tests. */
+  output: (step: number) => void;
+}
+
+interface Session {
+  id: string;
+  owner: string;
+  group: MuscleGroup;
+  routineId?: string;
+  grantedSeconds: number;
+  /** Which limit set the grant: the cap or the budget. */
+  grantLimit: 'session-cap' | 'daily-budget';
+  usedSeconds: number;
+  state: 'running' | 'paused' | 'ended';
+  pausedReason?: string;
+  /** Requested intensity 0..1 before the ceiling. */
+  target: number;
+  motion?: Motion;
+  /** Ramped output 0..1 (before quantising to a step). */
+  output: number;
+  /** Last step written (0 = stopped). */
+  step: number;
+  lastHeartbeatMs: number;
+  lastTickMs: number;
+  /** When the ramp last advanced (monotonic ms). */
+  lastRampMs?: number;
+  deadline?: unknown;
+}
+
+const TICK_MS = 50;
+
+let counter = 0;
+function newSessionId(): string {
+  counter += 1;
+  return `s-${Date.now().toString(36)}-${counter}`;
+}
+
+/** See the module comment. */
+export class SafetyGovernor {
+  private motor: MotorPort | null = null;
+  private session: Session | null = null;
+  private ticker: unknown = null;
+  private listeners: { [K in keyof GovernorEvents]: GovernorEvents[K][] } = {
+    state: [],
+    ended: [],
+    clamped: [],
+    warning: [],
+    output: [],
+  };
+  private lastClampKey = '';
+
+  constructor(
+    private readonly ledger: UsageLedger,
+    private readonly limits: LimitsSource,
+    private readonly clock: GovernorClock = systemClock,
+    /** Demo only: routine time runs this many times faster than real time. */
+    private readonly timeScale = 1,
+  ) {}
+
+  /** Subscribes to an event; returns an unsubscribe function. */
+  on<K extends keyof GovernorEvents>(event: K, listener: GovernorEvents[K]): () => void {
+    const list = this.listeners[event] as GovernorEvents[K][];
+    list.push(listener);
+    return () => {
+      const i = list.indexOf(listener);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  private emit<K extends keyof GovernorEvents>(event: K, ...args: Parameters<GovernorEvents[K]>): void {
+    for (const l of [...this.listeners[event]]) {
+      try {
+        (l as (...a: Parameters<GovernorEvents[K]>) => void)(...args);
+      } catch {
+        // A listener's failure must never stop the governor.
+      }
+    }
+  }
+
+  /** The device the governor commands (null when none is connected). */
+  attachMotor(port: MotorPort | null): void {
+    this.motor = port;
+  }
+
+  /** The running or paused session, for status displays. */
+  current(): Readonly<SessionStateEvent> | null {
+    return this.session && this.session.state !== 'ended' ? this.stateEvent(this.session) : null;
+  }
+
+  /** The highest step the ceiling allows on the attached device (0 when none). */
+  maxStep(): number {
+    if (!this.motor) return 0;
+    return ceilingStep(this.clampCeiling(this.limits.ceiling()), this.motor.steps);
+  }
+
+  /** The last step commanded (0 when stopped). */
+  commandedStep(): number {
+    return this.session?.state === 'running' ? this.session.step : 0;
+  }
+
+  private clampCeiling(c: number): number {
+    return Number.isFinite(c) ? Math.min(1, Math.max(0.1, c)) : 0.1;
+  }
+
+  /**
+   * Grants a session or refuses it.
+   * @returns the session id and the granted motor seconds (the plan shortened to the
+   *   session cap and to what is left of today's budget).
+   * @throws GovernorRefusal `not-connected`, `blocked-by-screening`, `refused` (another
+   *   session runs, or the ceiling is below the device's minimum running step), or
+   *   `budget-exhausted` (under 60 s left; the message says when it resets).
+   */
+  startSession(owner: string, req: { muscleGroup: MuscleGroup; plannedMotorSeconds: number; routineId?: string }): SessionStartResult {
+    const motor = this.motor;
+    if (!motor) throw new GovernorRefusal('not-connected', 'Connect a massager first.');
+    if (this.session && this.session.state !== 'ended') {
+      throw new GovernorRefusal('refused', 'A session is already running. Stop it before starting another.');
+    }
+    const block = this.limits.motorBlock(motor.kind, req.muscleGroup);
+    if (block) throw new GovernorRefusal(block.code, block.message);
+    if (this.maxStep() < motor.minRunningStep) {
+      throw new GovernorRefusal(
+        'refused',
+        'This massager cannot run as gently as your intensity ceiling asks. Raise the ceiling in Settings or use another device.',
+      );
+    }
+    const wall = this.clock.wallNow();
+    const budget = Math.min(this.limits.dailyBudgetSeconds(), DAILY_BUDGET_MAX_SECONDS);
+    const left = Math.max(0, budget - this.ledger.usedSeconds(req.muscleGroup, wall));
+    if (left < MIN_GRANT_SECONDS) {
+      const resets = new Date(this.ledger.nextMidnight(wall));
+      throw new GovernorRefusal(
+        'budget-exhausted',
+        `Today's time for this area is used up. It resets at midnight (${resets.toLocaleString()}).`,
+      );
+    }
+    const cap = Math.min(this.limits.sessionCapSeconds(), SESSION_CAP_MAX_SECONDS);
+    const planned = Math.max(0, req.plannedMotorSeconds);
+    const granted = Math.floor(Math.min(planned, cap, left));
+    if (granted < 1) throw new GovernorRefusal('refused', 'The planned time is too short.');
+    const now = this.clock.now();
+    const s: Session = {
+      id: newSessionId(),
+      owner,
+      group: req.muscleGroup,
+      ...(req.routineId ? { routineId: req.routineId } : {}),
+      grantedSeconds: granted,
+      grantLimit: left < Math.min(planned, cap) ? 'daily-budget' : 'session-cap',
+      usedSeconds: 0,
+      state: 'running',
+      target: 0,
+      output: 0,
+      step: 0,
+      lastHeartbeatMs: now,
+      lastTickMs: now,
+    };
+    this.session = s;
+    this.lastClampKey = '';
+    this.ledger.startSession({ sessionId: s.id, group: s.group, ...(s.routineId ? { routineId: s.routineId } : {}), wallMs: wall });
+    motor.writeTimer(granted / this.timeScale);
+    this.startTicker();
+    this.emit('state', this.stateEvent(s));
+    return {
+      sessionId: s.id,
+      grantedMotorSeconds: granted,
+      shortened: granted < planned,
+      intensityFactor: this.ledger.lastSessionHurt(req.muscleGroup) ? PAIN_INTENSITY_FACTOR : 1,
+    };
+  }
+
+  private own(owner: string, sessionId: string): Session {
+    const s = this.session;
+    if (!s || s.id !== sessionId || s.state === 'ended') throw new GovernorRefusal('no-session', 'That session is not running.');
+    if (s.owner !== owner) throw new GovernorRefusal('not-owner', 'Another window controls this session.');
+    return s;
+  }
+
+  /** Records the owner's heartbeat (every second while the session lasts). */
+  heartbeat(owner: string, sessionId: string): void {
+    const s = this.own(owner, sessionId);
+    s.lastHeartbeatMs = this.clock.now();
+  }
+
+  /**
+   * Sets the requested intensity (0..1, before the ceiling) and motion for the current step.
+   * @throws GovernorRefusal when the session is not running or not the caller's; RangeError for a non-finite or out-of-range intensity.
+   */
+  setStep(owner: string, sessionId: string, intensity: number, motion?: Motion): void {
+    const s = this.own(owner, sessionId);
+    if (typeof intensity !== 'number' || !Number.isFinite(intensity) || intensity < 0 || intensity > 1) {
+      throw new RangeError('Intensity must be a number from 0 to 1.');
+    }
+    s.lastHeartbeatMs = this.clock.now();
+    this.account(s);
+    s.target = intensity;
+    if (motion && motion !== s.motion) {
+      s.motion = motion;
+      if (s.state === 'running') this.motor?.writeMotion(motion);
+    }
+    if (s.state === 'running') this.apply(s);
+  }
+
+  /** Pauses: the motor stops and its clock with it. */
+  pause(owner: string, sessionId: string): void {
+    const s = this.own(owner, sessionId);
+    this.pauseSession(s, 'Paused.');
+  }
+
+  /** Resumes a paused session (a user action); the ramp starts again from zero. */
+  resume(owner: string, sessionId: string): void {
+    const s = this.own(owner, sessionId);
+    if (s.state !== 'paused') return;
+    if (!this.motor) throw new GovernorRefusal('not-connected', 'The massager is not connected.');
+    const block = this.limits.motorBlock(this.motor.kind, s.group);
+    if (block) throw new GovernorRefusal(block.code, block.message);
+    s.state = 'running';
+    delete s.pausedReason;
+    s.output = 0;
+    s.step = 0;
+    s.lastTickMs = this.clock.now();
+    s.lastHeartbeatMs = s.lastTickMs;
+    delete s.lastRampMs;
+    if (s.motion) this.motor.writeMotion(s.motion);
+    this.apply(s);
+    this.emit('state', this.stateEvent(s));
+  }
+
+  /** Ends the caller's session (routine finished or user's choice). */
+  async end(owner: string, sessionId: string, reason: SessionEndReason = 'completed'): Promise<SessionEndedEvent> {
+    const s = this.own(owner, sessionId);
+    return this.finish(s, reason);
+  }
+
+  /** "Stop — it hurts": stops at once, records a pain event, ends the session. */
+  async hurt(owner: string, sessionId: string): Promise<SessionEndedEvent> {
+    const s = this.own(owner, sessionId);
+    const stopped = this.finish(s, 'hurt');
+    this.ledger.recordPain(s.id, s.group, this.clock.wallNow());
+    return stopped;
+  }
+
+  /**
+   * Stops the motor, whatever the state, and ends the session with `reason`.
+   * The stop reaches the port first; it never throws.
+   */
+  async stopAll(reason: SessionEndReason): Promise<void> {
+    const s = this.session;
+    if (s && s.state !== 'ended') {
+      await this.finish(s, reason);
+      return;
+    }
+    await this.stopMotor();
+  }
+
+  /** A renderer went away; when it owned the session, the motor stops. */
+  async connectionLost(owner: string, reason: SessionEndReason): Promise<void> {
+    const s = this.session;
+    if (s && s.state !== 'ended' && s.owner === owner) await this.finish(s, reason);
+  }
+
+  /**
+   * The link dropped or the adapter went off: nothing can be written, so the session
+   * pauses (motor time counted up to now) and the user is warned the device may still run.
+   */
+  devicePaused(message: string): void {
+    const s = this.session;
+    if (!s || s.state === 'ended') return;
+    this.account(s);
+    if (s.state === 'running') {
+      s.state = 'paused';
+      s.pausedReason = message;
+      s.step = 0;
+      s.output = 0;
+      this.emit('output', 0);
+      this.emit('state', this.stateEvent(s));
+    }
+  }
+
+  /** A status from the device: warns when it reports a level above the ceiling (set by its own buttons). */
+  reportDeviceLevel(level: number, levelIsIntensity: boolean): void {
+    if (!this.motor || !levelIsIntensity || !Number.isFinite(level)) return;
+    const max = this.maxStep();
+    if (level > max) {
+      this.emit('warning', {
+        code: 'above-ceiling',
+        message: `The massager reports ${level} ${this.motor.stepUnit}, above your ceiling of ${max} ${this.motor.stepUnit}. It was set on the device itself; lower it there or press Stop.`,
+      });
+    }
+  }
+
+  /** Releases timers. */
+  dispose(): void {
+    this.stopTicker();
+  }
+
+  // ---- internals ----
+
+  private stateEvent(s: Session): SessionStateEvent {
+    return {
+      sessionId: s.id,
+      state: s.state,
+      muscleGroup: s.group,
+      ...(s.routineId ? { routineId: s.routineId } : {}),
+      grantedMotorSeconds: s.grantedSeconds,
+      usedMotorSeconds: Math.round(s.usedSeconds * 10) / 10,
+      ...(s.pausedReason ? { pausedReason: s.pausedReason } : {}),
+    };
+  }
+
+  private startTicker(): void {
+    if (this.ticker === null) this.ticker = this.clock.setInterval(() => this.tick(), TICK_MS);
+  }
+
+  private stopTicker(): void {
+    if (this.ticker !== null) this.clock.clearInterval(this.ticker);
+    this.ticker = null;
+  }
+
+  /** Advances time: motor accounting, limits, watchdog and ramp. Exposed for tests. */
+  tick(): void {
+    const s = this.session;
+    if (!s || s.state === 'ended') return;
+    if (s.state === 'running' && this.clock.now() - s.lastHeartbeatMs > WATCHDOG_DEADLINE_MS) {
+      void this.finish(s, 'watchdog');
+      return;
+    }
+    this.account(s);
+    if (s.state === 'running') this.apply(s);
+  }
+
+  /** Counts motor-on time since the last tick and ends the session at its limits. */
+  private account(s: Session): void {
+    const now = this.clock.now();
+    const dtReal = Math.max(0, now - s.lastTickMs);
+    s.lastTickMs = now;
+    if (s.state !== 'running' || s.step === 0 || dtReal === 0) return;
+    const left = s.grantedSeconds - s.usedSeconds;
+    const dt = Math.min((dtReal / 1000) * this.timeScale, Math.max(0, left));
+    if (dt > 0) {
+      s.usedSeconds += dt;
+      const wall = this.clock.wallNow();
+      this.ledger.addMotorTime(s.id, s.group, wall - dt * 1000, wall);
+    }
+    if (s.usedSeconds >= s.grantedSeconds - 1e-9) {
+      void this.finish(s, s.grantLimit);
+      return;
+    }
+    const budget = Math.min(this.limits.dailyBudgetSeconds(), DAILY_BUDGET_MAX_SECONDS);
+    if (this.ledger.usedSeconds(s.group, this.clock.wallNow()) >= budget) void this.finish(s, 'daily-budget');
+  }
+
+  /** Ramps toward the clamped target and writes the step when it changes. */
+  private apply(s: Session): void {
+    const motor = this.motor;
+    if (!motor || s.state !== 'running') return;
+    const steps = motor.steps;
+    const max = this.maxStep();
+    const requested = intensityToStep(s.target, steps);
+    const targetValue = Math.min(s.target, max / steps);
+    if (targetValue <= s.output) {
+      s.output = targetValue; // decreases are immediate
+    } else {
+      const rate = KIND_RULES[motor.kind].rampPerSecond * this.timeScale;
+      // The rise is measured from the last ramp update; the first update after a
+      // start or resume only sets the reference point, so no value jumps.
+      const dt = Math.max(0, this.clock.now() - (s.lastRampMs ?? this.clock.now())) / 1000;
+      s.output = Math.min(targetValue, s.output + rate * dt);
+    }
+    s.lastRampMs = this.clock.now();
+    let step = s.output > 0 ? intensityToStep(Math.min(1, s.output), steps) : 0;
+    if (step > 0 && step < motor.minRunningStep) step = motor.minRunningStep;
+    step = Math.min(step, max);
+    if (requested > max) {
+      const key = `${s.id}:${requested}`;
+      if (key !== this.lastClampKey) {
+        this.lastClampKey = key;
+        this.emit('clamped', { requestedStep: requested, commandedStep: max, maxStep: max, stepUnit: motor.stepUnit });
+      }
+    }
+    if (step === s.step) return;
+    const wasOff = s.step === 0;
+    if (wasOff && step > 0) s.lastTickMs = this.clock.now();
+    s.step = step;
+    this.emit('output', step);
+    if (step === 0) {
+      void this.stopMotor();
+    } else {
+      motor.writeIntensity(step / steps);
+      this.armDeadline(s);
+    }
+  }
+
+  /** Arms a timer for the moment the granted time runs out, so the stop does not wait for a tick. */
+  private armDeadline(s: Session): void {
+    if (s.deadline !== undefined) this.clock.clearTimeout(s.deadline);
+    const leftMs = ((s.grantedSeconds - s.usedSeconds) * 1000) / this.timeScale;
+    s.deadline = this.clock.setTimeout(() => {
+      delete s.deadline;
+      this.tick();
+    }, Math.max(0, leftMs));
+  }
+
+  private pauseSession(s: Session, reason: string): void {
+    if (s.state !== 'running') return;
+    this.account(s);
+    if (this.session !== s || s.state !== 'running') return;
+    s.state = 'paused';
+    s.pausedReason = reason;
+    s.output = 0;
+    s.step = 0;
+    if (s.deadline !== undefined) this.clock.clearTimeout(s.deadline);
+    delete s.deadline;
+    this.emit('output', 0);
+    void this.stopMotor();
+    this.emit('state', this.stateEvent(s));
+  }
+
+  private async stopMotor(): Promise<void> {
+    const motor = this.motor;
+    if (!motor) return;
+    try {
+      await motor.stop();
+    } catch {
+      // The link reports its own failures; the governor has done all it can.
+    }
+  }
+
+  private async finish(s: Session, reason: SessionEndReason): Promise<SessionEndedEvent> {
+    // Stop first: the motor hears about it before any bookkeeping.
+    const stopping = this.stopMotor();
+    if (s.state === 'ended') {
+      await stopping;
+      return { sessionId: s.id, reason, message: END_MESSAGES[reason], usedMotorSeconds: s.usedSeconds };
+    }
+    this.account(s);
+    s.state = 'ended';
+    s.step = 0;
+    s.output = 0;
+    if (s.deadline !== undefined) this.clock.clearTimeout(s.deadline);
+    delete s.deadline;
+    this.stopTicker();
+    this.emit('output', 0);
+    this.ledger.endSession(s.id, reason, this.clock.wallNow());
+    const ended: SessionEndedEvent = {
+      sessionId: s.id,
+      reason,
+      message: END_MESSAGES[reason],
+      usedMotorSeconds: Math.round(s.usedSeconds * 10) / 10,
+    };
+    this.emit('state', this.stateEvent(s));
+    this.emit('ended', ended);
+    await stopping;
+    return ended;
+  }
+}
+
+
+/** What the user reads when a session ends, per reason. */
+export const END_MESSAGES: Record<SessionEndReason, string> = {
+  completed: 'Routine finished.',
+  'user-stop': 'Stopped.',
+  hurt: 'Stopped. We noted the discomfort; next time this area starts gentler.',
+  'session-cap': 'Stopped: this session reached its time limit.',
+  'daily-budget': "Stopped: today's time for this area is used up.",
+  watchdog: 'Stopped: Unknot lost contact with the window for more than 3 seconds.',
+  'connection-lost': 'Stopped: the window lost its connection to Unknot.',
+  'window-closed': 'Stopped: the window was closed.',
+  'device-lost': 'The massager disconnected.',
+  'app-quit': 'Stopped: Unknot is quitting.',
+  suspend: 'Stopped: the computer went to sleep or was locked.',
+  error: 'Stopped because of an error.',
+};
