@@ -11,3 +11,4 @@ export { identify as identifyProtocol, get as getProtocol, all as allProtocols, 
 export type { Candidate } from './registry';
 export * as registry from './registry';
 export * from './theragun';
+export * from './rongtai';
