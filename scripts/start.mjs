@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// Launcher behind `npm start`: runs Electron when its binary is installed, otherwise
+// (or with --browser) the browser host, saying why. Arguments pass through:
+//   --demo, --time-scale N, --port N, --browser. UNKNOT_DATA_DIR sets the data folder.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+
+/**
+ * Where the Electron binary is, or why it is not usable. Never requires 'electron'
+ * (Electron ≥ 42 would try to download the binary on first require).
+ */
+export function electronBinary(base = root) {
+  const pkg = join(base, 'node_modules', 'electron');
+  const pathFile = join(pkg, 'path.txt');
+  if (!existsSync(pkg)) return { ok: false, why: 'the electron package is not installed (run npm ci)' };
+  if (!existsSync(pathFile)) return { ok: false, why: "Electron's binary was not downloaded (this machine cannot fetch it)" };
+  const bin = join(pkg, 'dist', readFileSync(pathFile, 'utf8').trim());
+  if (!existsSync(bin)) return { ok: false, why: `Electron's binary is missing (${bin})` };
+  return { ok: true, bin };
+}
+
+function run(cmd, argv) {
+  const child = spawn(cmd, argv, { stdio: 'inherit', cwd: root, env: process.env });
+  const forward = (sig) => child.kill(sig);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const electron = electronBinary();
+  const browser = args.includes('--browser');
+  if (!browser && electron.ok) {
+    run(electron.bin, ['.', ...args]);
+  } else {
+    console.log(
+      browser
+        ? 'Unknot: starting the browser host (--browser).'
+        : `Unknot: ${electron.why}; starting the browser host instead. Open the address below in a browser.`,
+    );
+    run(process.execPath, [join(root, 'out', 'main', 'host.js'), ...args.filter((a) => a !== '--browser')]);
+  }
+}
