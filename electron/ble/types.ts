@@ -27,7 +27,7 @@ export interface AdapterState {
 
 /** A peripheral heard while scanning (one entry per peripheral, RSSI updated). */
 export interface DiscoveredPeripheral {
-  /** Transport-unique id (noble's peripheral id; `sim:` prefixed on the simulated radio). */
+  /** Transport-unique id (noble's peripheral id; `sim-` prefixed on the simulated radio). */
   id: string;
   address: string;
   localName?: string;

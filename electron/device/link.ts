@@ -1,0 +1,772 @@
+/**
+ * The device link (DESIGN §4): one connected massager, driven through a protocol
+ * module over a {@link Transport}.
+ *
+ * It connects, discovers the protocol's services (plus Battery `180f` and Device
+ * Information `180a` when present), lets the protocol accept or refuse the device,
+ * subscribes to its notifications and makes its initialisation writes. Afterwards it
+ * owns the write queue:
+ * - writes are serialised: one GATT operation at a time, each with a timeout;
+ * - intensity updates coalesce, latest wins, within the protocol's write gap;
+ * - a stop goes next (only the write already in flight is ahead of it), ignores the
+ *   gap, is never coalesced away, and drops queued commands that could move the motor;
+ * - payloads longer than MTU − 3 are refused unless the write is marked splittable.
+ * When the link drops it reports why and, if asked, reconnects with backoff; the
+ * first write after reconnecting is a stop, and nothing but that stop (and the
+ * protocol's own follow-ups to notifications) is written until the owner commands again.
+ *
+ * The link applies no safety policy: the governor above it clamps and ramps. It only
+ * refuses intensities outside 0..1 and NaN.
+ */
+import { STANDARD_SERVICES, BATTERY_SERVICE, BATTERY_LEVEL, DEVICE_INFORMATION_SERVICE, decodeStandardRead } from '../../protocols/standard';
+import type {
+  Capabilities,
+  Command,
+  ConnectionContext,
+  DeviceStatus,
+  FoundCharacteristic,
+  ProtocolModule,
+  ProtocolSession,
+  Write,
+} from '../../protocols/types';
+import { GattError } from '../ble/types';
+import type { GattConnection, Transport } from '../ble/types';
+
+// ---------------------------------------------------------------- options and public shapes
+
+/** Timeouts of the link's GATT operations, in milliseconds. */
+export interface LinkTimeouts {
+  /** Establishing the connection (default 10 000). */
+  connectMs: number;
+  /** Discovering services and characteristics (default 5 000). */
+  discoveryMs: number;
+  /** One write (default 2 000). */
+  writeMs: number;
+  /** One read (default 2 000). */
+  readMs: number;
+  /** Subscribing to notifications (default 3 000). */
+  subscribeMs: number;
+}
+
+/** The default timeouts (ms). */
+export const DEFAULT_LINK_TIMEOUTS: Readonly<LinkTimeouts> = {
+  connectMs: 10_000,
+  discoveryMs: 5_000,
+  writeMs: 2_000,
+  readMs: 2_000,
+  subscribeMs: 3_000,
+};
+
+/** How the link reconnects after an unexpected drop. Times in milliseconds. */
+export interface ReconnectPolicy {
+  /** Whether to reconnect at all (default true). */
+  enabled: boolean;
+  /** Wait before the first attempt (default 250); doubles after each failed attempt. */
+  initialDelayMs: number;
+  /** Longest wait between attempts (default 5 000). */
+  maxDelayMs: number;
+  /** Stop trying after this long since the drop (default 120 000); `reconnect-failed` is emitted. */
+  giveUpAfterMs: number;
+  /**
+   * Whether the peripheral is advertising now (e.g. heard by a scan lately). When
+   * given and false, an attempt is skipped and the backoff continues.
+   */
+  isAdvertising?: () => boolean;
+}
+
+/** The default reconnect policy. */
+export const DEFAULT_RECONNECT: Readonly<ReconnectPolicy> = {
+  enabled: true,
+  initialDelayMs: 250,
+  maxDelayMs: 5_000,
+  giveUpAfterMs: 120_000,
+};
+
+/** Clock and timers the link uses (injectable for tests). `now()` is monotonic milliseconds. */
+export interface LinkClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const SYSTEM_CLOCK: LinkClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** Options of {@link DeviceLink}. */
+export interface DeviceLinkOptions {
+  transport: Transport;
+  peripheralId: string;
+  protocol: ProtocolModule;
+  /** The advertised local name, passed to the protocol's `open`. */
+  localName?: string;
+  /** The model the advertisement told (from `identify`), passed to `open`. */
+  model?: string;
+  timeouts?: Partial<LinkTimeouts>;
+  reconnect?: Partial<ReconnectPolicy>;
+  clock?: LinkClock;
+}
+
+/** A write as the link accepts it: a protocol write, optionally marked splittable. */
+export type LinkWrite = Write & {
+  /**
+   * May be longer than MTU − 3: with response it goes as an ATT long write (noble
+   * splits it), without response it is cut into MTU − 3 pieces. Unmarked long writes
+   * are refused with GattError('too-long').
+   */
+  splittable?: boolean;
+};
+
+/** What the link learnt on connecting. */
+export interface LinkInfo {
+  peripheralId: string;
+  protocolId: string;
+  model: string;
+  capabilities: Capabilities;
+  /** ATT MTU in bytes. */
+  mtu: number;
+  /** Service UUID → characteristics found. */
+  services: ReadonlyMap<string, readonly FoundCharacteristic[]>;
+  batteryPercent?: number;
+  firmware?: string;
+  /** From Device Information `2a24`. */
+  modelNumber?: string;
+  /** From Device Information `2a29`. */
+  manufacturer?: string;
+}
+
+/** The link's life cycle. */
+export type LinkState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/**
+ * How a queued command ended: `written` (its writes were acknowledged, or sent when
+ * without response), `superseded` (a later intensity replaced it before it was
+ * written), `dropped` (a stop removed it from the queue), `nothing` (the protocol has
+ * no bytes for it).
+ */
+export type WriteOutcome = 'written' | 'superseded' | 'dropped' | 'nothing';
+
+/** Events of {@link DeviceLink} and their payloads. */
+export interface DeviceLinkEvents {
+  /** One decoded notification (exactly one event per notification), or the standard reads on connecting. */
+  status: DeviceStatus;
+  /** A notification the protocol could not read. */
+  unrecognised: { bytes: Uint8Array; reason: string };
+  /** The link dropped (`expected` when the owner closed it). */
+  disconnected: { reason: string; expected: boolean };
+  /** A reconnect attempt is scheduled after `delayMs`. */
+  reconnecting: { attempt: number; delayMs: number };
+  /** The link is back; its first write was a stop and the motor stays off until the owner commands. */
+  reconnected: LinkInfo;
+  /** Reconnecting was given up. */
+  'reconnect-failed': { attempts: number; reason: string };
+  /** A message for the user (e.g. the protocol could not be sure a stop took effect). */
+  notice: string;
+  /** Every write made, for logs: `atMs` on the link's clock. */
+  wrote: { service: string; characteristic: string; bytes: Uint8Array; withResponse: boolean; atMs: number };
+  state: LinkState;
+}
+
+/** Errors of the link itself (not of a GATT operation). */
+export class LinkError extends Error {
+  constructor(
+    /** `refused`: the protocol does not accept the device; `not-connected`: there is no link to write on; `closed`: the link was closed. */
+    readonly code: 'refused' | 'not-connected' | 'closed',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LinkError';
+  }
+}
+
+// ---------------------------------------------------------------- internals
+
+type JobKind = 'intensity' | 'motion' | 'stop' | 'command' | 'follow-up' | 'keepalive' | 'init' | 'read';
+
+interface Waiter {
+  resolve: (outcome: WriteOutcome) => void;
+  reject: (error: Error) => void;
+}
+
+interface Job {
+  kind: JobKind;
+  /** Encoded when the job's turn comes (so coalescing uses the latest value). */
+  command?: Command;
+  /** Precomputed writes (follow-ups, init, keepalive). */
+  writes?: LinkWrite[];
+  /** A custom operation (reads). */
+  run?: (conn: GattConnection) => Promise<void>;
+  waiters: Waiter[];
+}
+
+/** Commands a stop removes from the queue: anything that could set the motor going. */
+const MOTION_KINDS = new Set<JobKind>(['intensity', 'motion', 'keepalive', 'init']);
+
+function jobKindOf(command: Command): JobKind {
+  switch (command.type) {
+    case 'setIntensity':
+      return 'intensity';
+    case 'stop':
+      return 'stop';
+    case 'setMode':
+    case 'setMotion':
+    case 'powerOn':
+      return 'motion';
+    default:
+      return 'command';
+  }
+}
+
+type AnyListener = (payload: never) => void;
+
+/**
+ * One connected device. Create it, call {@link connect}, then command it with
+ * {@link setIntensity}, {@link stop} and {@link send}. Listen with {@link on}.
+ */
+export class DeviceLink {
+  readonly peripheralId: string;
+  readonly protocol: ProtocolModule;
+  private readonly transport: Transport;
+  private readonly timeouts: LinkTimeouts;
+  private readonly policy: ReconnectPolicy;
+  private readonly clock: LinkClock;
+  private readonly localName: string | undefined;
+  private readonly model: string | undefined;
+  private readonly listeners = new Map<keyof DeviceLinkEvents, Set<AnyListener>>();
+
+  private linkState: LinkState = 'idle';
+  private conn: GattConnection | null = null;
+  private offDisconnect: (() => void) | null = null;
+  private currentSession: ProtocolSession | null = null;
+  private currentInfo: LinkInfo | null = null;
+  private readonly queue: Job[] = [];
+  private inFlight: Job | null = null;
+  private lastSettledAt = Number.NEGATIVE_INFINITY;
+  private lastDelayAfterMs = 0;
+  private gapTimer: unknown = null;
+  private keepaliveTimer: unknown = null;
+  private reconnectTimer: unknown = null;
+  private reconnectWake: (() => void) | null = null;
+  private closing = false;
+  /** After a reconnect: true until the owner commands again (nothing but the stop is written). */
+  private held = false;
+
+  constructor(options: DeviceLinkOptions) {
+    this.transport = options.transport;
+    this.peripheralId = options.peripheralId;
+    this.protocol = options.protocol;
+    this.localName = options.localName;
+    this.model = options.model;
+    this.timeouts = { ...DEFAULT_LINK_TIMEOUTS, ...options.timeouts };
+    this.policy = { ...DEFAULT_RECONNECT, ...options.reconnect };
+    this.clock = options.clock ?? SYSTEM_CLOCK;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** Adds a listener; returns a function that removes it. A throwing listener does not disturb the link. */
+  on<K extends keyof DeviceLinkEvents>(event: K, listener: (payload: DeviceLinkEvents[K]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as AnyListener);
+    return () => set.delete(listener as AnyListener);
+  }
+
+  /** Number of listeners on one event (for tests of listener hygiene). */
+  listenerCount(event: keyof DeviceLinkEvents): number {
+    return this.listeners.get(event)?.size ?? 0;
+  }
+
+  private emit<K extends keyof DeviceLinkEvents>(event: K, payload: DeviceLinkEvents[K]): void {
+    for (const l of [...(this.listeners.get(event) ?? [])]) {
+      try {
+        (l as (p: DeviceLinkEvents[K]) => void)(payload);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+
+  private setState(state: LinkState): void {
+    if (this.linkState === state) return;
+    this.linkState = state;
+    this.emit('state', state);
+  }
+
+  // ---------------------------------------------------------------- accessors
+
+  /** The link's state. */
+  get state(): LinkState {
+    return this.linkState;
+  }
+
+  /** What the link learnt on (re)connecting, or null before. */
+  get info(): LinkInfo | null {
+    return this.currentInfo;
+  }
+
+  /** The protocol session of the current connection, or null. */
+  get session(): ProtocolSession | null {
+    return this.currentSession;
+  }
+
+  /** Number of commands waiting (not counting the one in flight). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** true after a reconnect until the owner commands again. */
+  get holding(): boolean {
+    return this.held;
+  }
+
+  // ---------------------------------------------------------------- connecting
+
+  /**
+   * Connects, discovers, opens the protocol session, subscribes and makes the init writes.
+   * @returns what was learnt.
+   * @throws GattError from the transport (timeout, rejected, adapter-off, …);
+   *   LinkError('refused') when the protocol does not accept the device (the link is closed again).
+   */
+  async connect(): Promise<LinkInfo> {
+    if (this.linkState === 'connected' || this.linkState === 'connecting') throw new LinkError('not-connected', 'The link is already connecting or connected.');
+    this.closing = false;
+    this.setState('connecting');
+    try {
+      const info = await this.setup(false);
+      return info;
+    } catch (error) {
+      this.setState('idle');
+      throw error;
+    }
+  }
+
+  /**
+   * Closes the link. With `stopFirst` (default true) it first writes a stop (errors
+   * ignored). No reconnect follows; `disconnected` is emitted with `expected: true`.
+   */
+  async disconnect(options: { stopFirst?: boolean } = {}): Promise<void> {
+    const stopFirst = options.stopFirst ?? true;
+    if (stopFirst && this.linkState === 'connected') {
+      await this.stop().catch(() => undefined);
+    }
+    this.closing = true;
+    this.cancelReconnect();
+    this.stopKeepalive();
+    this.failQueue(new LinkError('closed', 'The link was closed.'));
+    const conn = this.conn;
+    if (conn) {
+      await conn.disconnect().catch(() => undefined);
+      // onLinkDown runs through the connection's disconnect listener; make sure state ends closed.
+      if (this.conn === conn) this.onLinkDown('closed by Unknot');
+    }
+    this.setState('closed');
+  }
+
+  private async setup(isReconnect: boolean): Promise<LinkInfo> {
+    const conn = await this.transport.connect(this.peripheralId, this.timeouts.connectMs);
+    if (this.closing) {
+      await conn.disconnect().catch(() => undefined);
+      throw new LinkError('closed', 'The link was closed while connecting.');
+    }
+    let opened = false;
+    try {
+      const wanted = [...new Set([...this.protocol.services, ...STANDARD_SERVICES])];
+      const services = await conn.discover(wanted, this.timeouts.discoveryMs);
+      const ctx: ConnectionContext = { services, now: () => this.clock.now() };
+      if (this.localName !== undefined) ctx.localName = this.localName;
+      if (this.model !== undefined) ctx.model = this.model;
+      const result = this.protocol.open(ctx);
+      if (!result.ok) {
+        throw new LinkError(
+          'refused',
+          `This device does not answer as a ${this.protocol.displayName}: ${result.reason}. Unknot wrote nothing to it.`,
+        );
+      }
+      const session = result.session;
+      this.conn = conn;
+      this.currentSession = session;
+      this.offDisconnect = conn.onDisconnect((reason) => {
+        if (this.conn === conn) this.onLinkDown(reason);
+      });
+      opened = true;
+
+      if (isReconnect) {
+        // The device may still be running: the very first write is a stop.
+        for (const w of session.encode({ type: 'stop' })) await this.writeOne(conn, w);
+        const notice = session.stopNotice?.();
+        if (notice) this.emit('notice', notice);
+      }
+
+      await conn.subscribe(session.notify.service, session.notify.characteristic, (bytes) => this.onNotification(session, bytes), this.timeouts.subscribeMs);
+
+      const info: LinkInfo = {
+        peripheralId: this.peripheralId,
+        protocolId: this.protocol.id,
+        model: session.model,
+        capabilities: session.capabilities,
+        mtu: conn.mtu,
+        services,
+      };
+      const standardStatus = await this.readStandard(conn, services, info);
+      this.currentInfo = info;
+      this.lastSettledAt = this.clock.now();
+      this.lastDelayAfterMs = 0;
+      this.held = isReconnect;
+      this.setState('connected');
+      if (Object.keys(standardStatus).length > 0) this.emit('status', standardStatus);
+
+      if (!isReconnect) {
+        const init = session.init();
+        if (init.length > 0) await this.enqueue({ kind: 'init', writes: init, waiters: [] });
+        this.startKeepalive(session);
+      }
+      return info;
+    } catch (error) {
+      if (opened && this.conn === conn) {
+        this.offDisconnect?.();
+        this.offDisconnect = null;
+        this.conn = null;
+        this.currentSession = null;
+      }
+      await conn.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Reads battery and device information when the services were found; failures other than a lost link are skipped. */
+  private async readStandard(conn: GattConnection, services: ReadonlyMap<string, readonly FoundCharacteristic[]>, info: LinkInfo): Promise<DeviceStatus> {
+    const status: DeviceStatus = {};
+    const reads: [string, string][] = [];
+    const battery = services.get(BATTERY_SERVICE)?.find((c) => c.uuid === BATTERY_LEVEL && c.properties.includes('read'));
+    if (battery) reads.push([BATTERY_SERVICE, BATTERY_LEVEL]);
+    for (const c of services.get(DEVICE_INFORMATION_SERVICE) ?? []) {
+      if (c.properties.includes('read')) reads.push([DEVICE_INFORMATION_SERVICE, c.uuid]);
+    }
+    for (const [service, characteristic] of reads) {
+      const bytes = await conn.read(service, characteristic, this.timeouts.readMs);
+      const decoded = decodeStandardRead(service, characteristic, bytes);
+      if (!decoded) continue;
+      Object.assign(status, decoded.status);
+      if (decoded.model !== undefined) info.modelNumber = decoded.model;
+      if (decoded.manufacturer !== undefined) info.manufacturer = decoded.manufacturer;
+    }
+    if (status.batteryPercent !== undefined) info.batteryPercent = status.batteryPercent;
+    if (status.firmware !== undefined) info.firmware = status.firmware;
+    return status;
+  }
+
+  // ---------------------------------------------------------------- commanding
+
+  /**
+   * Sets the intensity, 0..1 of the device's full range (0 = stop the motor at
+   * speed 0; use {@link stop} for a stop that overtakes the queue). Coalesces with a
+   * queued intensity update (latest wins; the earlier promise resolves `superseded`).
+   * @throws RangeError when `value` is NaN or outside 0..1 (nothing is queued);
+   *   LinkError('not-connected') when there is no link; GattError when the write fails.
+   */
+  setIntensity(value: number): Promise<WriteOutcome> {
+    if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || value > 1) {
+      return Promise.reject(new RangeError(`intensity must be a number in 0..1, got ${String(value)}`));
+    }
+    const notConnected = this.requireConnected();
+    if (notConnected) return Promise.reject(notConnected);
+    this.held = false;
+    const command: Command = { type: 'setIntensity', value };
+    const pending = this.queue.find((j) => j.kind === 'intensity');
+    if (pending) {
+      pending.command = command;
+      const previous = pending.waiters.splice(0);
+      for (const w of previous) w.resolve('superseded');
+      return new Promise((resolve, reject) => pending.waiters.push({ resolve, reject }));
+    }
+    return this.enqueue({ kind: 'intensity', command, waiters: [] });
+  }
+
+  /**
+   * Stops the motor. The stop is written next — after the write in flight only —
+   * without waiting for the write gap, and queued commands that could move the motor
+   * are dropped (their promises resolve `dropped`). Never coalesced away.
+   * @throws LinkError('not-connected') when there is no link (the device may still
+   *   be running); GattError when the write fails.
+   */
+  stop(): Promise<WriteOutcome> {
+    const notConnected = this.requireConnected();
+    if (notConnected) return Promise.reject(notConnected);
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const job = this.queue[i] as Job;
+      if (!MOTION_KINDS.has(job.kind)) continue;
+      this.queue.splice(i, 1);
+      for (const w of job.waiters) w.resolve('dropped');
+    }
+    const first = this.queue[0];
+    if (first?.kind === 'stop') {
+      return new Promise((resolve, reject) => first.waiters.push({ resolve, reject }));
+    }
+    const job: Job = { kind: 'stop', command: { type: 'stop' }, waiters: [] };
+    const promise = new Promise<WriteOutcome>((resolve, reject) => job.waiters.push({ resolve, reject }));
+    this.queue.unshift(job);
+    this.pump();
+    return promise;
+  }
+
+  /**
+   * Sends any normalised command (`setIntensity` and `stop` go through their own
+   * methods, with their rules). Queued behind earlier commands, after the write gap.
+   * @throws as {@link setIntensity}; RangeError from the protocol for invalid values.
+   */
+  send(command: Command): Promise<WriteOutcome> {
+    if (command.type === 'setIntensity') return this.setIntensity(command.value);
+    if (command.type === 'stop') return this.stop();
+    const notConnected = this.requireConnected();
+    if (notConnected) return Promise.reject(notConnected);
+    this.held = false;
+    return this.enqueue({ kind: jobKindOf(command), command, waiters: [] });
+  }
+
+  /**
+   * Reads the battery level (Battery Service `2a19`), percent, through the queue.
+   * @returns undefined when the device has no Battery Service or the value is invalid.
+   */
+  async readBattery(): Promise<number | undefined> {
+    const notConnected = this.requireConnected();
+    if (notConnected) throw notConnected;
+    const has = this.currentInfo?.services.get(BATTERY_SERVICE)?.some((c) => c.uuid === BATTERY_LEVEL);
+    if (!has) return undefined;
+    let percent: number | undefined;
+    await this.enqueue({
+      kind: 'read',
+      waiters: [],
+      run: async (conn) => {
+        const bytes = await conn.read(BATTERY_SERVICE, BATTERY_LEVEL, this.timeouts.readMs);
+        percent = decodeStandardRead(BATTERY_SERVICE, BATTERY_LEVEL, bytes)?.status.batteryPercent;
+      },
+    });
+    if (percent !== undefined && this.currentInfo) this.currentInfo.batteryPercent = percent;
+    return percent;
+  }
+
+  private requireConnected(): LinkError | null {
+    if (this.linkState === 'connected' && this.conn) return null;
+    if (this.linkState === 'closed') return new LinkError('closed', 'The link is closed.');
+    return new LinkError('not-connected', 'The device is not connected; if it is running, switch it off on the device.');
+  }
+
+  private enqueue(job: Job): Promise<WriteOutcome> {
+    const promise = new Promise<WriteOutcome>((resolve, reject) => job.waiters.push({ resolve, reject }));
+    this.queue.push(job);
+    this.pump();
+    return promise;
+  }
+
+  /** Starts the next job when the link is free and, except for a stop, the write gap has passed. */
+  private pump(): void {
+    if (this.inFlight || !this.conn || this.linkState !== 'connected') return;
+    const job = this.queue[0];
+    if (!job) return;
+    if (job.kind !== 'stop') {
+      const gap = Math.max(this.protocol.writeGapMs, this.lastDelayAfterMs);
+      const wait = this.lastSettledAt + gap - this.clock.now();
+      if (wait > 0) {
+        if (this.gapTimer === null) {
+          this.gapTimer = this.clock.setTimeout(() => {
+            this.gapTimer = null;
+            this.pump();
+          }, wait);
+        }
+        return;
+      }
+    }
+    if (this.gapTimer !== null) {
+      this.clock.clearTimeout(this.gapTimer);
+      this.gapTimer = null;
+    }
+    this.queue.shift();
+    this.inFlight = job;
+    const conn = this.conn;
+    void this.runJob(conn, job).finally(() => {
+      this.inFlight = null;
+      this.pump();
+    });
+  }
+
+  private async runJob(conn: GattConnection, job: Job): Promise<void> {
+    try {
+      let outcome: WriteOutcome = 'written';
+      if (job.run) {
+        await job.run(conn);
+      } else {
+        const session = this.currentSession;
+        if (!session) throw new LinkError('not-connected', 'The device is not connected.');
+        const writes: LinkWrite[] = job.writes ?? (job.command ? session.encode(job.command) : []);
+        if (writes.length === 0) outcome = 'nothing';
+        for (let i = 0; i < writes.length; i++) {
+          if (i > 0 && job.kind !== 'stop' && this.queue[0]?.kind === 'stop' && MOTION_KINDS.has(job.kind)) {
+            outcome = 'dropped'; // a stop arrived between this command's writes
+            break;
+          }
+          const w = writes[i] as LinkWrite;
+          await this.writeOne(conn, w);
+          const delay = w.delayAfterMs ?? 0;
+          if (i < writes.length - 1 && delay > 0) await this.sleep(delay);
+        }
+        if (job.kind === 'stop') {
+          const notice = session.stopNotice?.();
+          if (notice) this.emit('notice', notice);
+        }
+      }
+      for (const w of job.waiters) w.resolve(outcome);
+    } catch (error) {
+      for (const w of job.waiters) w.reject(error as Error);
+    }
+  }
+
+  /** One write with the MTU check; records when it settled for the write gap. */
+  private async writeOne(conn: GattConnection, w: LinkWrite): Promise<void> {
+    const max = conn.mtu - 3;
+    const pieces: Uint8Array[] = [];
+    if (w.bytes.length > max) {
+      if (!w.splittable) {
+        throw new GattError('too-long', `A ${w.bytes.length}-byte write does not fit the link (at most ${max} bytes with MTU ${conn.mtu}); nothing was written.`);
+      }
+      if (w.withResponse) pieces.push(w.bytes);
+      else for (let i = 0; i < w.bytes.length; i += max) pieces.push(w.bytes.subarray(i, i + max));
+    } else {
+      pieces.push(w.bytes);
+    }
+    try {
+      for (const bytes of pieces) {
+        await conn.write(w.service, w.characteristic, bytes, w.withResponse, this.timeouts.writeMs);
+        this.emit('wrote', { service: w.service, characteristic: w.characteristic, bytes: bytes.slice(), withResponse: w.withResponse, atMs: this.clock.now() });
+      }
+    } finally {
+      this.lastSettledAt = this.clock.now();
+      this.lastDelayAfterMs = w.delayAfterMs ?? 0;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
+  }
+
+  private failQueue(error: Error): void {
+    if (this.gapTimer !== null) {
+      this.clock.clearTimeout(this.gapTimer);
+      this.gapTimer = null;
+    }
+    for (const job of this.queue.splice(0)) for (const w of job.waiters) w.reject(error);
+  }
+
+  // ---------------------------------------------------------------- notifications and keepalive
+
+  private onNotification(session: ProtocolSession, bytes: Uint8Array): void {
+    if (session !== this.currentSession) return;
+    let result;
+    try {
+      result = session.decode(bytes);
+    } catch (error) {
+      this.emit('unrecognised', { bytes, reason: `the protocol failed to decode it: ${String(error)}` });
+      return;
+    }
+    if (result.kind === 'unknown') {
+      this.emit('unrecognised', { bytes, reason: result.reason });
+      return;
+    }
+    this.emit('status', result.status);
+    if (result.followUp && result.followUp.length > 0 && this.linkState === 'connected') {
+      this.enqueue({ kind: 'follow-up', writes: result.followUp, waiters: [] }).catch(() => undefined);
+    }
+  }
+
+  private startKeepalive(session: ProtocolSession): void {
+    const keepalive = session.keepalive;
+    if (!keepalive) return;
+    const tick = (): void => {
+      this.keepaliveTimer = this.clock.setTimeout(tick, keepalive.intervalMs);
+      if (this.held || this.linkState !== 'connected' || session !== this.currentSession) return;
+      if (this.queue.some((j) => j.kind === 'keepalive')) return;
+      this.enqueue({ kind: 'keepalive', writes: keepalive.writes(), waiters: [] }).catch(() => undefined);
+    };
+    this.keepaliveTimer = this.clock.setTimeout(tick, keepalive.intervalMs);
+  }
+
+  private stopKeepalive(): void {
+    if (this.keepaliveTimer !== null) this.clock.clearTimeout(this.keepaliveTimer);
+    this.keepaliveTimer = null;
+  }
+
+  // ---------------------------------------------------------------- drops and reconnecting
+
+  private onLinkDown(reason: string): void {
+    this.offDisconnect?.();
+    this.offDisconnect = null;
+    this.conn = null;
+    this.currentSession = null;
+    this.stopKeepalive();
+    const expected = this.closing;
+    this.failQueue(new GattError('disconnected', `The link to the device dropped: ${reason}.`));
+    // While (re)connecting, the pending setup step fails and connect() or the reconnect loop reports it.
+    if (this.linkState === 'connecting' || this.linkState === 'reconnecting') return;
+    this.emit('disconnected', { reason, expected });
+    if (!expected && this.policy.enabled) {
+      void this.reconnectLoop();
+    } else {
+      this.setState('closed');
+    }
+  }
+
+  private cancelReconnect(): void {
+    if (this.reconnectTimer !== null) this.clock.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.reconnectWake?.();
+    this.reconnectWake = null;
+  }
+
+  private waitForReconnect(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.reconnectWake = resolve;
+      this.reconnectTimer = this.clock.setTimeout(() => {
+        this.reconnectTimer = null;
+        this.reconnectWake = null;
+        resolve();
+      }, ms);
+    });
+  }
+
+  private async reconnectLoop(): Promise<void> {
+    this.setState('reconnecting');
+    const started = this.clock.now();
+    let delay = this.policy.initialDelayMs;
+    let attempt = 0;
+    let lastReason = 'the device did not come back';
+    while (!this.closing) {
+      attempt += 1;
+      this.emit('reconnecting', { attempt, delayMs: delay });
+      await this.waitForReconnect(delay);
+      if (this.closing) return;
+      if (this.clock.now() - started > this.policy.giveUpAfterMs) break;
+      delay = Math.min(delay * 2, this.policy.maxDelayMs);
+      if (this.policy.isAdvertising && !this.policy.isAdvertising()) {
+        lastReason = 'the device is not advertising';
+        continue;
+      }
+      try {
+        const info = await this.setup(true);
+        if (this.closing) {
+          await this.conn?.disconnect().catch(() => undefined);
+          return;
+        }
+        this.emit('reconnected', info);
+        return;
+      } catch (error) {
+        lastReason = error instanceof Error ? error.message : String(error);
+        if (error instanceof LinkError && error.code === 'refused') break;
+      }
+    }
+    if (this.closing) return;
+    this.setState('closed');
+    this.emit('reconnect-failed', { attempts: attempt, reason: lastReason });
+  }
+}
