@@ -12,3 +12,4 @@ export type { Candidate } from './registry';
 export * as registry from './registry';
 export * from './theragun';
 export * from './rongtai';
+export * from './jieli';

@@ -2,6 +2,7 @@
  * The registry of protocol modules (DESIGN §3): the one list the app consults to
  * recognise advertisements and to find a module by id.
  */
+import { jieli } from './jieli';
 import { rongtai } from './rongtai';
 import { theragun } from './theragun';
 import type { Advertisement, Confidence, ProtocolModule } from './types';
@@ -14,7 +15,7 @@ export interface Candidate {
   model?: string;
 }
 
-const MODULES: ProtocolModule[] = [theragun, rongtai];
+const MODULES: ProtocolModule[] = [theragun, rongtai, jieli];
 
 /** Every registered protocol module, in registration order. */
 export function all(): readonly ProtocolModule[] {
