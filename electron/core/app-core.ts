@@ -1,0 +1,625 @@
+/**
+ * The app core: what both bridges (Electron IPC and the browser host) hand requests
+ * to. It owns the transports (system noble and, in demo mode, the simulated radio),
+ * the scanner, the one connected device link, the safety governor and the store, and
+ * pushes events to every connected renderer.
+ *
+ * Every request payload is validated against the IPC contract's zod schema before
+ * anything runs; a failure never throws out of {@link Core.handle}: it is a refusal.
+ */
+import { z } from 'zod';
+import withBindings from '@abandonware/noble/with-bindings';
+import { registry } from '../../protocols';
+import type { Capabilities, DeviceKind, DeviceStatus, ProtocolModule } from '../../protocols/types';
+import { loadSystemTransport } from '../ble/system';
+import { NobleTransport, type NobleLike } from '../ble/noble-transport';
+import { SIM_FAULTS, SimRadio, type SimFaultName } from '../ble/sim-radio';
+import type { AdapterState, DiscoveredPeripheral, Transport } from '../ble/types';
+import { DeviceLink } from '../device/link';
+import { Scanner } from '../device/scanner';
+import {
+  requestSchemas,
+  type AdapterInfo,
+  type AppInfo,
+  type DeviceStatusEvent,
+  type EventChannel,
+  type MuscleGroup,
+  type Reply,
+  type ScanEntry,
+  type SessionEndReason,
+  type SettingsView,
+  type SimPeripheralState,
+} from '../ipc/contract';
+import { GovernorRefusal, SafetyGovernor, systemClock, type GovernorClock, type MotorPort } from '../safety/governor';
+import { KIND_RULES, allQuestions, screeningBlock } from '../safety/rules';
+import { SettingsError, SettingsStore, toSettingsView } from '../store/settings';
+import { UsageLog, localDayClock } from '../store/usage';
+import type { StoreNotice } from '../store/json-file';
+import type { Core, CoreConnection } from './types';
+
+/** How the core is built. */
+export interface CoreOptions {
+  dataDir: string;
+  demo: boolean;
+  /** Demo only: routine time runs this many times faster. */
+  timeScale: number;
+  host: 'electron' | 'browser';
+  version: string;
+  /** Injected for tests. */
+  clock?: GovernorClock;
+  /** Injected for tests: the system transport (default: noble, loaded lazily). */
+  systemTransport?: Transport;
+  /** Injected for tests: the simulated radio's options. */
+  simLatencyMs?: number;
+}
+
+/** A refusal thrown inside handlers and turned into `{ ok: false, error }`. */
+class Refusal extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How the user switches each kind of device off by hand (shown when the link drops). */
+const HAND_OFF: Record<DeviceKind, string> = {
+  percussive: 'Press the power button on the massage gun to switch it off.',
+  chair: "Switch the chair off with its remote or power button.",
+  cushion: 'Switch the cushion off with its button or unplug it.',
+  ems: 'Press the power button on the EMS pad, or take the pads off your skin.',
+};
+
+interface Connected {
+  link: DeviceLink;
+  module: ProtocolModule;
+  peripheralId: string;
+  name: string;
+  simulated: boolean;
+  connection: DeviceStatusEvent['connection'];
+  status: DeviceStatus;
+  message?: string;
+  model?: string;
+  caps?: Capabilities;
+}
+
+/** See the module comment. */
+export class AppCore implements Core {
+  private readonly connections = new Map<string, CoreConnection>();
+  private readonly notices: StoreNotice[] = [];
+  private radio: SimRadio | null = null;
+  private simTransport: Transport | null = null;
+  private scanner: Scanner;
+  private device: Connected | null = null;
+  private demo: boolean;
+  private readonly governor: SafetyGovernor;
+  private readonly runningListeners = new Set<(s: string | null) => void>();
+  private simStateTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly clock: GovernorClock;
+
+  constructor(
+    private readonly options: CoreOptions,
+    private readonly settings: SettingsStore,
+    private readonly usage: UsageLog,
+    private readonly system: Transport,
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.demo = options.demo;
+    this.scanner = this.makeScanner([system]);
+    system.onAdapterState(() => this.broadcast('adapter.state', this.adapterInfo()));
+
+    this.governor = new SafetyGovernor(
+      {
+        usedSeconds: (group, wallMs) => usage.usedSeconds(group, localDayClock.dayKey(wallMs)),
+        addMotorTime: (id, group, from, to) => usage.addMotorTime(id, group, from, to),
+        startSession: ({ sessionId, group, routineId, wallMs }) => usage.startSession(sessionId, group, wallMs, routineId),
+        endSession: (id, reason, wallMs) => void usage.endSession(id, reason, wallMs).catch(() => undefined),
+        recordPain: (id, group, wallMs) => void usage.recordPain(id, group, wallMs).catch(() => undefined),
+        lastSessionHurt: (group) => this.lastSessionHurt(group),
+        nextMidnight: (wallMs) => localDayClock.nextMidnight(wallMs),
+      },
+      {
+        ceiling: () => (this.device ? settings.ceilingFor(this.device.module.id, this.device.module.kind) : 0.6),
+        sessionCapSeconds: () => settings.get().sessionCapSeconds,
+        dailyBudgetSeconds: () => settings.get().dailyBudgetSeconds,
+        motorBlock: (kind, group) => this.motorBlock(kind, group),
+      },
+      this.clock,
+      options.demo ? options.timeScale : 1,
+    );
+    this.governor.on('state', (e) => {
+      this.broadcast('session.state', e);
+      this.broadcastDevice();
+      this.notifyRunning();
+    });
+    this.governor.on('ended', (e) => {
+      this.broadcast('session.ended', e);
+      void usage.flush().catch(() => undefined);
+    });
+    this.governor.on('clamped', (e) => this.broadcast('safety.clamped', e));
+    this.governor.on('warning', (e) => this.broadcast('safety.warning', e));
+    this.governor.on('output', () => this.broadcastDevice());
+    if (this.demo) this.enableDemo();
+  }
+
+  // ---- Core ----
+
+  attach(connection: CoreConnection): void {
+    this.connections.set(connection.id, connection);
+    for (const n of this.notices) safeSend(connection, 'store.notice', n);
+  }
+
+  async detach(connectionId: string, reason: SessionEndReason): Promise<void> {
+    this.connections.delete(connectionId);
+    await this.governor.connectionLost(connectionId, reason);
+  }
+
+  async handle(connectionId: string, channel: string, payload: unknown): Promise<Reply> {
+    if (!Object.prototype.hasOwnProperty.call(requestSchemas, channel)) {
+      return { ok: false, error: { code: 'unknown-channel', message: `There is no channel named "${String(channel).slice(0, 60)}".` } };
+    }
+    const schema = requestSchemas[channel as keyof typeof requestSchemas] as z.ZodType;
+    const parsed = schema.safeParse(payload);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+      return { ok: false, error: { code: 'invalid-payload', message: `Invalid request for ${channel}: ${where}${issue?.message ?? 'bad payload'}.` } };
+    }
+    try {
+      const result = await this.run(connectionId, channel as keyof typeof requestSchemas, parsed.data);
+      return { ok: true, result: result ?? null };
+    } catch (err) {
+      if (err instanceof Refusal || err instanceof GovernorRefusal) return { ok: false, error: { code: err.code, message: err.message } };
+      if (err instanceof SettingsError) return { ok: false, error: { code: 'invalid-payload', message: err.message } };
+      if (err instanceof RangeError) return { ok: false, error: { code: 'invalid-payload', message: err.message } };
+      // Anything unexpected: stop the motor first, then report.
+      await this.governor.stopAll('error').catch(() => undefined);
+      return { ok: false, error: { code: 'internal', message: `Something went wrong (${(err as Error)?.message ?? String(err)}). The massager was stopped.` } };
+    }
+  }
+
+  async stopAll(reason: SessionEndReason): Promise<void> {
+    await this.governor.stopAll(reason);
+  }
+
+  runningSummary(): string | null {
+    const s = this.governor.current();
+    if (!s) return null;
+    const left = Math.max(0, Math.round(s.grantedMotorSeconds - s.usedMotorSeconds));
+    const what = s.routineId ? `Routine (${s.muscleGroup})` : `Manual (${s.muscleGroup})`;
+    return `${what}: ${s.state === 'paused' ? 'paused' : 'running'}, ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left`;
+  }
+
+  onRunningChange(listener: (summary: string | null) => void): () => void {
+    this.runningListeners.add(listener);
+    return () => this.runningListeners.delete(listener);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.governor.stopAll('app-quit');
+    this.governor.dispose();
+    if (this.device) await this.device.link.disconnect().catch(() => undefined);
+    this.device = null;
+    this.radio?.dispose();
+    await this.scanner.dispose().catch(() => undefined);
+    await Promise.all([this.usage.flush(), this.settings.flush()]).catch(() => undefined);
+    this.usage.dispose();
+  }
+
+  /** Store notices from loading (a corrupt file moved aside), shown to every renderer that attaches. */
+  addNotices(notices: StoreNotice[]): void {
+    this.notices.push(...notices);
+    for (const n of notices) this.broadcast('store.notice', n);
+  }
+
+  /** The simulated radio (demo mode), for tests and the benchmark. */
+  simRadio(): SimRadio | null {
+    return this.radio;
+  }
+
+  // ---- handlers ----
+
+  private async run(conn: string, channel: keyof typeof requestSchemas, p: unknown): Promise<unknown> {
+    switch (channel) {
+      case 'app.info':
+        return this.appInfo();
+      case 'adapter.get':
+        return this.adapterInfo();
+      case 'demo.enable':
+        this.enableDemo();
+        return this.adapterInfo();
+      case 'scan.start':
+        await this.scanner.start();
+        return this.scanResults();
+      case 'scan.stop':
+        await this.scanner.stop();
+        return this.scanResults();
+      case 'device.list':
+        return this.scanResults();
+      case 'device.connect':
+        return this.connect(p as { peripheralId: string; protocolId?: string });
+      case 'device.disconnect':
+        await this.disconnect();
+        return this.deviceStatus();
+      case 'device.stop':
+        await this.governor.stopAll('user-stop');
+        return this.deviceStatus();
+      case 'device.setHeat': {
+        const d = this.requireDevice();
+        if (!d.caps?.heat) throw new Refusal('refused', 'This device has no heat.');
+        if (this.motorBlock(d.module.kind, 'upper-back')) throw new Refusal('blocked-by-screening', 'Answer the safety questions first.');
+        d.link.send({ type: 'setHeat', on: (p as { on: boolean }).on });
+        return this.deviceStatus();
+      }
+      case 'session.start': {
+        const req = p as { muscleGroup: MuscleGroup; plannedMotorSeconds: number; routineId?: string };
+        this.requireDevice();
+        return this.governor.startSession(conn, req);
+      }
+      case 'session.heartbeat':
+        this.governor.heartbeat(conn, (p as { sessionId: string }).sessionId);
+        return null;
+      case 'session.setStep': {
+        const q = p as { sessionId: string; intensity: number; motion?: 'circular' | 'back-and-forth' | 'on-knot' | 'long-strokes' };
+        this.governor.setStep(conn, q.sessionId, q.intensity, q.motion);
+        return { commandedStep: this.governor.commandedStep(), maxStep: this.governor.maxStep() };
+      }
+      case 'session.pause':
+        this.governor.pause(conn, (p as { sessionId: string }).sessionId);
+        return this.governor.current();
+      case 'session.resume':
+        if (this.device && this.device.connection !== 'connected') {
+          throw new Refusal('not-connected', 'The massager is not connected yet. Wait for it to reconnect.');
+        }
+        this.governor.resume(conn, (p as { sessionId: string }).sessionId);
+        return this.governor.current();
+      case 'session.end':
+        return this.governor.end(conn, (p as { sessionId: string }).sessionId, 'completed');
+      case 'session.hurt':
+        return this.governor.hurt(conn, (p as { sessionId: string }).sessionId);
+      case 'settings.get':
+        return this.settingsView();
+      case 'settings.set':
+        await this.settings.update(p ?? {});
+        this.broadcastDevice();
+        return this.settingsView();
+      case 'screening.set':
+        await this.settings.setScreening((p as { answers: Record<string, boolean> }).answers);
+        return this.settingsView();
+      case 'usage.today':
+        return this.usage.budgets(this.settings.get().dailyBudgetSeconds, this.clock.wallNow());
+      case 'usage.history': {
+        const days = (p as { days: number }).days;
+        return { ...this.usage.history(days, this.clock.wallNow()), csv: this.usage.toCsv(days, this.clock.wallNow()) };
+      }
+      case 'data.delete':
+        await this.governor.stopAll('user-stop');
+        await this.usage.deleteAll();
+        await this.settings.deleteAll();
+        return this.settingsView();
+      case 'sim.state':
+        return this.simState();
+      case 'sim.fault': {
+        const q = p as { peripheralId: string; fault: string };
+        if (!this.radio) throw new Refusal('refused', 'Simulated devices are off. Turn on demo mode first.');
+        const sim = this.radio.peripheral(q.peripheralId);
+        if (!sim) throw new Refusal('refused', `No simulated device "${q.peripheralId}".`);
+        if (SIM_FAULTS.some((f) => f.name === q.fault)) this.radio.inject(q.peripheralId, q.fault as SimFaultName);
+        else if (q.fault === 'clear') this.radio.clearFaults(q.peripheralId);
+        else if (sim.actions?.includes(q.fault)) sim.act?.(q.fault);
+        else throw new Refusal('invalid-payload', `Unknown fault "${q.fault}".`);
+        return this.simState();
+      }
+    }
+  }
+
+  // ---- devices ----
+
+  private requireDevice(): Connected {
+    if (!this.device || this.device.connection === 'disconnected') throw new Refusal('not-connected', 'Connect a massager first.');
+    return this.device;
+  }
+
+  private async connect(req: { peripheralId: string; protocolId?: string }): Promise<DeviceStatusEvent> {
+    const entry = this.scanner.entry(req.peripheralId);
+    if (!entry) throw new Refusal('refused', 'That device is no longer in range. Scan again.');
+    if (!entry.simulated && this.options.timeScale !== 1) {
+      throw new Refusal('refused', 'Demo time scaling is on; restart Unknot without --time-scale to use a real massager.');
+    }
+    const candidates = registry.identify(entry.advertisement);
+    const remembered = this.settings.get().devices?.[req.peripheralId]?.protocolId;
+    const chosenId = req.protocolId ?? remembered ?? (candidates.length === 1 ? candidates[0]!.module.id : undefined);
+    if (!chosenId) {
+      throw new Refusal('refused', candidates.length ? 'Pick which kind of device this is.' : 'Unknot does not know this device.');
+    }
+    const module = registry.get(chosenId);
+    if (!module) throw new Refusal('invalid-payload', `Unknown protocol "${chosenId}".`);
+    if (this.device) await this.disconnect();
+    await this.scanner.deviceConnected().catch(() => undefined);
+    const link = new DeviceLink({
+      transport: entry.transport,
+      peripheralId: req.peripheralId,
+      protocol: module,
+      ...(entry.localName ? { localName: entry.localName } : {}),
+      ...(candidates.find((c) => c.module.id === module.id)?.model ? { model: candidates.find((c) => c.module.id === module.id)!.model! } : {}),
+    });
+    const d: Connected = {
+      link,
+      module,
+      peripheralId: req.peripheralId,
+      name: entry.localName ?? req.peripheralId,
+      simulated: entry.simulated,
+      connection: 'connecting',
+      status: {},
+    };
+    this.device = d;
+    this.broadcastDevice();
+    link.on('notice', (message) => {
+      d.message = message;
+      this.broadcast('safety.warning', { code: 'device-notice', message });
+      this.broadcastDevice();
+    });
+    link.on('status', (s: DeviceStatus) => {
+      d.status = { ...d.status, ...s };
+      if (s.level !== undefined) this.governor.reportDeviceLevel(s.level, s.levelIsIntensity === true);
+      this.broadcastDevice();
+    });
+    link.on('disconnected', (info: { reason: string; expected: boolean }) => {
+      if (this.device !== d) return;
+      if (info.expected) return;
+      d.connection = 'reconnecting';
+      d.message = `Lost contact with the massager (${info.reason}). It may still be running. ${HAND_OFF[module.kind]}`;
+      this.governor.devicePaused(d.message);
+      this.broadcastDevice();
+    });
+    link.on('reconnected', () => {
+      if (this.device !== d) return;
+      d.connection = 'connected';
+      d.message = 'Reconnected. The motor stays off until you resume.';
+      this.broadcastDevice();
+    });
+    link.on('reconnect-failed', () => {
+      if (this.device !== d) return;
+      d.connection = 'disconnected';
+      void this.governor.stopAll('device-lost');
+      this.broadcastDevice();
+    });
+    let info;
+    try {
+      info = await link.connect();
+    } catch (err) {
+      this.device = null;
+      this.governor.attachMotor(null);
+      this.broadcastDevice();
+      throw new Refusal('device-error', `Could not connect: ${(err as Error).message}`);
+    }
+    d.connection = 'connected';
+    d.model = info.model;
+    d.caps = info.capabilities;
+    d.status = {
+      ...d.status,
+      ...(info.batteryPercent !== undefined ? { batteryPercent: info.batteryPercent } : {}),
+      ...(info.firmware !== undefined ? { firmware: info.firmware } : {}),
+    };
+    const caps = info.capabilities;
+    const port: MotorPort = {
+      kind: module.kind,
+      steps: caps.steps,
+      minRunningStep: caps.minRunningStep,
+      stepUnit: caps.stepUnit,
+      writeIntensity: (v) => link.setIntensity(v),
+      writeMotion: (m) => link.send({ type: 'setMotion', motion: m }),
+      writeTimer: (s) => {
+        if (caps.timersSeconds.length) link.send({ type: 'setTimer', seconds: s });
+      },
+      stop: async () => {
+        await link.stop();
+      },
+    };
+    this.governor.attachMotor(port);
+    await this.settings.rememberDevice(req.peripheralId, { protocolId: module.id, name: d.name }).catch(() => undefined);
+    this.broadcastDevice();
+    return this.deviceStatus();
+  }
+
+  private async disconnect(): Promise<void> {
+    const d = this.device;
+    if (!d) return;
+    await this.governor.stopAll('user-stop');
+    this.device = null;
+    this.governor.attachMotor(null);
+    await d.link.disconnect().catch(() => undefined);
+    this.broadcastDevice();
+  }
+
+  private motorBlock(kind: DeviceKind, group: MuscleGroup): { code: string; message: string } | null {
+    const s = this.settings.get();
+    const block = screeningBlock(s.screening, s.doctorNoticeAcknowledged, kind);
+    if (block) return block;
+    if (KIND_RULES[kind].excludedGroups.includes(group)) {
+      return { code: 'refused', message: 'Electrical stimulation is never used on this area. Pick another area or device.' };
+    }
+    return null;
+  }
+
+  /** Whether the group's most recent session ended with "Stop — it hurts". */
+  private lastSessionHurt(group: MuscleGroup): boolean {
+    return (this.usage as unknown as { latestSession?(g: MuscleGroup): { endReason?: string } | null }).latestSession?.(group)?.endReason === "hurt";
+  }
+
+  // ---- views ----
+
+  private appInfo(): AppInfo {
+    return {
+      version: this.options.version,
+      host: this.options.host,
+      demo: this.demo,
+      timeScale: this.demo ? this.options.timeScale : 1,
+      dataDir: this.options.dataDir,
+    };
+  }
+
+  private adapterInfo(): AdapterInfo {
+    const a: AdapterState = this.system.adapterState();
+    return { state: a.state, message: a.message, hint: a.hint, demo: this.demo };
+  }
+
+  private scanResults(): { scanning: boolean; devices: ScanEntry[] } {
+    const remembered = this.settings.get().devices ?? {};
+    const devices = this.scanner.entries().map((p: DiscoveredPeripheral): ScanEntry => ({
+      peripheralId: p.id,
+      name: p.localName ?? p.address,
+      rssi: p.rssi,
+      simulated: p.simulated,
+      lastSeenMs: p.lastSeenMs,
+      candidates: registry.identify(p.advertisement).map((c) => ({
+        protocolId: c.module.id,
+        displayName: c.module.displayName,
+        confidence: c.confidence,
+        kind: c.module.kind,
+        ...(c.module.experimental ? { experimental: c.module.experimental } : {}),
+      })),
+    }));
+    devices.sort((a, b) => Number(b.peripheralId in remembered) - Number(a.peripheralId in remembered) || b.rssi - a.rssi);
+    return { scanning: this.scanner.scanning, devices };
+  }
+
+  private deviceStatus(): DeviceStatusEvent {
+    const d = this.device;
+    if (!d) return { connection: 'disconnected' };
+    const caps = d.caps;
+    const ceiling = this.settings.ceilingFor(d.module.id, d.module.kind);
+    return {
+      connection: d.connection,
+      peripheralId: d.peripheralId,
+      name: d.name,
+      protocolId: d.module.id,
+      kind: d.module.kind,
+      ...(d.module.experimental ? { experimental: d.module.experimental } : {}),
+      simulated: d.simulated,
+      ...(caps
+        ? {
+            ...(d.model ? { model: d.model } : {}),
+            steps: caps.steps,
+            stepUnit: caps.stepUnit,
+            maxStep: this.governor.maxStep(),
+            modes: caps.modes,
+            hasHeat: caps.heat,
+          }
+        : {}),
+      ceiling,
+      running: this.governor.commandedStep() > 0,
+      commandedStep: this.governor.commandedStep(),
+      ...(d.status.level !== undefined ? { reportedLevel: d.status.level } : {}),
+      ...(d.status.batteryPercent !== undefined ? { batteryPercent: d.status.batteryPercent } : {}),
+      ...(d.status.firmware !== undefined ? { firmware: d.status.firmware } : {}),
+      ...(d.status.mode !== undefined ? { mode: d.status.mode } : {}),
+      ...(d.status.heat !== undefined ? { heat: d.status.heat } : {}),
+      ...(d.message ? { message: d.message } : {}),
+    };
+  }
+
+  private settingsView(): SettingsView {
+    return toSettingsView(this.settings.get(), { dataDir: this.options.dataDir, screeningQuestions: allQuestions() });
+  }
+
+  private simState(): SimPeripheralState[] {
+    if (!this.radio) return [];
+    return this.radio.snapshots().map((s) => {
+      const sim = this.radio!.peripheral(s.id);
+      const protocol = sim ? registry.identify(sim.advertisement)[0]?.module.id : undefined;
+      return {
+        peripheralId: s.id,
+        name: s.localName,
+        protocolId: protocol ?? 'unknown',
+        connected: s.connected,
+        readout: s.readout,
+        state: s.state,
+        faults: [...SIM_FAULTS.map((f) => f.name), ...(sim?.actions ?? [])],
+      };
+    });
+  }
+
+  // ---- demo mode ----
+
+  private enableDemo(): void {
+    if (this.radio) return;
+    this.demo = true;
+    const radio = new SimRadio({ ...(this.options.simLatencyMs !== undefined ? { latencyMs: this.options.simLatencyMs } : {}) });
+    for (const sim of registry.simulateAll()) radio.addPeripheral(sim);
+    this.radio = radio;
+    const noble = withBindings(radio) as unknown as NobleLike;
+    this.simTransport = new NobleTransport(noble, { simulated: true });
+    const wasScanning = this.scanner.scanning;
+    void this.scanner.dispose();
+    this.scanner = this.makeScanner([this.system, this.simTransport]);
+    if (wasScanning) void this.scanner.start();
+    radio.onStateChange(() => this.scheduleSimState());
+    radio.onWrite(() => this.scheduleSimState());
+    this.broadcast('adapter.state', this.adapterInfo());
+  }
+
+  private makeScanner(transports: Transport[]): Scanner {
+    const scanner = new Scanner({ transports });
+    scanner.on('results', () => this.broadcast('scan.results', this.scanResults()));
+    scanner.on('stopped', () => this.broadcast('scan.results', this.scanResults()));
+    return scanner;
+  }
+
+  private scheduleSimState(): void {
+    if (this.simStateTimer) return;
+    this.simStateTimer = setTimeout(() => {
+      this.simStateTimer = null;
+      this.broadcast('sim.state', this.simState());
+    }, 30);
+  }
+
+  // ---- events ----
+
+  private broadcast(event: EventChannel, payload: unknown): void {
+    for (const c of this.connections.values()) safeSend(c, event, payload);
+  }
+
+  private broadcastDevice(): void {
+    this.broadcast('device.status', this.deviceStatus());
+  }
+
+  private notifyRunning(): void {
+    const s = this.runningSummary();
+    for (const l of this.runningListeners) {
+      try {
+        l(s);
+      } catch {
+        /* a tray failure never reaches the motor */
+      }
+    }
+  }
+}
+
+function safeSend(c: CoreConnection, event: EventChannel, payload: unknown): void {
+  try {
+    c.send(event, payload);
+  } catch {
+    /* a broken renderer must not break the others */
+  }
+}
+
+/**
+ * Builds the core: loads settings and the usage log from `dataDir` (a corrupt file is
+ * moved aside and reported as a notice), loads the system transport lazily, and in
+ * demo mode adds the simulated devices.
+ */
+export async function createCore(options: CoreOptions): Promise<AppCore> {
+  let core: AppCore | null = null;
+  const early: StoreNotice[] = [];
+  const onNotice = (n: StoreNotice): void => (core ? core.addNotices([n]) : void early.push(n));
+  const settings = new SettingsStore({ dir: options.dataDir, onNotice });
+  const usage = new UsageLog({ dir: options.dataDir, onNotice });
+  const [s, u] = await Promise.all([settings.load(), usage.load()]);
+  const system = options.systemTransport ?? loadSystemTransport();
+  core = new AppCore(options, settings, usage, system);
+  const seen = new Set<StoreNotice>();
+  core.addNotices([...early, ...s.notices, ...u.notices].filter((n) => (seen.has(n) ? false : (seen.add(n), true))));
+  return core;
+}

@@ -1,0 +1,113 @@
+/**
+ * The app core end to end below the renderer: real noble classes on the simulated
+ * radio, the real Theragun bytes, the governor and the store in a temporary folder.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createCore, type AppCore } from '../../../electron/core/app-core';
+import type { EventChannel, Reply, ScanResults, SessionStartResult } from '../../../electron/ipc/contract';
+
+const ANSWERS = { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false };
+
+async function until<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('app core on the simulated radio', () => {
+  let core: AppCore;
+  let events: { event: EventChannel; payload: unknown }[];
+  const call = async (channel: string, payload?: unknown, conn = 'ws:1'): Promise<Reply> => core.handle(conn, channel, payload);
+  const ok = async <T>(channel: string, payload?: unknown, conn = 'ws:1'): Promise<T> => {
+    const r = await call(channel, payload, conn);
+    if (!r.ok) throw new Error(`${channel}: ${r.error.code} ${r.error.message}`);
+    return r.result as T;
+  };
+  const rpm = (): number => Number(core.simRadio()!.peripheral('sim-theragun-pro')!.state().rpm);
+
+  beforeEach(async () => {
+    core = await createCore({
+      dataDir: mkdtempSync(join(tmpdir(), 'unknot-core-')),
+      demo: true,
+      timeScale: 1,
+      host: 'browser',
+      version: 'test',
+    });
+    events = [];
+    core.attach({ id: 'ws:1', kind: 'ws', send: (event, payload) => events.push({ event, payload }) });
+  });
+  afterEach(async () => {
+    await core.shutdown();
+  });
+
+  async function connectTheragun(): Promise<void> {
+    await ok('scan.start');
+    const id = await until(() => {
+      const last = [...events].reverse().find((e) => e.event === 'scan.results')?.payload as ScanResults | undefined;
+      return last?.devices.find((d) => d.name === 'Pro')?.peripheralId;
+    });
+    await ok('device.connect', { peripheralId: id });
+  }
+
+  it('refuses invalid payloads and unknown channels with a clear error', async () => {
+    expect(await call('nope')).toMatchObject({ ok: false, error: { code: 'unknown-channel' } });
+    for (const bad of [{ sessionId: 'x', intensity: 'high' }, { sessionId: 'x', intensity: Number.NaN }, { sessionId: 'x', intensity: 1.5 }, { sessionId: 'x', intensity: -1 }, null, 'string']) {
+      expect(await call('session.setStep', bad)).toMatchObject({ ok: false, error: { code: 'invalid-payload' } });
+    }
+    expect(await call('session.start', { muscleGroup: 'knee', plannedMotorSeconds: 200 })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-payload', message: expect.stringContaining('muscleGroup') },
+    });
+  });
+
+  it('reports the system adapter as unavailable with its reason on this machine', async () => {
+    const a = await ok<{ state: string; message: string }>('adapter.get');
+    expect(a.state).toBe('unavailable');
+    expect(a.message.length).toBeGreaterThan(10);
+  });
+
+  it('refuses to start before screening, then runs the Theragun within the ceiling and stops on request', async () => {
+    await connectTheragun();
+    expect(await call('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 })).toMatchObject({
+      ok: false,
+      error: { code: 'blocked-by-screening' },
+    });
+    await ok('screening.set', { answers: ANSWERS });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240, routineId: 'upper-back-knot' });
+    expect(s.grantedMotorSeconds).toBe(240);
+    await ok('session.setStep', { sessionId: s.sessionId, intensity: 1, motion: 'circular' });
+    const hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 500);
+    try {
+      await until(() => rpm() === 2169, 8000);
+      expect(events.some((e) => e.event === 'safety.clamped')).toBe(true);
+      // another connection may stop it, but not drive it
+      expect(await call('session.setStep', { sessionId: s.sessionId, intensity: 0.5 }, 'ws:2')).toMatchObject({ ok: false, error: { code: 'not-owner' } });
+      await ok('device.stop', undefined, 'ws:2');
+      await until(() => rpm() === 0, 1000);
+      const writes = core.simRadio()!.writes('sim-theragun-pro');
+      expect(Buffer.from(writes.at(-1)!.bytes).toString('hex')).toBe('aa07010300000' + '3');
+      expect(Math.max(...writes.map((w) => (w.bytes[4]! << 8) | w.bytes[5]!).filter((_, i) => writes[i]!.bytes[0] === 0xaa && writes[i]!.bytes[3] === 0x03))).toBeLessThanOrEqual(2169);
+    } finally {
+      clearInterval(hb);
+    }
+  });
+
+  it('losing the owning connection stops the motor', async () => {
+    await connectTheragun();
+    await ok('screening.set', { answers: ANSWERS });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.3 });
+    await until(() => rpm() > 0, 5000);
+    await core.detach('ws:1', 'connection-lost');
+    await until(() => rpm() === 0, 1000);
+  });
+});
