@@ -302,6 +302,19 @@ export class UsageLog {
     return session ? cloneSession(session) : null;
   }
 
+  /**
+   * A copy of the most recently started session of `group` (ended or not), or null.
+   * E.g. whether it ended with `hurt`, to suggest a gentler intensity next time.
+   */
+  latestSession(group: MuscleGroup): UsageSession | null {
+    let latest: UsageSession | null = null;
+    for (const session of this.doc.sessions) {
+      if (session.muscleGroup !== group) continue;
+      if (!latest || Date.parse(session.startedAt) >= Date.parse(latest.startedAt)) latest = session;
+    }
+    return latest ? cloneSession(latest) : null;
+  }
+
   /** Total motor-on seconds of a session over all days (0 if unknown). */
   sessionSeconds(sessionId: string): number {
     const session = this.byId.get(sessionId);
