@@ -3,7 +3,7 @@
  * the values a sentence needs; nothing else in the renderer holds user-facing words
  * (messages from the main process are shown as they arrive).
  */
-import type { MuscleGroup, Motion, SessionEndReason, AdapterStateName, ProtocolCandidate } from '../../../electron/ipc/contract';
+import type { MuscleGroup, Motion, SessionEndReason, AdapterStateName, ProtocolCandidate } from '../contract';
 
 const min = (sec: number): string => {
   const m = Math.round(sec / 6) / 10;
@@ -14,6 +14,7 @@ export const en = {
   appName: 'Unknot',
   tagline: 'Work a knot out of your back, gently.',
   skipToContent: 'Skip to content',
+  dismiss: 'Dismiss',
 
   nav: {
     label: 'Main',
@@ -22,6 +23,7 @@ export const en = {
     history: 'History',
     settings: 'Settings',
     about: 'Safety',
+    running: 'Routine in progress',
   },
 
   link: {
@@ -79,6 +81,7 @@ export const en = {
     none: 'No devices found yet.',
     connect: 'Connect',
     disconnect: 'Disconnect',
+    isConnected: 'connected',
     connecting: 'Connecting…',
     connected: (name: string) => `Connected to ${name}.`,
     reconnecting: (name: string) => `Lost ${name}. Reconnecting…`,
@@ -130,8 +133,8 @@ export const en = {
       summary: 'The full four-step routine for a knot in the upper back.',
     },
     'upper-back-gentle': {
-      name: 'Upper back, first time',
-      summary: 'Shorter and softer, to learn how the massager feels.',
+      name: 'Gentle first try',
+      summary: 'Upper back, shorter and softer: learn how the massager feels.',
     },
     'neck-knot': {
       name: 'Neck',

@@ -3,7 +3,7 @@
  * its motor time (its "whole back" step included) is charged to that group
  * (DESIGN §1). Texts come from the i18n module.
  */
-import type { Motion, MuscleGroup } from '../../../electron/ipc/contract';
+import type { Motion, MuscleGroup } from '../contract';
 import { t } from '../i18n/en';
 
 export interface RoutineStep {

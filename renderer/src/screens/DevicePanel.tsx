@@ -1,0 +1,149 @@
+/** The connected device: status, manual control with the ceiling on the slider, heat, a large Stop. */
+import { useId, useState, type CSSProperties } from 'react';
+import { MUSCLE_GROUPS, type MuscleGroup } from '../contract';
+import { endManualOrStop, setHeat, setManualIntensity, startManual, stopEverything } from '../controller';
+import { t } from '../i18n/en';
+import { budgetFor, motorBlocked, screeningComplete, useStore, type State } from '../store';
+
+export function ceilingOf(s: State): number {
+  const d = s.device;
+  if (typeof d.ceiling === 'number') return d.ceiling;
+  const set = s.settings;
+  if (d.protocolId && set?.ceilings?.[d.protocolId] !== undefined) return set.ceilings[d.protocolId] as number;
+  if (d.kind === 'ems') return set?.emsDefaultCeiling ?? 0.4;
+  return set?.defaultCeiling ?? 0.6;
+}
+
+export function DevicePanel() {
+  const uid = useId();
+  const device = useStore((s) => s.device);
+  const ceiling = useStore(ceilingOf);
+  const run = useStore((s) => s.run);
+  const clamped = useStore((s) => s.clamped);
+  const blocked = useStore(motorBlocked);
+  const screened = useStore(screeningComplete);
+  const [group, setGroup] = useState<MuscleGroup>('upper-back');
+  const [level, setLevel] = useState(0.3);
+
+  const manual = run?.mode === 'manual' && (run.phase === 'running' || run.phase === 'paused' || run.phase === 'starting') ? run : null;
+  const routineRunning = run?.mode === 'routine' && (run.phase === 'running' || run.phase === 'paused' || run.phase === 'starting');
+  const value = manual ? (manual.manualIntensity ?? level) : level;
+  const pct = Math.round(value * 100);
+  const ceilPct = Math.round(ceiling * 100);
+  const groups = MUSCLE_GROUPS.filter((g) => !(device.kind === 'ems' && g === 'neck'));
+  const left = useStore((s) => budgetFor(s, group)?.remainingSeconds);
+  const unit = device.stepUnit ?? '';
+
+  const onSlide = (v: number): void => {
+    setLevel(v);
+    if (manual) void setManualIntensity(v);
+  };
+
+  const rows: [string, string][] = [
+    [t.device.state, device.running ? t.device.running : t.device.stopped],
+    [t.device.battery, typeof device.batteryPercent === 'number' ? `${device.batteryPercent}%` : t.device.unknown],
+    [t.device.firmware, device.firmware ?? t.device.unknown],
+  ];
+  if (device.model) rows.push([t.device.model, device.model]);
+  if (typeof device.commandedStep === 'number') rows.push([t.device.commanded, `${device.commandedStep} ${unit}`.trim()]);
+  if (typeof device.reportedLevel === 'number') rows.push([t.device.reported, `${device.reportedLevel}`]);
+
+  return (
+    <section className="card device-panel" aria-labelledby={`${uid}-h`}>
+      <h2 id={`${uid}-h`}>
+        {device.name ?? t.device.heading}
+        {device.kind ? <span className="sub"> · {t.kinds[device.kind]}</span> : null}
+      </h2>
+      {device.experimental && (
+        <p className="hint">
+          <span className="badge exp">{t.pairing.experimental}</span> {device.experimental}
+        </p>
+      )}
+      {device.message && <p className="hint">{device.message}</p>}
+      <dl className="facts">
+        {rows.map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+
+      <button type="button" className="btn stop big" onClick={() => void stopEverything()}>
+        {t.device.stop}
+      </button>
+
+      {typeof device.maxStep === 'number' && (
+        <p className="hint">{t.device.ceilingNote(ceilPct, device.maxStep, unit)}</p>
+      )}
+      {clamped && <p className="notice">{t.device.clamped(clamped.requestedStep, clamped.commandedStep, clamped.stepUnit)}</p>}
+
+      <h3>{t.device.manualHeading}</h3>
+      <p className="hint">{t.device.manualIntro}</p>
+      <div className="field">
+        <label htmlFor={`${uid}-group`}>{t.device.manualGroup}</label>
+        <select id={`${uid}-group`} value={manual?.muscleGroup ?? group} disabled={Boolean(manual)} onChange={(e) => setGroup(e.target.value as MuscleGroup)}>
+          {groups.map((g) => (
+            <option key={g} value={g}>
+              {t.groups[g]}
+            </option>
+          ))}
+        </select>
+        {typeof left === 'number' && !manual && <span className="hint">{t.routines.left(left)}</span>}
+      </div>
+      <div className="field">
+        <label htmlFor={`${uid}-level`}>{t.device.intensity}</label>
+        <div className="slider-wrap" style={{ '--ceiling': `${ceilPct}%`, '--value': `${pct}%` } as CSSProperties}>
+          <input
+            id={`${uid}-level`}
+            type="range"
+            min={0}
+            max={100}
+            step={1}
+            value={pct}
+            aria-valuetext={`${pct}%${value > ceiling ? `, ${t.device.aboveCeiling}` : ''}`}
+            aria-describedby={`${uid}-ceil`}
+            onChange={(e) => onSlide(Number(e.target.value) / 100)}
+          />
+          <span className="ceiling-mark" aria-hidden="true" />
+        </div>
+        <output htmlFor={`${uid}-level`} className="slider-value">
+          {t.device.intensityValue(pct)}
+        </output>
+        <span id={`${uid}-ceil`} className="hint">
+          {value > ceiling ? t.device.aboveCeiling : t.settings.ceiling(device.name ?? '')}: {ceilPct}%
+        </span>
+      </div>
+      <div className="row">
+        {manual ? (
+          <button type="button" className="btn" onClick={() => void endManualOrStop()}>
+            {t.device.manualEnd}
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="btn primary"
+            disabled={blocked || !screened || routineRunning || left === 0}
+            onClick={() => void startManual(group, level)}
+          >
+            {t.device.manualStart}
+          </button>
+        )}
+        {blocked && <span className="hint">{t.prep.blocked}</span>}
+        {!blocked && !screened && <span className="hint">{t.firstRun.banner}</span>}
+      </div>
+
+      {device.modes && device.modes.length > 0 && (
+        <p className="hint">
+          {t.device.mode}: {device.mode ?? t.device.unknown} ({device.modes.join(', ')}). {t.device.modesNote}
+        </p>
+      )}
+      {device.hasHeat && (
+        <label className="check">
+          <input type="checkbox" checked={Boolean(device.heat)} onChange={(e) => void setHeat(e.target.checked)} />
+          {t.device.heat}
+        </label>
+      )}
+    </section>
+  );
+}

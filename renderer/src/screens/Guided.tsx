@@ -1,0 +1,235 @@
+/**
+ * The guided view: the preparation checklist, then the running routine (step, cue,
+ * motion guide, countdown, progress, breathing pacer, next step, controls), then a
+ * summary.
+ */
+import { useEffect, useRef } from 'react';
+import { BreathingPacer } from '../components/BreathingPacer';
+import { MotionGuide } from '../components/MotionGuide';
+import { ZONES } from '../components/BackFigure';
+import { Screening } from '../components/Screening';
+import { closeRun, currentPosition, go, pauseRun, resumeRun, startRoutine, stopRun } from '../controller';
+import { useNow } from '../hooks';
+import { t } from '../i18n/en';
+import { formatCountdown, routineDurationSec } from '../routines/runner';
+import { budgetFor, deviceConnected, motorBlocked, reducedMotion, screeningComplete, useStore, type Run } from '../store';
+
+function Prep({ run }: { run: Run }) {
+  const routine = run.planned!;
+  const connected = useStore(deviceConnected);
+  const blocked = useStore(motorBlocked);
+  const screened = useStore(screeningComplete);
+  const left = useStore((s) => budgetFor(s, routine.muscleGroup)?.remainingSeconds);
+  const ems = useStore((s) => s.device.kind === 'ems');
+  const emsNeck = ems && routine.muscleGroup === 'neck';
+  const planned = routineDurationSec(routine);
+  const noBudget = left !== undefined && left < 60;
+  const canStart = connected && !blocked && screened && !emsNeck && run.phase === 'prep';
+  const why = !connected ? t.prep.needDevice : blocked ? t.prep.blocked : !screened ? t.prep.needScreening : emsNeck ? t.prep.emsNeck : noBudget ? t.prep.noBudget : '';
+
+  return (
+    <>
+      <section className="card" aria-labelledby="prep-h">
+        <h2 id="prep-h">{t.prep.heading}</h2>
+        <p className="hint">{t.prep.intro}</p>
+        <fieldset className="checklist">
+          <legend className="sr-only">{t.prep.checklistLabel}</legend>
+          {t.prep.items.map((item) => (
+            <label key={item} className="check">
+              <input type="checkbox" />
+              {item}
+            </label>
+          ))}
+        </fieldset>
+        <p>
+          {t.prep.plan(planned, t.groups[routine.muscleGroup])} {left !== undefined && t.prep.budgetLeft(left)}
+        </p>
+      </section>
+
+      {!screened && (
+        <div className="card">
+          <Screening headingLevel={2} />
+        </div>
+      )}
+
+      <div className="card start-card">
+        <ol className="step-preview">
+          {routine.steps.map((s, i) => (
+            <li key={i}>
+              <strong>{s.title}</strong> · {formatCountdown(s.durationSec * 1000)} · {t.motions[s.motion]}
+            </li>
+          ))}
+        </ol>
+        {run.error && (
+          <p className="error" role="alert">
+            {run.error}
+          </p>
+        )}
+        <div className="row">
+          <button type="button" className="btn primary big" disabled={!canStart} aria-describedby={why ? 'start-why' : undefined} onClick={() => void startRoutine()}>
+            {run.phase === 'starting' ? t.prep.starting : t.prep.start}
+          </button>
+          <button type="button" className="btn" onClick={() => closeRun()}>
+            {t.prep.back}
+          </button>
+          {!connected && (
+            <button type="button" className="btn" onClick={() => go('devices')}>
+              {t.prep.goConnect}
+            </button>
+          )}
+        </div>
+        {why && (
+          <p id="start-why" className={blocked || noBudget || emsNeck ? 'warn-text' : 'hint'}>
+            {why}
+          </p>
+        )}
+        <p className="hint">{t.guided.keys}</p>
+      </div>
+    </>
+  );
+}
+
+function Running({ run }: { run: Run }) {
+  const now = useNow(200);
+  const reduced = useStore(reducedMotion);
+  const knot = useStore((s) => s.knots[run.muscleGroup]);
+  const clamped = useStore((s) => s.clamped);
+  const deviceGone = useStore((s) => s.device.connection !== 'connected');
+  const routine = run.routine!;
+  const pos = currentPosition(run, now);
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const stepIndex = pos?.stepIndex ?? 0;
+  useEffect(() => {
+    headingRef.current?.focus({ preventScroll: true });
+  }, []);
+  if (!pos) return null;
+  const step = routine.steps[stepIndex]!;
+  const next = routine.steps[stepIndex + 1];
+  const pct = Math.round(pos.progress * 100);
+  const paused = run.phase === 'paused';
+  const ending = run.phase === 'ending';
+
+  return (
+    <div className="guided-grid">
+      <section className="card step-card" aria-labelledby="step-h">
+        <p className="step-of">{t.guided.stepOf(stepIndex + 1, routine.steps.length)}</p>
+        <h2 id="step-h" ref={headingRef} tabIndex={-1}>
+          {step.title}
+        </h2>
+        <p className="cue">{step.cue}</p>
+        <div className="timer-row">
+          <div>
+            <span className="sr-only">{t.guided.remaining}: </span>
+            <span className="countdown" aria-hidden="false" role="timer">
+              {formatCountdown(pos.stepRemainingMs)}
+            </span>
+          </div>
+          <BreathingPacer reduced={reduced} />
+        </div>
+        <div className="progress-wrap">
+          <span id="progress-label" className="hint">
+            {t.guided.progress}
+          </span>
+          <div
+            className="progress"
+            role="progressbar"
+            aria-labelledby="progress-label"
+            aria-valuemin={0}
+            aria-valuemax={100}
+            aria-valuenow={pct}
+            aria-valuetext={t.guided.progressText(pct)}
+          >
+            <div className="progress-fill" style={{ width: `${pos.progress * 100}%` }} />
+          </div>
+        </div>
+        {run.shortened && run.grantedMotorSeconds !== undefined && run.planned && (
+          <p className="notice">{t.guided.shortened(run.grantedMotorSeconds, routineDurationSec(run.planned))}</p>
+        )}
+        {(run.intensityFactor ?? 1) < 1 && <p className="notice">{t.guided.softer}</p>}
+        {clamped && <p className="notice">{t.device.clamped(clamped.requestedStep, clamped.commandedStep, clamped.stepUnit)}</p>}
+        {paused && (
+          <div className="paused-box" role="alert">
+            <p>{t.guided.paused}</p>
+            {run.pausedReason && <p className="warn-text">{run.pausedReason}</p>}
+            {deviceGone && <p className="warn-text">{t.guided.deviceLost}</p>}
+          </div>
+        )}
+        {run.error && (
+          <p className="error" role="alert">
+            {run.error}
+          </p>
+        )}
+        <p className="next">
+          <strong>{t.guided.next}: </strong>
+          {next ? `${next.title} — ${t.motions[next.motion]}` : t.guided.lastStep}
+        </p>
+        <div className="controls">
+          {paused ? (
+            <button type="button" className="btn primary" disabled={ending} onClick={() => void resumeRun()}>
+              {t.guided.resume}
+            </button>
+          ) : (
+            <button type="button" className="btn" disabled={ending || run.phase !== 'running'} onClick={() => void pauseRun()}>
+              {t.guided.pause}
+            </button>
+          )}
+          <button type="button" className="btn stop" disabled={ending} onClick={() => void stopRun('stop')}>
+            {t.guided.stop}
+          </button>
+          <button type="button" className="btn hurt" disabled={ending} onClick={() => void stopRun('hurt')}>
+            {t.guided.hurt}
+          </button>
+        </div>
+        <p className="hint">{t.guided.keys}</p>
+      </section>
+      <section className="card" aria-label={t.guided.motionLabel}>
+        <MotionGuide motion={step.motion} knot={knot ?? ZONES[run.muscleGroup].center} reduced={reduced} paused={paused} />
+      </section>
+    </div>
+  );
+}
+
+function Summary({ run }: { run: Run }) {
+  const left = useStore((s) => budgetFor(s, run.muscleGroup)?.remainingSeconds);
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => ref.current?.focus({ preventScroll: true }), []);
+  const completed = run.endReason === 'completed';
+  return (
+    <section className="card summary" aria-labelledby="sum-h">
+      <h2 id="sum-h" ref={ref} tabIndex={-1}>
+        {completed ? t.summary.heading : t.summary.stoppedHeading}
+      </h2>
+      {run.endMessage && <p className="lead">{run.endMessage}</p>}
+      {typeof run.usedMotorSeconds === 'number' && <p>{t.summary.used(run.usedMotorSeconds)}</p>}
+      {left !== undefined && <p>{t.summary.left(left, t.groups[run.muscleGroup])}</p>}
+      <p className="water">{t.summary.water}</p>
+      {run.endReason === 'hurt' && <p>{t.summary.hurt}</p>}
+      <button type="button" className="btn primary" onClick={() => closeRun()}>
+        {t.summary.again}
+      </button>
+    </section>
+  );
+}
+
+export function Guided() {
+  const run = useStore((s) => s.run);
+  if (!run || run.mode !== 'routine' || !run.planned) {
+    return (
+      <div className="screen">
+        <button type="button" className="btn" onClick={() => go('routines')}>
+          {t.prep.back}
+        </button>
+      </div>
+    );
+  }
+  const inPrep = run.phase === 'prep' || (run.phase === 'starting' && !run.sessionId);
+  return (
+    <div className="screen">
+      <h1>
+        {run.planned.name}
+        {run.planned.name !== t.groups[run.muscleGroup] && <span className="sub"> · {t.groups[run.muscleGroup]}</span>}
+      </h1>
+      {inPrep ? <Prep run={run} /> : run.phase === 'summary' ? <Summary run={run} /> : <Running run={run} />}
+    </div>
+  );
+}

@@ -1,0 +1,56 @@
+/** The routine screen: the body map and the routine library, filtered by area. */
+import { useId } from 'react';
+import { BodyMap } from '../components/BodyMap';
+import { openRoutine } from '../controller';
+import { t } from '../i18n/en';
+import { routinesFor, type Routine } from '../routines/library';
+import { routineDurationSec } from '../routines/runner';
+import { budgetFor, useStore } from '../store';
+
+function RoutineCard({ routine }: { routine: Routine }) {
+  const uid = useId();
+  const left = useStore((s) => budgetFor(s, routine.muscleGroup)?.remainingSeconds);
+  const ems = useStore((s) => s.device.kind === 'ems');
+  const emsNeck = ems && routine.muscleGroup === 'neck';
+  const none = left !== undefined && left < 60;
+  return (
+    <li className={`routine-card ${none || emsNeck ? 'dim' : ''}`}>
+      <button type="button" className="routine-open" aria-describedby={`${uid}-d`} onClick={() => openRoutine(routine.id)}>
+        {routine.name}
+      </button>
+      <div id={`${uid}-d`} className="routine-meta">
+        <span className="badge">{t.groups[routine.muscleGroup]}</span>
+        {routine.gentle && <span className="badge">{t.routines.gentle}</span>}
+        <span>
+          {t.routines.minutes(routineDurationSec(routine))} · {t.routines.steps(routine.steps.length)}
+        </span>
+        <span className="routine-summary">{routine.summary}</span>
+        {left !== undefined && <span className={none ? 'warn-text' : 'hint'}>{none ? t.routines.noneLeft : t.routines.left(left)}</span>}
+        {emsNeck && <span className="warn-text">{t.routines.emsNeck}</span>}
+      </div>
+    </li>
+  );
+}
+
+export function Routines() {
+  const filter = useStore((s) => s.groupFilter);
+  const list = routinesFor(filter);
+  return (
+    <div className="screen">
+      <h1>{t.routines.heading}</h1>
+      <p className="lead">{t.routines.intro}</p>
+      <div className="routines-grid">
+        <BodyMap />
+        <section className="card" aria-labelledby="lib-h">
+          <h2 id="lib-h">{filter ? t.groups[filter] : t.routines.all}</h2>
+          <ul className="routine-list">
+            {list.map((r) => (
+              <RoutineCard key={r.id} routine={r} />
+            ))}
+          </ul>
+          <p className="hint">{t.routines.budgetNote}</p>
+        </section>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,182 @@
+/** Settings: limits within their bounds, health answers, appearance, sound, data. */
+import { useState } from 'react';
+import { Screening } from '../components/Screening';
+import { deleteData, saveSettings } from '../controller';
+import { t } from '../i18n/en';
+import { chime, unlockAudio } from '../sound';
+import { useStore } from '../store';
+import { ceilingOf } from './DevicePanel';
+
+function NumberSetting(props: { id: string; label: string; hint: string; value: number; min: number; max: number; step: number; onCommit: (v: number) => void; format: (v: number) => string }) {
+  const [v, setV] = useState(props.value);
+  const [last, setLast] = useState(props.value);
+  if (props.value !== last) {
+    setLast(props.value);
+    setV(props.value);
+  }
+  return (
+    <div className="field">
+      <label htmlFor={props.id}>{props.label}</label>
+      <input
+        id={props.id}
+        type="range"
+        min={props.min}
+        max={props.max}
+        step={props.step}
+        value={v}
+        aria-describedby={`${props.id}-hint`}
+        aria-valuetext={props.format(v)}
+        onChange={(e) => setV(Number(e.target.value))}
+        onPointerUp={() => props.onCommit(v)}
+        onKeyUp={() => props.onCommit(v)}
+        onBlur={() => v !== props.value && props.onCommit(v)}
+      />
+      <output htmlFor={props.id} className="slider-value">
+        {props.format(v)}
+      </output>
+      <span id={`${props.id}-hint`} className="hint">
+        {props.hint}
+      </span>
+    </div>
+  );
+}
+
+export function Settings() {
+  const settings = useStore((s) => s.settings);
+  const device = useStore((s) => s.device);
+  const ceiling = useStore(ceilingOf);
+  const dataDir = useStore((s) => s.settings?.dataDir ?? s.info?.dataDir ?? '');
+  const [confirm, setConfirm] = useState('');
+  const [status, setStatus] = useState('');
+
+  if (!settings) return <div className="screen"><h1>{t.settings.heading}</h1></div>;
+
+  const commit = async (patch: Parameters<typeof saveSettings>[0]): Promise<void> => {
+    if (await saveSettings(patch)) setStatus(t.settings.saved);
+  };
+
+  return (
+    <div className="screen">
+      <h1>{t.settings.heading}</h1>
+      <p role="status" className="hint">
+        {status}
+      </p>
+
+      <section className="card" aria-labelledby="lim-h">
+        <h2 id="lim-h">{t.settings.limits}</h2>
+        {device.protocolId ? (
+          <NumberSetting
+            id="set-ceiling"
+            label={t.settings.ceiling(device.name ?? device.protocolId)}
+            hint={t.settings.ceilingHint}
+            value={Math.round(ceiling * 100)}
+            min={10}
+            max={100}
+            step={5}
+            format={(v) => `${v}%`}
+            onCommit={(v) => void commit({ ceilings: { [device.protocolId!]: v / 100 } })}
+          />
+        ) : (
+          <p className="hint">{t.settings.ceilingNoDevice}</p>
+        )}
+        <NumberSetting
+          id="set-cap"
+          label={t.settings.sessionCap}
+          hint={t.settings.sessionCapHint}
+          value={settings.sessionCapSeconds}
+          min={60}
+          max={300}
+          step={30}
+          format={t.settings.seconds}
+          onCommit={(v) => void commit({ sessionCapSeconds: v })}
+        />
+        <NumberSetting
+          id="set-budget"
+          label={t.settings.dailyBudget}
+          hint={t.settings.dailyBudgetHint}
+          value={settings.dailyBudgetSeconds}
+          min={60}
+          max={360}
+          step={30}
+          format={t.settings.seconds}
+          onCommit={(v) => void commit({ dailyBudgetSeconds: v })}
+        />
+      </section>
+
+      <section className="card">
+        <Screening all headingLevel={2} />
+      </section>
+
+      <section className="card" aria-labelledby="app-h">
+        <h2 id="app-h">{t.settings.appearance}</h2>
+        <fieldset className="inline-radios">
+          <legend>{t.settings.theme}</legend>
+          {(['system', 'light', 'dark'] as const).map((th) => (
+            <label key={th}>
+              <input type="radio" name="theme" checked={settings.theme === th} onChange={() => void commit({ theme: th })} />
+              {t.settings.themes[th]}
+            </label>
+          ))}
+        </fieldset>
+        <label className="check">
+          <input type="checkbox" checked={settings.reducedMotion} onChange={(e) => void commit({ reducedMotion: e.target.checked })} />
+          {t.settings.reducedMotion}
+        </label>
+        <fieldset className="inline-radios">
+          <legend>{t.settings.sound}</legend>
+          {(['off', 'chime', 'chime-and-voice'] as const).map((so) => (
+            <label key={so}>
+              <input type="radio" name="sound" checked={settings.sound === so} onChange={() => void commit({ sound: so })} />
+              {t.settings.sounds[so]}
+            </label>
+          ))}
+        </fieldset>
+        <button
+          type="button"
+          className="btn small"
+          onClick={() => {
+            unlockAudio();
+            chime();
+          }}
+        >
+          {t.settings.testSound}
+        </button>
+        {settings.stopShortcut && (
+          <p className="hint">
+            {t.settings.shortcut}: <kbd>{settings.stopShortcut}</kbd>
+          </p>
+        )}
+      </section>
+
+      <section className="card" aria-labelledby="data-h">
+        <h2 id="data-h">{t.settings.data}</h2>
+        <p>
+          {t.settings.dataDir}: <code className="path">{dataDir}</code>
+        </p>
+        <h3>{t.settings.deleteHeading}</h3>
+        <p className="hint" id="del-hint">
+          {t.settings.deleteHint}
+        </p>
+        <div className="row">
+          <label htmlFor="del-confirm" className="sr-only">
+            {t.settings.deleteConfirmLabel}
+          </label>
+          <input id="del-confirm" type="text" value={confirm} autoComplete="off" aria-describedby="del-hint" onChange={(e) => setConfirm(e.target.value)} />
+          <button
+            type="button"
+            className="btn danger"
+            disabled={confirm.trim().toLowerCase() !== t.settings.deletePhrase}
+            onClick={async () => {
+              if (await deleteData()) {
+                setConfirm('');
+                setStatus(t.settings.deleted);
+              }
+            }}
+          >
+            {t.settings.deleteButton}
+          </button>
+        </div>
+      </section>
+    </div>
+  );
+}
