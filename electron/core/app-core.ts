@@ -31,9 +31,9 @@ import {
   type SimPeripheralState,
 } from '../ipc/contract';
 import { GovernorRefusal, SafetyGovernor, systemClock, type GovernorClock, type MotorPort } from '../safety/governor';
-import { KIND_RULES, allQuestions, screeningBlock } from '../safety/rules';
+import { DAILY_BUDGET_MAX_SECONDS, KIND_RULES, allQuestions, screeningBlock } from '../safety/rules';
 import { SettingsError, SettingsStore, toSettingsView } from '../store/settings';
-import { UsageLog, localDayClock } from '../store/usage';
+import { USAGE_FILE, UsageLog, localDayClock } from '../store/usage';
 import type { StoreNotice } from '../store/json-file';
 import type { Core, CoreConnection } from './types';
 
@@ -97,6 +97,8 @@ export class AppCore implements Core {
   private readonly runningListeners = new Set<(s: string | null) => void>();
   private simStateTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly clock: GovernorClock;
+  /** Local day on which the usage log was found corrupt and reset (motor refused for that day). */
+  private usageLostOn: string | null = null;
 
   constructor(
     private readonly options: CoreOptions,
@@ -111,7 +113,10 @@ export class AppCore implements Core {
 
     this.governor = new SafetyGovernor(
       {
-        usedSeconds: (group, wallMs) => usage.usedSeconds(group, localDayClock.dayKey(wallMs)),
+        // After the usage log had to be reset (a corrupt file), today's use is unknown:
+        // count the day as spent rather than let a damaged file grant a fresh budget.
+        usedSeconds: (group, wallMs) =>
+          this.usageLostOn === localDayClock.dayKey(wallMs) ? DAILY_BUDGET_MAX_SECONDS : usage.usedSeconds(group, localDayClock.dayKey(wallMs)),
         addMotorTime: (id, group, from, to) => usage.addMotorTime(id, group, from, to),
         startSession: ({ sessionId, group, routineId, wallMs }) => usage.startSession(sessionId, group, wallMs, routineId),
         endSession: (id, reason, wallMs) => void usage.endSession(id, reason, wallMs).catch(() => undefined),
@@ -209,6 +214,11 @@ export class AppCore implements Core {
 
   /** Store notices from loading (a corrupt file moved aside), shown to every renderer that attaches. */
   addNotices(notices: StoreNotice[]): void {
+    notices = notices.map((n) => {
+      if (n.kind !== 'reset' || n.file !== USAGE_FILE) return n;
+      this.usageLostOn = localDayClock.dayKey(this.clock.wallNow());
+      return { ...n, message: `${n.message} Today's massage time is unknown, so to be safe the motor stays off until midnight.` };
+    });
     this.notices.push(...notices);
     for (const n of notices) this.broadcast('store.notice', n);
   }
@@ -445,7 +455,7 @@ export class AppCore implements Core {
 
   /** Whether the group's most recent session ended with "Stop — it hurts". */
   private lastSessionHurt(group: MuscleGroup): boolean {
-    return (this.usage as unknown as { latestSession?(g: MuscleGroup): { endReason?: string } | null }).latestSession?.(group)?.endReason === "hurt";
+    return this.usage.latestSession(group)?.endReason === 'hurt';
   }
 
   // ---- views ----

@@ -2,7 +2,7 @@
  * The app core end to end below the renderer: real noble classes on the simulated
  * radio, the real Theragun bytes, the governor and the store in a temporary folder.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -109,5 +109,24 @@ describe('app core on the simulated radio', () => {
     await until(() => rpm() > 0, 5000);
     await core.detach('ws:1', 'connection-lost');
     await until(() => rpm() === 0, 1000);
+  });
+
+  it('a corrupt usage log is moved aside, the user is told, and the motor stays off for the day', async () => {
+    await core.shutdown();
+    const dir = mkdtempSync(join(tmpdir(), 'unknot-core-'));
+    writeFileSync(join(dir, 'usage.json'), '{"version":1,"sessions":[{"id":');
+    core = await createCore({ dataDir: dir, demo: true, timeScale: 1, host: 'browser', version: 'test' });
+    events = [];
+    core.attach({ id: 'ws:1', kind: 'ws', send: (event, payload) => events.push({ event, payload }) });
+    const notice = events.find((e) => e.event === 'store.notice')?.payload as { message: string } | undefined;
+    expect(notice?.message).toMatch(/motor stays off until midnight/);
+    expect(readdirSync(dir).some((f) => f.startsWith('usage.json.corrupt-'))).toBe(true);
+    await connectTheragun();
+    await ok('screening.set', { answers: ANSWERS });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    expect(await call('session.start', { muscleGroup: 'neck', plannedMotorSeconds: 200 })).toMatchObject({
+      ok: false,
+      error: { code: 'budget-exhausted' },
+    });
   });
 });
