@@ -27,7 +27,7 @@ function record(l: DeviceLink): { [K in keyof DeviceLinkEvents]: DeviceLinkEvent
     [K in keyof DeviceLinkEvents]: DeviceLinkEvents[K][];
   };
   for (const key of Object.keys(out) as (keyof DeviceLinkEvents)[]) {
-    l.on(key, (payload: never) => (out[key] as unknown[]).push(payload));
+    (l.on as (event: string, listener: (payload: unknown) => void) => () => void)(key, (payload) => (out[key] as unknown[]).push(payload));
   }
   return out;
 }
