@@ -1,0 +1,240 @@
+/**
+ * The Electron shell's lifecycle, with every Electron module passed in (so tests run
+ * it against fakes): single-instance lock, data folder, launch options, the `app://`
+ * protocol, session hardening, the core, the IPC bridge, the window, the tray, the
+ * global stop shortcut and the power/quit hooks. `index.ts` calls {@link startShell}
+ * with the real modules.
+ */
+import { join } from 'node:path';
+import type {
+  App,
+  BrowserWindow,
+  BrowserWindowConstructorOptions,
+  GlobalShortcut,
+  IpcMain,
+  Menu,
+  MenuItemConstructorOptions,
+  NativeImage,
+  PowerMonitor,
+  Protocol,
+  Session,
+  Tray,
+} from 'electron';
+import { parseOptions } from '../core/options';
+import type { Core } from '../core/types';
+import type { Reply, RequestChannel } from '../ipc/contract';
+import { createIpcBridge, type IpcBridge } from './ipc';
+import { installPowerHooks, safeStopAll, type PowerHooks } from './power';
+import { APP_ENTRY_URL, APP_ORIGIN, createAppProtocolHandler, installAppProtocol, registerAppScheme } from './protocol';
+import { registerStopShortcut, type StopShortcut } from './shortcut';
+import { createTray, type TrayHandle } from './tray';
+import { createMainWindow, focusWindow, hardenSession, hardenWebContents } from './window';
+
+/** What `createCore` (electron/core/app-core.ts) takes. */
+export interface CreateCoreOptions {
+  dataDir: string;
+  demo: boolean;
+  timeScale: number;
+  host: 'electron' | 'browser';
+  version: string;
+}
+
+/** The Electron modules the shell uses. */
+export interface ShellElectron {
+  app: Pick<
+    App,
+    | 'on'
+    | 'once'
+    | 'quit'
+    | 'exit'
+    | 'whenReady'
+    | 'requestSingleInstanceLock'
+    | 'getPath'
+    | 'setPath'
+    | 'getVersion'
+    | 'enableSandbox'
+    | 'setAppUserModelId'
+  >;
+  BrowserWindow: new (options: BrowserWindowConstructorOptions) => BrowserWindow;
+  protocol: Pick<Protocol, 'registerSchemesAsPrivileged' | 'handle'>;
+  session: { readonly defaultSession: Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'setDevicePermissionHandler' | 'on'> };
+  ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>;
+  powerMonitor: Pick<PowerMonitor, 'on'>;
+  globalShortcut: Pick<GlobalShortcut, 'register' | 'unregister' | 'unregisterAll'>;
+  Tray: new (image: NativeImage) => Tray;
+  Menu: { buildFromTemplate(template: MenuItemConstructorOptions[]): Menu };
+  nativeImage: { createFromBitmap(buffer: Buffer, options: { width: number; height: number; scaleFactor?: number }): NativeImage };
+}
+
+/** Inputs of {@link startShell}. */
+export interface ShellOptions {
+  electron: ShellElectron;
+  createCore: (options: CreateCoreOptions) => Promise<Core>;
+  /** Command-line arguments after the executable (and after the app path when unpackaged). */
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  /** Built preload script (`out/preload/index.js`). */
+  preloadPath: string;
+  /** Built renderer folder (`out/renderer`). */
+  rendererDir: string;
+  log?: (message: string, error?: unknown) => void;
+  /** The process whose platform is read and where crash and signal hooks go (the real one by default). */
+  process?: Pick<NodeJS.Process, 'on' | 'platform'>;
+}
+
+/** A running shell (tests inspect it). */
+export interface Shell {
+  core: Core;
+  bridge: IpcBridge;
+  mainWindow(): BrowserWindow | null;
+  tray: TrayHandle | null;
+  shortcut: StopShortcut;
+  power: PowerHooks;
+  dataDir: string;
+}
+
+/**
+ * Picks the data folder: `UNKNOT_DATA_DIR` when set, else Electron's `userData`, which
+ * is pinned to `<appData>/Unknot` — the folder the browser host uses too, whether the
+ * app runs packaged or from source. Chromium's own profile goes to the same place, so a
+ * test with its own `UNKNOT_DATA_DIR` also gets its own single-instance lock.
+ */
+export function chooseDataDir(app: Pick<App, 'getPath' | 'setPath'>, env: NodeJS.ProcessEnv): string {
+  const override = env.UNKNOT_DATA_DIR?.trim();
+  app.setPath('userData', override ? override : join(app.getPath('appData'), 'Unknot'));
+  return app.getPath('userData');
+}
+
+function settingsShortcut(reply: Reply): string | null {
+  if (!reply.ok || typeof reply.result !== 'object' || reply.result === null) return null;
+  const s = (reply.result as { stopShortcut?: unknown }).stopShortcut;
+  return typeof s === 'string' && s.length > 0 ? s : null;
+}
+
+/**
+ * Starts the shell. Returns null when another instance already runs: that one is
+ * told (`second-instance`, it focuses its window) and this one quits. Must be called
+ * before the app is ready (it registers the `app://` scheme).
+ */
+export async function startShell(options: ShellOptions): Promise<Shell | null> {
+  const { electron, env } = options;
+  const { app } = electron;
+  const proc = options.process ?? process;
+  const log = options.log ?? ((m: string, e?: unknown) => console.warn(`Unknot: ${m}`, e ?? ''));
+
+  const dataDir = chooseDataDir(app, env);
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return null;
+  }
+  let mainWindow: BrowserWindow | null = null;
+  let openWindow: () => void = () => undefined;
+  app.on('second-instance', () => {
+    if (mainWindow && !mainWindow.isDestroyed()) focusWindow(mainWindow);
+    else openWindow();
+  });
+
+  app.enableSandbox();
+  registerAppScheme(electron.protocol);
+  if (proc.platform === 'win32') app.setAppUserModelId('org.unknot.app');
+  // Every webContents, whoever creates it, gets the navigation and window guards.
+  app.on('web-contents-created', (_event, contents) => hardenWebContents(contents, APP_ORIGIN, log));
+
+  const launch = parseOptions(options.argv, env);
+  for (const notice of launch.notices) log(notice);
+  const version = app.getVersion();
+  const corePromise = options.createCore({ dataDir, demo: launch.demo, timeScale: launch.timeScale, host: 'electron', version });
+  await app.whenReady();
+  let core: Core;
+  try {
+    core = await corePromise;
+  } catch (err) {
+    log('could not start (the core failed to load)', err);
+    app.exit(1);
+    throw err;
+  }
+
+  hardenSession(electron.session.defaultSession, log);
+  installAppProtocol(electron.protocol, createAppProtocolHandler({ rootDir: options.rendererDir }));
+
+  let shortcut: StopShortcut | null = null;
+  let tray: TrayHandle | null = null;
+  const bridge = createIpcBridge({
+    ipcMain: electron.ipcMain,
+    core,
+    origin: APP_ORIGIN,
+    log,
+    onReply(channel: RequestChannel, reply: Reply) {
+      if (channel !== 'settings.get' && channel !== 'settings.set') return;
+      const wanted = settingsShortcut(reply);
+      if (wanted && shortcut && wanted !== shortcut.current()) {
+        shortcut.update(wanted);
+        tray?.refresh();
+      }
+    },
+  });
+  bridge.register();
+
+  openWindow = () => {
+    mainWindow = createMainWindow({
+      BrowserWindow: electron.BrowserWindow,
+      preloadPath: options.preloadPath,
+      origin: APP_ORIGIN,
+      entryUrl: APP_ENTRY_URL,
+      bridge,
+      log,
+    });
+    const created = mainWindow;
+    created.on('closed', () => {
+      if (mainWindow === created) mainWindow = null;
+    });
+  };
+  openWindow();
+
+  shortcut = registerStopShortcut({ globalShortcut: electron.globalShortcut, core, log });
+  try {
+    tray = createTray({
+      Tray: electron.Tray,
+      Menu: electron.Menu,
+      nativeImage: electron.nativeImage,
+      core,
+      onShow: () => (mainWindow && !mainWindow.isDestroyed() ? focusWindow(mainWindow) : openWindow()),
+      onQuit: () => app.quit(),
+      stopShortcut: () => shortcut?.current() ?? null,
+      log,
+    });
+  } catch (err) {
+    log('no tray on this desktop; the window and the stop shortcut still stop every massager', err);
+  }
+
+  const power = installPowerHooks({
+    app,
+    powerMonitor: electron.powerMonitor,
+    core,
+    log,
+    beforeExit: () => {
+      shortcut?.dispose();
+      electron.globalShortcut.unregisterAll();
+      tray?.dispose();
+      bridge.unregister();
+    },
+  });
+
+  app.on('window-all-closed', () => {
+    if (proc.platform !== 'darwin') app.quit();
+  });
+  app.on('activate', () => {
+    if (!mainWindow || mainWindow.isDestroyed()) openWindow();
+  });
+  const onCrash = (err: unknown): void => {
+    log('unexpected error; stopping every massager', err);
+    safeStopAll(core, 'error', 'an unexpected error', log);
+  };
+  proc.on('uncaughtException', onCrash);
+  proc.on('unhandledRejection', onCrash);
+  // Ctrl+C in a terminal, or the session manager: quit through before-quit (motors stop first).
+  proc.on('SIGINT', () => app.quit());
+  proc.on('SIGTERM', () => app.quit());
+
+  return { core, bridge, mainWindow: () => mainWindow, tray, shortcut, power, dataDir };
+}

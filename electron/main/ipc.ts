@@ -1,0 +1,176 @@
+/**
+ * The Electron side of the bridge: one `ipcMain.handle` per request channel of the
+ * registry, each checking its sender before anything else (Electron security
+ * checklist: "validate the sender of all IPC messages") and validating the payload
+ * against the contract's schema, then handing the request to the core.
+ *
+ * Each window's webContents is one core connection, `ipc:<webContents.id>`: attached
+ * when the window is created, detached when it closes or its renderer dies. Core events
+ * reach that window through `webContents.send` (main frame only, and only while it
+ * shows our own page).
+ */
+import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
+import type { ZodType } from 'zod';
+import type { Core } from '../core/types';
+import {
+  EVENT_CHANNELS,
+  REQUEST_CHANNELS,
+  requestSchemas,
+  type ErrorCode,
+  type EventChannel,
+  type Reply,
+  type RequestChannel,
+  type SessionEndReason,
+} from '../ipc/contract';
+
+/** Whether `url` is a page of ours: exactly the origin or under it. */
+export function isAppUrl(url: string, origin: string): boolean {
+  return url === origin || url.startsWith(origin + '/');
+}
+
+/** A refusal envelope. */
+export function refusal(code: ErrorCode, message: string): Reply<never> {
+  return { ok: false, error: { code, message } };
+}
+
+/** The webContents methods the bridge uses (a real WebContents, or a fake in tests). */
+export type BridgeWebContents = Pick<WebContents, 'id' | 'send' | 'isDestroyed' | 'getURL' | 'mainFrame'>;
+
+/** The parts of an invoke event the sender check reads. */
+export type BridgeInvokeEvent = Pick<IpcMainInvokeEvent, 'senderFrame'> & { sender: BridgeWebContents };
+
+/** Dependencies of {@link createIpcBridge}. */
+export interface IpcBridgeOptions {
+  ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>;
+  core: Pick<Core, 'attach' | 'detach' | 'handle'>;
+  /** Origin every sender frame must be on, e.g. `app://unknot`. */
+  origin: string;
+  /** Called with every reply the core gave (the shell watches `settings.*` for the stop shortcut). */
+  onReply?: (channel: RequestChannel, reply: Reply) => void;
+  log?: (message: string, error?: unknown) => void;
+}
+
+/** What {@link createIpcBridge} returns. */
+export interface IpcBridge {
+  /** Registers one `ipcMain.handle` per request channel. */
+  register(): void;
+  /** Removes every handler registered by {@link register}. */
+  unregister(): void;
+  /** Makes a window's webContents a core connection; returns its id (idempotent). */
+  attach(webContents: BridgeWebContents): string;
+  /** Forgets a webContents (by id); the core ends a session it owned with `reason`. Idempotent. */
+  detach(webContentsId: number, reason: SessionEndReason): Promise<void>;
+  /** Whether an invoke event comes from the main frame of one of our windows, showing our page. */
+  isTrustedSender(event: BridgeInvokeEvent): boolean;
+  /** Runs one request as the registered handler does (exposed for tests). */
+  handleInvoke(channel: RequestChannel, event: BridgeInvokeEvent, payload: unknown): Promise<Reply>;
+  /** Ids of the attached connections. */
+  connections(): string[];
+}
+
+const EVENT_SET: ReadonlySet<string> = new Set(EVENT_CHANNELS);
+
+function describeIssues(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  const text = error.issues.map((i) => `${i.path.map(String).join('.') || 'payload'}: ${i.message}`).join('; ');
+  return text.length > 300 ? text.slice(0, 297) + '...' : text;
+}
+
+/**
+ * Creates the IPC bridge between Electron windows and the core.
+ * The handlers never throw: every outcome is a {@link Reply} envelope. A sender that is
+ * not the main frame of an attached window on `origin` gets `forbidden` and the core is
+ * not called; a payload its schema rejects gets `invalid-payload` and the core is not called.
+ */
+export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
+  const { ipcMain, core, origin } = options;
+  const log = options.log ?? ((message: string, error?: unknown) => console.warn(`Unknot: ${message}`, error ?? ''));
+  const attached = new Map<number, { id: string; webContents: BridgeWebContents }>();
+  let registered = false;
+
+  function isTrustedSender(event: BridgeInvokeEvent): boolean {
+    try {
+      const sender = event.sender;
+      if (!sender || !attached.has(sender.id) || attached.get(sender.id)!.webContents !== sender) return false;
+      const frame = event.senderFrame;
+      if (!frame || frame.detached) return false;
+      if (frame.parent !== null) return false; // a subframe
+      const main = sender.mainFrame;
+      if (!main || frame.processId !== main.processId || frame.routingId !== main.routingId) return false;
+      return isAppUrl(frame.url, origin);
+    } catch {
+      return false; // a frame disposed while we looked at it
+    }
+  }
+
+  async function handleInvoke(channel: RequestChannel, event: BridgeInvokeEvent, payload: unknown): Promise<Reply> {
+    if (!isTrustedSender(event)) {
+      return refusal('forbidden', 'This request did not come from an Unknot window.');
+    }
+    const schema: ZodType | undefined = Object.hasOwn(requestSchemas, channel) ? requestSchemas[channel] : undefined;
+    if (!schema) return refusal('unknown-channel', `Unknown channel "${String(channel)}".`);
+    const parsed = schema.safeParse(payload);
+    if (!parsed.success) return refusal('invalid-payload', describeIssues(parsed.error));
+    const connectionId = attached.get(event.sender.id)!.id;
+    let reply: Reply;
+    try {
+      reply = await core.handle(connectionId, channel, parsed.data);
+    } catch (err) {
+      log(`request ${channel} failed`, err);
+      return refusal('internal', 'Something went wrong in Unknot. Every massager can still be stopped.');
+    }
+    try {
+      options.onReply?.(channel, reply);
+    } catch (err) {
+      log(`reply observer for ${channel} failed`, err);
+    }
+    return reply;
+  }
+
+  return {
+    register() {
+      if (registered) return;
+      for (const channel of REQUEST_CHANNELS) {
+        ipcMain.handle(channel, (event, payload: unknown) => handleInvoke(channel, event, payload));
+      }
+      registered = true;
+    },
+    unregister() {
+      if (!registered) return;
+      for (const channel of REQUEST_CHANNELS) ipcMain.removeHandler(channel);
+      registered = false;
+    },
+    attach(webContents) {
+      const existing = attached.get(webContents.id);
+      if (existing) return existing.id;
+      const id = `ipc:${webContents.id}`;
+      attached.set(webContents.id, { id, webContents });
+      core.attach({
+        id,
+        kind: 'ipc',
+        send(event: EventChannel, payload: unknown) {
+          if (!EVENT_SET.has(event)) return;
+          try {
+            if (webContents.isDestroyed() || !isAppUrl(webContents.getURL(), origin)) return;
+            webContents.send(event, payload);
+          } catch (err) {
+            log(`could not send ${event} to ${id}`, err);
+          }
+        },
+      });
+      return id;
+    },
+    async detach(webContentsId, reason) {
+      const entry = attached.get(webContentsId);
+      if (!entry) return;
+      attached.delete(webContentsId);
+      try {
+        await core.detach(entry.id, reason);
+      } catch (err) {
+        log(`detaching ${entry.id} failed`, err);
+      }
+    },
+    isTrustedSender,
+    handleInvoke,
+    connections: () => [...attached.values()].map((e) => e.id),
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * The main window and the hardening of everything a page could reach (DESIGN §2,
+ * Electron security checklist): isolated, sandboxed renderer without Node; our own
+ * `app://` origin only; navigation, redirects, new windows and `<webview>` refused;
+ * every permission and device request denied.
+ *
+ * Permissions: Unknot asks the browser for none. Chimes play through Web Audio or an
+ * `<audio>` element and the spoken cues through `speechSynthesis`, and neither needs a
+ * permission; there is no microphone or camera (`media`), no choice of output device
+ * (`speaker-selection`, the system default is right for a massage at home), and
+ * Bluetooth runs in the main process through noble, never Web Bluetooth. So the
+ * request, check and device handlers deny everything, and a Web Bluetooth chooser is
+ * cancelled.
+ */
+import type { BrowserWindow, BrowserWindowConstructorOptions, Session, WebContents, WebPreferences } from 'electron';
+import type { SessionEndReason } from '../ipc/contract';
+import { isAppUrl } from './ipc';
+
+/**
+ * The webPreferences of every Unknot window. `backgroundThrottling: false` keeps the
+ * session heartbeat and the routine clock on time while the window is hidden (the
+ * user is working on their back, not looking at the screen).
+ */
+export function secureWebPreferences(preloadPath: string): WebPreferences {
+  return {
+    preload: preloadPath,
+    contextIsolation: true,
+    sandbox: true,
+    nodeIntegration: false,
+    nodeIntegrationInWorker: false,
+    nodeIntegrationInSubFrames: false,
+    webSecurity: true,
+    allowRunningInsecureContent: false,
+    experimentalFeatures: false,
+    webviewTag: false,
+    navigateOnDragDrop: false,
+    safeDialogs: true,
+    spellcheck: false,
+    backgroundThrottling: false,
+  };
+}
+
+/** What a hardened webContents needs. */
+export type HardenableWebContents = Pick<WebContents, 'on' | 'setWindowOpenHandler'>;
+
+/**
+ * Refuses, on one webContents: navigation and redirects away from our origin (a
+ * reload of our own page stays possible), frame navigations away from it, every
+ * `window.open`/`target=_blank` (no new windows at all), `<webview>` attachment and
+ * the Web Bluetooth device chooser.
+ * @param log told about every refusal (a compromised or buggy page shows up here)
+ */
+export function hardenWebContents(
+  webContents: HardenableWebContents,
+  origin: string,
+  log: (message: string) => void = (m) => console.warn(`Unknot: ${m}`),
+): void {
+  const guard = (kind: string) => (event: { preventDefault(): void }, url: string) => {
+    if (isAppUrl(url, origin)) return;
+    event.preventDefault();
+    log(`${kind} to ${url} refused`);
+  };
+  webContents.on('will-navigate', guard('navigation'));
+  webContents.on('will-redirect', guard('redirect'));
+  webContents.on('will-frame-navigate', (details) => {
+    if (isAppUrl(details.url, origin)) return;
+    details.preventDefault();
+    log(`frame navigation to ${details.url} refused`);
+  });
+  webContents.setWindowOpenHandler(({ url }) => {
+    log(`new window for ${url} refused`);
+    return { action: 'deny' };
+  });
+  webContents.on('will-attach-webview', (event) => {
+    event.preventDefault();
+    log('<webview> refused');
+  });
+  webContents.on('select-bluetooth-device', (event, _devices, callback) => {
+    event.preventDefault();
+    callback('');
+  });
+}
+
+/** What a hardened session needs. */
+export type HardenableSession = Pick<
+  Session,
+  'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'setDevicePermissionHandler' | 'on'
+>;
+
+/**
+ * Denies every permission request and check, every device (HID, serial, USB)
+ * permission and every download on the windows' session. See the module comment for
+ * why Unknot needs none.
+ */
+export function hardenSession(session: HardenableSession, log: (message: string) => void = (m) => console.warn(`Unknot: ${m}`)): void {
+  session.setPermissionRequestHandler((_webContents, permission, callback) => {
+    log(`permission "${permission}" denied`);
+    callback(false);
+  });
+  session.setPermissionCheckHandler(() => false);
+  session.setDevicePermissionHandler(() => false);
+  session.on('will-download', (event) => event.preventDefault());
+}
+
+/** The bridge operations a window needs (see `ipc.ts`). */
+export interface WindowBridge {
+  attach(webContents: WebContents): string;
+  detach(webContentsId: number, reason: SessionEndReason): Promise<void>;
+}
+
+/** Dependencies of {@link createMainWindow}. */
+export interface MainWindowOptions {
+  BrowserWindow: new (options: BrowserWindowConstructorOptions) => BrowserWindow;
+  preloadPath: string;
+  /** Origin of our pages, e.g. `app://unknot`. */
+  origin: string;
+  /** The page to load, e.g. `app://unknot/index.html`. */
+  entryUrl: string;
+  bridge: WindowBridge;
+  icon?: BrowserWindowConstructorOptions['icon'];
+  log?: (message: string) => void;
+  /** How many renderer crashes are reloaded before the window is left as it is. */
+  maxCrashReloads?: number;
+}
+
+/**
+ * Creates the main window, hardened, with its webContents attached to the core as a
+ * connection. A renderer that dies or a window that closes is detached with
+ * `window-closed` (the core stops a session the window owned); a crashed renderer is
+ * reloaded (up to `maxCrashReloads` times) and attached again once its page loaded,
+ * and a new document in the window (a reload) is a new connection.
+ */
+export function createMainWindow(options: MainWindowOptions): BrowserWindow {
+  const log = options.log ?? ((m: string) => console.warn(`Unknot: ${m}`));
+  const win = new options.BrowserWindow({
+    width: 1100,
+    height: 780,
+    minWidth: 720,
+    minHeight: 560,
+    show: false,
+    title: 'Unknot',
+    backgroundColor: '#1d2330',
+    autoHideMenuBar: true,
+    ...(options.icon ? { icon: options.icon } : {}),
+    webPreferences: secureWebPreferences(options.preloadPath),
+  });
+  const webContents = win.webContents;
+  const id = webContents.id;
+  hardenWebContents(webContents, options.origin, log);
+
+  options.bridge.attach(webContents);
+  let crashes = 0;
+  let documentLoaded = false;
+  const detach = (): void => void options.bridge.detach(id, 'window-closed');
+
+  webContents.on('did-start-navigation', (details) => {
+    if (!details.isMainFrame || details.isSameDocument) return;
+    if (documentLoaded) {
+      // A new document replaces the page that owned the connection: start afresh.
+      documentLoaded = false;
+      void options.bridge.detach(id, 'window-closed').then(() => {
+        if (!webContents.isDestroyed()) options.bridge.attach(webContents);
+      });
+    }
+  });
+  webContents.on('did-finish-load', () => {
+    documentLoaded = true;
+    if (!webContents.isDestroyed()) options.bridge.attach(webContents);
+  });
+  webContents.on('render-process-gone', (_event, details) => {
+    log(`renderer gone (${details.reason})`);
+    documentLoaded = false;
+    detach();
+    if (details.reason !== 'clean-exit' && crashes < (options.maxCrashReloads ?? 3) && !webContents.isDestroyed()) {
+      crashes += 1;
+      webContents.reload();
+    }
+  });
+  webContents.once('destroyed', detach);
+  win.on('closed', detach);
+  win.once('ready-to-show', () => win.show());
+  void win.loadURL(options.entryUrl).catch((err: unknown) => log(`could not load ${options.entryUrl}: ${String(err)}`));
+  return win;
+}
+
+/** Brings a window to the front (restoring it when minimised). */
+export function focusWindow(win: Pick<BrowserWindow, 'isDestroyed' | 'isMinimized' | 'restore' | 'show' | 'focus'> | null | undefined): void {
+  if (!win || win.isDestroyed()) return;
+  if (win.isMinimized()) win.restore();
+  win.show();
+  win.focus();
+}
