@@ -259,7 +259,7 @@ export class AppCore implements Core {
         const d = this.requireDevice();
         if (!d.caps?.heat) throw new Refusal('refused', 'This device has no heat.');
         if (this.motorBlock(d.module.kind, 'upper-back')) throw new Refusal('blocked-by-screening', 'Answer the safety questions first.');
-        d.link.send({ type: 'setHeat', on: (p as { on: boolean }).on });
+        await d.link.send({ type: 'setHeat', on: (p as { on: boolean }).on });
         return this.deviceStatus();
       }
       case 'session.start': {
@@ -418,10 +418,12 @@ export class AppCore implements Core {
       steps: caps.steps,
       minRunningStep: caps.minRunningStep,
       stepUnit: caps.stepUnit,
-      writeIntensity: (v) => link.setIntensity(v),
-      writeMotion: (m) => link.send({ type: 'setMotion', motion: m }),
+      // Writes are fire-and-forget: a failed write is the link's to report (it drops
+      // the link and the session pauses); it must not become an unhandled rejection.
+      writeIntensity: (v) => void link.setIntensity(v).catch(ignore),
+      writeMotion: (m) => void link.send({ type: 'setMotion', motion: m }).catch(ignore),
       writeTimer: (s) => {
-        if (caps.timersSeconds.length) link.send({ type: 'setTimer', seconds: s });
+        if (caps.timersSeconds.length) void link.send({ type: 'setTimer', seconds: s }).catch(ignore);
       },
       stop: async () => {
         await link.stop();
@@ -606,6 +608,8 @@ export class AppCore implements Core {
     }
   }
 }
+
+function ignore(): void {}
 
 function safeSend(c: CoreConnection, event: EventChannel, payload: unknown): void {
   try {

@@ -1,0 +1,215 @@
+/**
+ * The safety property of the governor issue, over the whole main-process stack: for
+ * any sequence of renderer commands (bad intensities included, starts, stops,
+ * heartbeats, lost connections, dropped links, clock jumps), the simulated Theragun
+ * Pro never receives a speed above the ceiling (floor(0.6 × 3616) = 2169 rpm), motor
+ * time per group per day never exceeds the daily budget, and every stop is the next
+ * write on the wire after the write in flight (it lands within one write slot).
+ *
+ * Routine time runs on a fake clock (the governor's ticks, ramp and watchdog); the
+ * radio, noble and the link run in real time underneath.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCore, type AppCore } from '../../../electron/core/app-core';
+import type { BudgetInfo, DeviceStatusEvent, EventChannel, Reply, ScanResults, SessionStartResult } from '../../../electron/ipc/contract';
+import { FakeClock } from '../helpers/fake-clock';
+
+const SIM = 'sim-theragun-pro';
+const MAX_RPM = 2169;
+const GROUPS = ['neck', 'shoulders', 'upper-back', 'rhomboids', 'lower-back'] as const;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Cmd =
+  | { t: 'start'; group: string; planned: unknown }
+  | { t: 'step'; intensity: unknown }
+  | { t: 'heartbeat' }
+  | { t: 'advance'; ms: number }
+  | { t: 'stop' }
+  | { t: 'pause' }
+  | { t: 'resume' }
+  | { t: 'end' }
+  | { t: 'hurt' }
+  | { t: 'lose-connection' }
+  | { t: 'drop-link' }
+  | { t: 'jump-wall'; ms: number };
+
+const intensity = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 1000 }).map((n) => n / 1000) },
+  { weight: 1, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }) },
+  { weight: 2, arbitrary: fc.constantFrom(Number.NaN, -0.5, 1.5, Infinity, -Infinity, 0, 1) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 4 }) },
+  { weight: 1, arbitrary: fc.constant(null) },
+);
+
+const command: fc.Arbitrary<Cmd> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('start' as const),
+      group: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...GROUPS) }, { weight: 1, arbitrary: fc.constant('knee') }),
+      planned: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 30, max: 900 }) }, { weight: 1, arbitrary: fc.constantFrom('x', Number.NaN) }),
+    }),
+  },
+  { weight: 6, arbitrary: fc.record({ t: fc.constant('step' as const), intensity }) },
+  { weight: 4, arbitrary: fc.constant({ t: 'heartbeat' as const }) },
+  { weight: 6, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 5000 }) }) },
+  { weight: 2, arbitrary: fc.constant({ t: 'stop' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'pause' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'resume' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'end' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'hurt' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'lose-connection' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'drop-link' as const }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('jump-wall' as const), ms: fc.integer({ min: -3 * 3600_000, max: 30 * 3600_000 }) }) },
+);
+
+describe('safety property over the main-process stack', () => {
+  let core: AppCore;
+  let clock: FakeClock;
+  let conn = 1;
+  let lastDevice: DeviceStatusEvent | undefined;
+  let scan: ScanResults | undefined;
+
+  const attach = (): void => {
+    core.attach({
+      id: `ws:${conn}`,
+      kind: 'ws',
+      send: (event: EventChannel, payload: unknown) => {
+        if (event === 'device.status') lastDevice = payload as DeviceStatusEvent;
+        if (event === 'scan.results') scan = payload as ScanResults;
+      },
+    });
+  };
+  const call = (channel: string, payload?: unknown): Promise<Reply> => core.handle(`ws:${conn}`, channel, payload);
+
+  beforeAll(async () => {
+    clock = new FakeClock();
+    core = await createCore({ dataDir: mkdtempSync(join(tmpdir(), 'unknot-prop-')), demo: true, timeScale: 1, host: 'browser', version: 'test', clock });
+    attach();
+    await call('screening.set', { answers: { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false } });
+    await call('settings.set', { doctorNoticeAcknowledged: true });
+    await call('scan.start');
+    for (let i = 0; i < 200 && !scan?.devices.some((d) => d.peripheralId === SIM); i++) await sleep(10);
+    const r = await call('device.connect', { peripheralId: SIM });
+    expect(r.ok).toBe(true);
+  });
+  afterAll(async () => {
+    await core.shutdown();
+  });
+
+  async function waitConnected(): Promise<void> {
+    for (let i = 0; i < 400 && lastDevice?.connection !== 'connected'; i++) await sleep(10);
+  }
+
+  it('never exceeds the ceiling or the budget, and stops go next on the wire', async () => {
+    const radio = core.simRadio()!;
+    // coverage: the property must not hold vacuously
+    let maxRpmSeen = 0;
+    let stopsWhileRunning = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 40, size: 'max' }), async (cmds) => {
+        let sessionId = 'none';
+        const stopChecks: { writesBefore: number }[] = [];
+        // each run starts on a fresh local day so runs do not share a budget
+        clock.jumpWall(2 * 86_400_000);
+        for (const c of cmds) {
+          switch (c.t) {
+            case 'start': {
+              const r = await call('session.start', { muscleGroup: c.group, plannedMotorSeconds: c.planned });
+              if (r.ok) sessionId = (r.result as SessionStartResult).sessionId;
+              break;
+            }
+            case 'step':
+              await call('session.setStep', { sessionId, intensity: c.intensity });
+              break;
+            case 'heartbeat':
+              await call('session.heartbeat', { sessionId });
+              break;
+            case 'advance':
+              for (let t = 0; t < c.ms; t += 250) {
+                clock.advance(Math.min(250, c.ms - t));
+                await sleep(1);
+              }
+              break;
+            case 'stop':
+              stopChecks.push({ writesBefore: radio.writes(SIM).length });
+              await call('device.stop');
+              break;
+            case 'pause':
+              await call('session.pause', { sessionId });
+              break;
+            case 'resume':
+              await call('session.resume', { sessionId });
+              break;
+            case 'end':
+              await call('session.end', { sessionId });
+              break;
+            case 'hurt':
+              await call('session.hurt', { sessionId });
+              break;
+            case 'lose-connection':
+              await core.detach(`ws:${conn}`, 'connection-lost');
+              conn += 1;
+              attach();
+              break;
+            case 'drop-link':
+              radio.inject(SIM, 'drop-link');
+              await sleep(5);
+              await waitConnected();
+              break;
+            case 'jump-wall':
+              clock.jumpWall(c.ms);
+              break;
+          }
+          await sleep(2);
+          // budget: no group has spent more than 6 minutes today
+          const today = await call('usage.today');
+          for (const b of (today.ok ? today.result : []) as BudgetInfo[]) expect(b.usedSeconds).toBeLessThanOrEqual(360 + 1e-6);
+        }
+        await call('device.stop');
+        await sleep(30);
+        const writes = radio.writes(SIM);
+        // ceiling: every speed frame is at most 2169 rpm
+        for (const w of writes) {
+          if (w.bytes[0] === 0xaa && w.bytes[2] === 0x01 && w.bytes[3] === 0x03) {
+            const rpm = (w.bytes[4]! << 8) | w.bytes[5]!;
+            maxRpmSeen = Math.max(maxRpmSeen, rpm);
+            expect(rpm).toBeLessThanOrEqual(MAX_RPM);
+          }
+        }
+        // stop goes next: after a stop request at most the one write in flight lands before a stop frame
+        for (const s of stopChecks) {
+          const after = writes.slice(s.writesBefore);
+          const firstStop = after.findIndex((w) => Buffer.from(w.bytes).toString('hex') === 'aa070103000003');
+          if (after.length > 0 && firstStop >= 0) {
+            stopsWhileRunning += 1;
+            expect(firstStop).toBeLessThanOrEqual(1);
+          }
+        }
+        await call('device.stop');
+      }),
+      {
+        numRuns: 40,
+        endOnFailure: true,
+        // a run that certainly asks for full speed for long enough to reach the ceiling
+        examples: [
+          [
+            [
+              { t: 'start', group: 'upper-back', planned: 240 },
+              { t: 'step', intensity: 1 },
+              ...Array.from({ length: 5 }, () => [{ t: 'heartbeat' } as Cmd, { t: 'advance', ms: 1000 } as Cmd]).flat(),
+              { t: 'stop' },
+            ],
+          ],
+        ],
+      },
+    );
+    expect(maxRpmSeen).toBe(MAX_RPM);
+    expect(stopsWhileRunning).toBeGreaterThan(3);
+  }, 300_000);
+});
