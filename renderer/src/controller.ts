@@ -95,8 +95,6 @@ export function init(): void {
         pausedReason: ev.pausedReason ?? r.pausedReason,
       }));
       announce(ev.pausedReason ? `${t.guided.announcePaused} ${ev.pausedReason}` : t.guided.announcePaused, true);
-    } else if (ev.state === 'paused' && ev.pausedReason) {
-      patchRun({ pausedReason: ev.pausedReason });
     }
   });
   on('session.ended', (ev) => {
@@ -104,7 +102,12 @@ export function init(): void {
     const run = getState().run;
     if (run && ev && run.sessionId === ev.sessionId) {
       if (isActive(run) || run.phase === 'ending') {
-        endLocally(ev.reason, ev.message || t.summary.reasons[ev.reason] || '', ev.usedMotorSeconds);
+        // The main process counts the same granted time: when its cap lands within the
+        // last moments of the routine, the routine simply finished.
+        const pos = currentPosition(run);
+        const finished = (ev.reason === 'session-cap' || ev.reason === 'daily-budget') && pos !== null && pos.progress >= 0.95;
+        if (finished) endLocally('completed', t.summary.reasons.completed, ev.usedMotorSeconds);
+        else endLocally(ev.reason, ev.message || t.summary.reasons[ev.reason] || '', ev.usedMotorSeconds);
       } else if (typeof ev.usedMotorSeconds === 'number') {
         patchRun({ usedMotorSeconds: ev.usedMotorSeconds });
       }

@@ -187,6 +187,10 @@ export function screeningComplete(s: State): boolean {
   return applicableQuestions(s).every((id) => typeof answers[id] === 'boolean');
 }
 
+export function noticeAcknowledged(s: State): boolean {
+  return Boolean(s.settings?.doctorNoticeAcknowledged);
+}
+
 export function motorBlocked(s: State): boolean {
   if (s.settings?.motorBlocked) return true;
   const answers = s.settings?.screening ?? {};

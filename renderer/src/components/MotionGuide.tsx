@@ -21,8 +21,8 @@ export function MotionGuide({ motion, knot, reduced, paused }: Props) {
   const { x, y } = knot;
   const r = 18;
   const circle = `M${x + r} ${y} a${r} ${r} 0 1 1 ${-2 * r} 0 a${r} ${r} 0 1 1 ${2 * r} 0`;
-  const leftIn = `M${x - 48} ${y + 22} L${x - 8} ${y + 3}`;
-  const rightIn = `M${x + 48} ${y - 22} L${x + 8} ${y - 3}`;
+  const leftIn = `M${x - 40} ${y + 16} L${x - 9} ${y + 3}`;
+  const rightIn = `M${x + 26} ${y + 34} L${x + 5} ${y + 8}`;
   const strokes = ['M78 70 V236', 'M122 70 V236'];
 
   return (

@@ -14,7 +14,8 @@ export function sortDevices(devices: ScanEntry[]): ScanEntry[] {
     const ra = isRemembered(a) ? 1 : 0;
     const rb = isRemembered(b) ? 1 : 0;
     if (ra !== rb) return rb - ra;
-    return (b.rssi ?? -999) - (a.rssi ?? -999);
+    // A stable order (not by signal, which moves): buttons stay where the user aims.
+    return (a.name || a.peripheralId).localeCompare(b.name || b.peripheralId) || a.peripheralId.localeCompare(b.peripheralId);
   });
 }
 

@@ -3,29 +3,33 @@
  * motion guide, countdown, progress, breathing pacer, next step, controls), then a
  * summary.
  */
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { BreathingPacer } from '../components/BreathingPacer';
 import { MotionGuide } from '../components/MotionGuide';
 import { ZONES } from '../components/BackFigure';
 import { Screening } from '../components/Screening';
-import { closeRun, currentPosition, go, pauseRun, resumeRun, startRoutine, stopRun } from '../controller';
+import { closeRun, currentPosition, go, pauseRun, resumeRun, saveSettings, startRoutine, stopRun } from '../controller';
 import { useNow } from '../hooks';
 import { t } from '../i18n/en';
 import { formatCountdown, routineDurationSec } from '../routines/runner';
-import { budgetFor, deviceConnected, motorBlocked, reducedMotion, screeningComplete, useStore, type Run } from '../store';
+import { budgetFor, deviceConnected, motorBlocked, noticeAcknowledged, reducedMotion, screeningComplete, useStore, type Run } from '../store';
 
 function Prep({ run }: { run: Run }) {
   const routine = run.planned!;
   const connected = useStore(deviceConnected);
   const blocked = useStore(motorBlocked);
   const screened = useStore(screeningComplete);
+  const acknowledged = useStore(noticeAcknowledged);
   const left = useStore((s) => budgetFor(s, routine.muscleGroup)?.remainingSeconds);
   const ems = useStore((s) => s.device.kind === 'ems');
   const emsNeck = ems && routine.muscleGroup === 'neck';
+  // Once shown, the questions and the notice stay until the user leaves this screen.
+  const [showScreening] = useState(() => !screened || blocked);
+  const [showNotice] = useState(() => !acknowledged);
   const planned = routineDurationSec(routine);
   const noBudget = left !== undefined && left < 60;
-  const canStart = connected && !blocked && screened && !emsNeck && run.phase === 'prep';
-  const why = !connected ? t.prep.needDevice : blocked ? t.prep.blocked : !screened ? t.prep.needScreening : emsNeck ? t.prep.emsNeck : noBudget ? t.prep.noBudget : '';
+  const canStart = connected && !blocked && screened && acknowledged && !emsNeck && run.phase === 'prep';
+  const why = !connected ? t.prep.needDevice : blocked ? t.prep.blocked : !screened ? t.prep.needScreening : !acknowledged ? t.prep.needNotice : emsNeck ? t.prep.emsNeck : noBudget ? t.prep.noBudget : '';
 
   return (
     <>
@@ -46,10 +50,25 @@ function Prep({ run }: { run: Run }) {
         </p>
       </section>
 
-      {!screened && (
+      {(showScreening || !screened || blocked) && (
         <div className="card">
           <Screening headingLevel={2} />
         </div>
+      )}
+      {(showNotice || !acknowledged) && (
+        <section className="card" aria-labelledby="notice-h">
+          <h2 id="notice-h">{t.firstRun.doctorHeading}</h2>
+          <p>{t.firstRun.doctor}</p>
+          {acknowledged ? (
+            <p className="hint" role="status">
+              {t.firstRun.acknowledged}
+            </p>
+          ) : (
+            <button type="button" className="btn" onClick={() => void saveSettings({ doctorNoticeAcknowledged: true })}>
+              {t.firstRun.acknowledge}
+            </button>
+          )}
+        </section>
       )}
 
       <div className="card start-card">
@@ -100,6 +119,7 @@ function Running({ run }: { run: Run }) {
   const headingRef = useRef<HTMLHeadingElement>(null);
   const stepIndex = pos?.stepIndex ?? 0;
   useEffect(() => {
+    window.scrollTo(0, 0);
     headingRef.current?.focus({ preventScroll: true });
   }, []);
   if (!pos) return null;
@@ -192,7 +212,10 @@ function Running({ run }: { run: Run }) {
 function Summary({ run }: { run: Run }) {
   const left = useStore((s) => budgetFor(s, run.muscleGroup)?.remainingSeconds);
   const ref = useRef<HTMLHeadingElement>(null);
-  useEffect(() => ref.current?.focus({ preventScroll: true }), []);
+  useEffect(() => {
+    window.scrollTo(0, 0);
+    ref.current?.focus({ preventScroll: true });
+  }, []);
   const completed = run.endReason === 'completed';
   return (
     <section className="card summary" aria-labelledby="sum-h">

@@ -38,7 +38,10 @@ export function normaliseHistory(raw: unknown): DayUsage[] {
     const map = (o.groups ?? o.byGroup ?? o.perGroup) as Record<string, unknown> | undefined;
     if (map && typeof map === 'object') {
       for (const [g, v] of Object.entries(map)) {
-        if (isGroup(g)) day.seconds[g] = (day.seconds[g] ?? 0) + num(v, (v as { usedSeconds?: unknown })?.usedSeconds);
+        if (isGroup(g)) {
+          const o2 = (v ?? {}) as { motorSeconds?: unknown; usedSeconds?: unknown; seconds?: unknown };
+          day.seconds[g] = (day.seconds[g] ?? 0) + num(v, o2.motorSeconds, o2.usedSeconds, o2.seconds);
+        }
       }
     } else if (isGroup(o.muscleGroup)) {
       day.seconds[o.muscleGroup] = (day.seconds[o.muscleGroup] ?? 0) + num(o.seconds, o.usedSeconds, o.motorSeconds);
@@ -110,9 +113,15 @@ export function History() {
   const budget = useStore((s) => s.settings?.dailyBudgetSeconds ?? 360);
   const [n, setN] = useState(14);
   const [data, setData] = useState<DayUsage[] | null>(null);
+  const [serverCsv, setServerCsv] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
-    void tryCall('usage.history', { days: n }).then((r) => live && setData(normaliseHistory(r)));
+    void tryCall('usage.history', { days: n }).then((r) => {
+      if (!live) return;
+      setData(normaliseHistory(r));
+      const csv = r && typeof r === 'object' ? (r as { csv?: unknown }).csv : undefined;
+      setServerCsv(typeof csv === 'string' ? csv : null);
+    });
     return () => {
       live = false;
     };
@@ -121,7 +130,7 @@ export function History() {
   const any = (data ?? []).some((d) => Object.values(d.seconds).some((v) => (v ?? 0) > 0));
 
   const exportCsv = (): void => {
-    const blob = new Blob([historyCsv(days)], { type: 'text/csv' });
+    const blob = new Blob([serverCsv ?? historyCsv(days)], { type: 'text/csv' });
     const url = URL.createObjectURL(blob);
     const a = document.createElement('a');
     a.href = url;

@@ -4,7 +4,7 @@ import { Screening } from '../components/Screening';
 import { deleteData, saveSettings } from '../controller';
 import { t } from '../i18n/en';
 import { chime, unlockAudio } from '../sound';
-import { useStore } from '../store';
+import { announce, useStore } from '../store';
 import { ceilingOf } from './DevicePanel';
 
 function NumberSetting(props: { id: string; label: string; hint: string; value: number; min: number; max: number; step: number; onCommit: (v: number) => void; format: (v: number) => string }) {
@@ -47,20 +47,16 @@ export function Settings() {
   const ceiling = useStore(ceilingOf);
   const dataDir = useStore((s) => s.settings?.dataDir ?? s.info?.dataDir ?? '');
   const [confirm, setConfirm] = useState('');
-  const [status, setStatus] = useState('');
 
   if (!settings) return <div className="screen"><h1>{t.settings.heading}</h1></div>;
 
   const commit = async (patch: Parameters<typeof saveSettings>[0]): Promise<void> => {
-    if (await saveSettings(patch)) setStatus(t.settings.saved);
+    if (await saveSettings(patch)) announce(t.settings.saved);
   };
 
   return (
     <div className="screen">
       <h1>{t.settings.heading}</h1>
-      <p role="status" className="hint">
-        {status}
-      </p>
 
       <section className="card" aria-labelledby="lim-h">
         <h2 id="lim-h">{t.settings.limits}</h2>
@@ -169,7 +165,7 @@ export function Settings() {
             onClick={async () => {
               if (await deleteData()) {
                 setConfirm('');
-                setStatus(t.settings.deleted);
+                announce(t.settings.deleted, true);
               }
             }}
           >

@@ -31,14 +31,16 @@ export function SimPanel() {
                 ))}
               </ul>
               {p.faults.length > 0 && (
-                <div className="faults" role="group" aria-label={`${t.sim.faults}: ${p.name}`}>
-                  <span className="hint">{t.sim.faults}</span>
-                  {p.faults.map((f) => (
-                    <button key={f} type="button" className="btn small" onClick={() => void simFault(p.peripheralId, f, p.name)}>
-                      {t.sim.faultNames[f] ?? f}
-                    </button>
-                  ))}
-                </div>
+                <details className="faults" open={p.connected}>
+                  <summary>{t.sim.faults}</summary>
+                  <div className="fault-buttons">
+                    {p.faults.map((f) => (
+                      <button key={f} type="button" className="btn small" onClick={() => void simFault(p.peripheralId, f, p.name)}>
+                        {t.sim.faultNames[f] ?? f}
+                      </button>
+                    ))}
+                  </div>
+                </details>
               )}
             </div>
           </li>
