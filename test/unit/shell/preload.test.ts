@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { EVENT_CHANNELS, REQUEST_CHANNELS, eventMethodName, methodName } from '../../../electron/ipc/contract';
@@ -73,5 +73,16 @@ describe('preload bridge', () => {
     const imports = [...source.matchAll(/^\s*import\s[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]);
     expect(imports.sort()).toEqual(['../ipc/contract', 'electron']);
     expect(source).not.toMatch(/require\(/);
+  });
+});
+
+describe('built preload (after `npm run build`)', () => {
+  const built = join(__dirname, '../../../out/preload/index.js');
+  // A sandboxed preload can require only 'electron' (and events, timers, url): the
+  // contract and zod must be bundled in, not left as require() calls. Needs
+  // `preload.build.externalizeDeps: false` in electron.vite.config.ts.
+  it.skipIf(!existsSync(built))('requires nothing but electron', () => {
+    const requires = [...readFileSync(built, 'utf8').matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
+    expect([...new Set(requires)]).toEqual(['electron']);
   });
 });

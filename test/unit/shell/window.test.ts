@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { APP_ENTRY_URL, APP_ORIGIN } from '../../../electron/main/protocol';
-import { createMainWindow, focusWindow, hardenSession, hardenWebContents, secureWebPreferences } from '../../../electron/main/window';
+import { createMainWindow, focusWindow, hardenSession, hardenWebContents } from '../../../electron/main/window';
 import { FakeBrowserWindow, FakeWebContents } from './fakes';
 
 function bridge() {
@@ -43,7 +43,7 @@ describe('main window', () => {
       preload: '/app/out/preload/index.js',
     });
     expect(prefs).not.toHaveProperty('enableBlinkFeatures');
-    expect(secureWebPreferences('/p')).toEqual({ ...prefs, preload: '/p' });
+    expect(prefs).not.toHaveProperty('additionalArguments');
   });
 
   it('loads our entry page and attaches its webContents to the core', () => {
