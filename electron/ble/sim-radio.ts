@@ -674,17 +674,17 @@ export class SimRadio extends EventEmitter {
       link.busy = false;
       this.pump(h, link);
     };
+    // The response timer starts at delivery, so a late timer never lets the answer
+    // overtake the request's half of the round trip (ordering holds under load).
     this.later(link, latency / 2, () => {
       op.deliver?.();
-      if (!op.respond) finish();
-    });
-    if (op.respond) {
       const respond = op.respond;
-      this.later(link, latency, () => {
+      if (!respond) return finish();
+      this.later(link, latency / 2, () => {
         respond();
         finish();
       });
-    }
+    });
   }
 
   private tryCompleteConnect(h: Hosted): void {
