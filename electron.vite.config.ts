@@ -35,6 +35,9 @@ export default defineConfig({
     plugins: [react()],
     build: {
       outDir: resolve(__dirname, 'out/renderer'),
+      minify: true,
+      // Report the gzipped size of the renderer's JavaScript (budget: 250 KB).
+      reportCompressedSize: true,
       rollupOptions: { input: { index: resolve(__dirname, 'renderer/index.html') } },
     },
   },
