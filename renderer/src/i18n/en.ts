@@ -229,6 +229,7 @@ export const en = {
     stop: 'Stop',
     hurt: 'Stop — it hurts',
     paused: 'Paused. The massager is off.',
+    pausedByApp: 'Paused. Unknot has stopped sending to the massager.',
     shortened: (granted: number, planned: number) =>
       `Only ${min(granted)} left today for this area, not ${min(planned)}: every step is shortened to fit.`,
     softer: 'You stopped for pain last time here: the routine runs softer.',

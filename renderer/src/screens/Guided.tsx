@@ -169,7 +169,7 @@ function Running({ run }: { run: Run }) {
         {clamped && <p className="notice">{t.device.clamped(clamped.requestedStep, clamped.commandedStep, clamped.stepUnit)}</p>}
         {paused && (
           <div className="paused-box" role="alert">
-            <p>{t.guided.paused}</p>
+            <p>{run.pausedReason ? t.guided.pausedByApp : t.guided.paused}</p>
             {run.pausedReason && <p className="warn-text">{run.pausedReason}</p>}
             {deviceGone && <p className="warn-text">{t.guided.deviceLost}</p>}
           </div>
