@@ -1,0 +1,130 @@
+/**
+ * The session controller against a fake preload bridge: steps sent at the runner's
+ * boundaries (not by counting ticks), a heartbeat every second, the grant scaling the
+ * routine, a refusal shown with its message, and the session ended at the end.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+type Call = { channel: string; payload: unknown; at: number };
+
+function fakeBridge(grant: number, refuse?: { code: string; message: string }) {
+  const calls: Call[] = [];
+  const t0 = Date.now();
+  const method = (channel: string) => async (payload: unknown) => {
+    calls.push({ channel, payload, at: Date.now() - t0 });
+    if (channel === 'session.start') {
+      if (refuse) return { ok: false, error: refuse };
+      return { ok: true, result: { sessionId: 's1', grantedMotorSeconds: grant, shortened: grant < 240, intensityFactor: 1 } };
+    }
+    if (channel === 'app.info') return { ok: true, result: { version: '0', host: 'electron', demo: true, timeScale: 1, dataDir: '/tmp' } };
+    return { ok: true, result: null };
+  };
+  const channels = ['sessionStart', 'sessionSetStep', 'sessionHeartbeat', 'sessionEnd', 'sessionPause', 'sessionResume', 'deviceStop', 'usageToday', 'sessionHurt'];
+  const map: Record<string, string> = {
+    sessionStart: 'session.start',
+    sessionSetStep: 'session.setStep',
+    sessionHeartbeat: 'session.heartbeat',
+    sessionEnd: 'session.end',
+    sessionPause: 'session.pause',
+    sessionResume: 'session.resume',
+    deviceStop: 'device.stop',
+    usageToday: 'usage.today',
+    sessionHurt: 'session.hurt',
+  };
+  const bridge: Record<string, unknown> = {};
+  for (const c of channels) bridge[c] = method(map[c] as string);
+  return { bridge, calls };
+}
+
+async function load(grant: number, refuse?: { code: string; message: string }) {
+  const { bridge, calls } = fakeBridge(grant, refuse);
+  (globalThis as { window?: unknown }).window = { unknot: bridge };
+  const store = await import('../../../renderer/src/store');
+  const controller = await import('../../../renderer/src/controller');
+  store.setState({
+    device: { connection: 'connected', name: 'Pro', kind: 'percussive' },
+    settings: null,
+  });
+  return { store, controller, calls };
+}
+
+describe('session controller', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date', 'performance', 'queueMicrotask'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.resetModules();
+    delete (globalThis as { window?: unknown }).window;
+  });
+
+  it('runs the Upper back routine: step per boundary, heartbeats, end', async () => {
+    const { store, controller, calls } = await load(240);
+    controller.openRoutine('upper-back-knot');
+    await controller.startRoutine();
+    const start = calls.find((c) => c.channel === 'session.start');
+    expect(start?.payload).toEqual({ muscleGroup: 'upper-back', plannedMotorSeconds: 240, routineId: 'upper-back-knot' });
+    expect(calls.filter((c) => c.channel === 'session.setStep').map((c) => c.payload)).toEqual([
+      { sessionId: 's1', intensity: 0.35, motion: 'circular' },
+    ]);
+    await vi.advanceTimersByTimeAsync(59_900);
+    expect(calls.filter((c) => c.channel === 'session.setStep')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(200);
+    const steps = calls.filter((c) => c.channel === 'session.setStep').map((c) => c.payload);
+    expect(steps[1]).toEqual({ sessionId: 's1', intensity: 0.45, motion: 'back-and-forth' });
+    const beats = calls.filter((c) => c.channel === 'session.heartbeat');
+    expect(beats.length).toBeGreaterThanOrEqual(59);
+    expect(beats.length).toBeLessThanOrEqual(61);
+    await vi.advanceTimersByTimeAsync(180_500);
+    expect(calls.filter((c) => c.channel === 'session.setStep').map((c) => (c.payload as { motion: string }).motion)).toEqual([
+      'circular',
+      'back-and-forth',
+      'on-knot',
+      'long-strokes',
+    ]);
+    expect(calls.some((c) => c.channel === 'session.end')).toBe(true);
+    expect(store.getState().run?.phase).toBe('summary');
+    expect(store.getState().run?.endReason).toBe('completed');
+    const n = calls.filter((c) => c.channel === 'session.heartbeat').length;
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(calls.filter((c) => c.channel === 'session.heartbeat').length).toBe(n); // heartbeats stop
+  });
+
+  it('scales the steps to a shorter grant and excludes paused time', async () => {
+    const { store, controller, calls } = await load(120);
+    controller.openRoutine('upper-back-knot');
+    await controller.startRoutine();
+    expect(store.getState().run?.shortened).toBe(true);
+    expect(store.getState().run?.routine?.steps.map((s) => s.durationSec)).toEqual([30, 37.5, 22.5, 30]);
+    await vi.advanceTimersByTimeAsync(20_000);
+    await controller.pauseRun();
+    expect(calls.some((c) => c.channel === 'session.pause')).toBe(true);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls.filter((c) => c.channel === 'session.setStep')).toHaveLength(1);
+    await controller.resumeRun();
+    await vi.advanceTimersByTimeAsync(9_900);
+    expect(calls.filter((c) => c.channel === 'session.setStep')).toHaveLength(2); // the resend after resume
+    await vi.advanceTimersByTimeAsync(200);
+    const last = calls.filter((c) => c.channel === 'session.setStep').at(-1)?.payload as { motion: string };
+    expect(last.motion).toBe('back-and-forth');
+  });
+
+  it('shows a refusal and stays on the preparation screen', async () => {
+    const { store, controller, calls } = await load(0, { code: 'budget-exhausted', message: 'No time left today for the upper back.' });
+    controller.openRoutine('upper-back-knot');
+    await controller.startRoutine();
+    expect(store.getState().run).toMatchObject({ phase: 'prep', error: 'No time left today for the upper back.', errorCode: 'budget-exhausted' });
+    expect(calls.some((c) => c.channel === 'session.setStep')).toBe(false);
+  });
+
+  it('"Stop — it hurts" calls session.hurt then ends the session', async () => {
+    const { store, controller, calls } = await load(240);
+    controller.openRoutine('upper-back-knot');
+    await controller.startRoutine();
+    await controller.stopRun('hurt');
+    const names = calls.map((c) => c.channel);
+    expect(names.indexOf('session.hurt')).toBeGreaterThan(-1);
+    expect(names.indexOf('session.end')).toBeGreaterThan(names.indexOf('session.hurt'));
+    expect(store.getState().run).toMatchObject({ phase: 'summary', endReason: 'hurt' });
+  });
+});
