@@ -488,7 +488,9 @@ export class DeviceLink {
   /**
    * Stops the motor. The stop is written next — after the write in flight only —
    * without waiting for the write gap, and queued commands that could move the motor
-   * are dropped (their promises resolve `dropped`). Never coalesced away.
+   * are dropped (their promises resolve `dropped`); a command with several writes that
+   * is under way is cut short after its write in flight (it resolves `dropped`).
+   * Never coalesced away; a second stop while one is queued shares it.
    * @throws LinkError('not-connected') when there is no link (the device may still
    *   be running); GattError when the write fails.
    */
@@ -603,8 +605,8 @@ export class DeviceLink {
         const writes: LinkWrite[] = job.writes ?? (job.command ? session.encode(job.command) : []);
         if (writes.length === 0) outcome = 'nothing';
         for (let i = 0; i < writes.length; i++) {
-          if (i > 0 && job.kind !== 'stop' && this.queue[0]?.kind === 'stop' && MOTION_KINDS.has(job.kind)) {
-            outcome = 'dropped'; // a stop arrived between this command's writes
+          if (i > 0 && job.kind !== 'stop' && this.queue[0]?.kind === 'stop') {
+            outcome = 'dropped'; // a stop arrived between this command's writes: it goes next
             break;
           }
           const w = writes[i] as LinkWrite;
