@@ -4,7 +4,7 @@ import type { DeviceLinkEvents, DeviceLinkOptions, WriteOutcome } from '../../..
 import { GattError } from '../../../electron/ble/types';
 import { theragun } from '../../../protocols/theragun';
 import type { DeviceStatus, ProtocolModule } from '../../../protocols/types';
-import { hear, hex, listenerCounts, simWorld, sleep, tinyPeripheral, tinyProtocol, waitFor } from '../ble/sim-world';
+import { hear, hex, listenerCounts, ManualClock, simWorld, sleep, tinyPeripheral, tinyProtocol, waitFor } from '../ble/sim-world';
 import type { SimWorld } from '../ble/sim-world';
 import type { NoblePeripheralLike } from '../../../electron/ble/noble-transport';
 
@@ -142,6 +142,31 @@ describe('DeviceLink with the simulated Theragun Pro', () => {
     for (let i = 1; i < log.length; i++) expect(log[i]!.atMs - log[i - 1]!.atMs).toBeGreaterThanOrEqual(gap - 1);
     expect(log.length).toBeLessThanOrEqual(Math.ceil(elapsed / gap) + 1);
     expect(log.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('coalescing on an injected clock: nothing more is written until the gap has passed on that clock', async () => {
+    world = simWorld();
+    const clock = new ManualClock();
+    link = await gunLink(world, { protocol: { ...theragun, writeGapMs: 100 }, clock });
+    const connecting = link.connect();
+    // the init writes wait for the gap on the manual clock: move it along until connected
+    while (link.state !== 'connected' || link.queued > 0) {
+      clock.advance(10);
+      await sleep(2);
+    }
+    await connecting;
+    await sleep(30);
+    clock.advance(1000);
+    world.radio.clearWriteLog();
+    expect(await link.setIntensity(0.1)).toBe('written'); // the gap has passed: goes at once
+    const later = [0.2, 0.3, 0.4].map((v) => link!.setIntensity(v));
+    await sleep(50);
+    clock.advance(99);
+    await sleep(50);
+    expect(written(world).map(rpmOf)).toEqual([362]);
+    clock.advance(1);
+    expect(await Promise.all(later)).toEqual<WriteOutcome[]>(['superseded', 'superseded', 'written']);
+    expect(written(world).map(rpmOf)).toEqual([362, 1447]);
   });
 
   it('rejects intensities outside 0..1 and NaN without writing', async () => {

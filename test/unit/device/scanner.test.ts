@@ -1,42 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Scanner } from '../../../electron/device/scanner';
-import type { ScannerClock, ScannerEntry, ScanStopReason } from '../../../electron/device/scanner';
+import type { ScannerEntry, ScanStopReason } from '../../../electron/device/scanner';
 import type { AdapterState, DiscoveredPeripheral, GattConnection, Transport } from '../../../electron/ble/types';
 import { GattError } from '../../../electron/ble/types';
 import { describeAdapterState } from '../../../electron/ble/noble-transport';
 import { UnavailableTransport } from '../../../electron/ble/system';
-import { simWorld, tinyPeripheral, waitFor } from '../ble/sim-world';
+import { ManualClock, simWorld, tinyPeripheral, waitFor } from '../ble/sim-world';
 import type { SimWorld } from '../ble/sim-world';
-
-/** Timers that run only when the test advances time. */
-class ManualClock implements ScannerClock {
-  private t = 1_000_000;
-  private seq = 0;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
-      if (!next) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].at;
-      next[1].fn();
-    }
-    this.t = end;
-  }
-}
 
 /** A transport the test drives by hand. */
 class FakeTransport implements Transport {
