@@ -592,7 +592,11 @@ export class NobleTransport implements Transport {
   private waitForState(): Promise<void> {
     if (this.state !== 'unknown' && this.state !== 'resetting') return Promise.resolve();
     // Reading noble.state initialises the bindings when nothing else has.
-    this.state = toStateName(this.noble.state);
+    try {
+      this.state = toStateName(this.noble.state);
+    } catch {
+      // noble failed to open the adapter while initialising; it stays `unknown` and scanning is refused below
+    }
     if (this.state !== 'unknown' && this.state !== 'resetting') return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
