@@ -102,7 +102,8 @@ export function App() {
       first.current = false;
       return;
     }
-    mainRef.current?.querySelector<HTMLElement>('h1')?.focus({ preventScroll: false });
+    window.scrollTo(0, 0);
+    mainRef.current?.querySelector<HTMLElement>('h1')?.focus({ preventScroll: true });
   }, [screen]);
 
   return (

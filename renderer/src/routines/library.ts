@@ -63,7 +63,7 @@ export const ROUTINES: readonly Routine[] = [
     step(s.neckAround, 'circular', 0.25, 45),
     step(s.toward, 'back-and-forth', 0.3, 60),
     step(s.on, 'on-knot', 0.2, 30),
-    step(s.whole, 'long-strokes', 0.2, 45),
+    step(s.neckWhole, 'long-strokes', 0.2, 45),
   ]),
   routine('shoulders-knot', 'shoulders', [
     step(s.around, 'circular', 0.35, 60),

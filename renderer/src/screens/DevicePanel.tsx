@@ -101,7 +101,7 @@ export function DevicePanel() {
             max={100}
             step={1}
             value={pct}
-            aria-valuetext={`${pct}%${value > ceiling ? `, ${t.device.aboveCeiling}` : ''}`}
+            aria-valuetext={`${pct}%${value > ceiling ? `, ${t.device.aboveCeiling(ceilPct)}` : ''}`}
             aria-describedby={`${uid}-ceil`}
             onChange={(e) => onSlide(Number(e.target.value) / 100)}
           />
@@ -111,7 +111,7 @@ export function DevicePanel() {
           {t.device.intensityValue(pct)}
         </output>
         <span id={`${uid}-ceil`} className="hint">
-          {value > ceiling ? t.device.aboveCeiling : t.settings.ceiling(device.name ?? '')}: {ceilPct}%
+          {value > ceiling ? t.device.aboveCeiling(ceilPct) : t.device.ceilingIs(ceilPct)}
         </span>
       </div>
       <div className="row">

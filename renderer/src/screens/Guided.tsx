@@ -29,7 +29,7 @@ function Prep({ run }: { run: Run }) {
   const planned = routineDurationSec(routine);
   const noBudget = left !== undefined && left < 60;
   const canStart = connected && !blocked && screened && acknowledged && !emsNeck && run.phase === 'prep';
-  const why = !connected ? t.prep.needDevice : blocked ? t.prep.blocked : !screened ? t.prep.needScreening : !acknowledged ? t.prep.needNotice : emsNeck ? t.prep.emsNeck : noBudget ? t.prep.noBudget : '';
+  const why = !connected ? t.prep.needDevice : emsNeck ? t.prep.emsNeck : blocked ? t.prep.blocked : !screened ? t.prep.needScreening : !acknowledged ? t.prep.needNotice : noBudget ? t.prep.noBudget : '';
 
   return (
     <>
