@@ -37,7 +37,7 @@ function AdapterCard() {
         <p className="hint">{t.adapter.demoOn}</p>
       ) : (
         !usable && (
-          <button type="button" className="btn" onClick={() => void enableDemo()}>
+          <button type="button" className="btn primary" onClick={() => void enableDemo()}>
             {t.adapter.tryDemo}
           </button>
         )
