@@ -36,7 +36,9 @@ type Cmd =
   | { t: 'hurt' }
   | { t: 'lose-connection' }
   | { t: 'drop-link' }
-  | { t: 'jump-wall'; ms: number };
+  | { t: 'jump-wall'; ms: number }
+  /** Real time passes (the link's write gap and the radio run in real time). */
+  | { t: 'settle' };
 
 const intensity = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 0, max: 1000 }).map((n) => n / 1000) },
@@ -65,6 +67,7 @@ const command: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'hurt' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'lose-connection' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'drop-link' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'settle' as const }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('jump-wall' as const), ms: fc.integer({ min: -3 * 3600_000, max: 30 * 3600_000 }) }) },
 );
 
@@ -165,6 +168,9 @@ describe('safety property over the main-process stack', () => {
             case 'jump-wall':
               clock.jumpWall(c.ms);
               break;
+            case 'settle':
+              await sleep(120);
+              break;
           }
           await sleep(2);
           // budget: no group has spent more than 6 minutes today
@@ -203,6 +209,8 @@ describe('safety property over the main-process stack', () => {
               { t: 'start', group: 'upper-back', planned: 240 },
               { t: 'step', intensity: 1 },
               ...Array.from({ length: 5 }, () => [{ t: 'heartbeat' } as Cmd, { t: 'advance', ms: 1000 } as Cmd]).flat(),
+              { t: 'heartbeat' },
+              { t: 'settle' },
               { t: 'stop' },
             ],
           ],
