@@ -12,7 +12,10 @@ export default tseslint.config(
   {
     files: ['protocols/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', '**/electron/**', '**/renderer/**', '@abandonware/*', 'electron'] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: ['electron'], patterns: ['node:*', '**/electron/**', '**/renderer/**', '@abandonware/*'] },
+      ],
     },
   },
   {
@@ -21,8 +24,12 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          paths: [
+            { name: 'electron', message: 'The renderer never imports Electron.' },
+            { name: 'ws', message: 'The renderer uses the browser WebSocket.' },
+          ],
           patterns: [
-            { group: ['node:*', '@abandonware/*', 'electron', 'ws'], message: 'The renderer never imports Node or noble.' },
+            { group: ['node:*', '@abandonware/*'], message: 'The renderer never imports Node or noble.' },
             { regex: '^(\\.\\./)+electron/(?!ipc/contract$)', message: 'From electron/ the renderer imports only the IPC contract.' },
           ],
         },

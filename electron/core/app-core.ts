@@ -15,7 +15,7 @@ import { loadSystemTransport } from '../ble/system';
 import { NobleTransport, type NobleLike } from '../ble/noble-transport';
 import { SIM_FAULTS, SimRadio, type SimFaultName } from '../ble/sim-radio';
 import type { AdapterState, DiscoveredPeripheral, Transport } from '../ble/types';
-import { DeviceLink } from '../device/link';
+import { DeviceLink, type LinkTimeouts, type ReconnectPolicy } from '../device/link';
 import { Scanner } from '../device/scanner';
 import {
   requestSchemas,
@@ -49,8 +49,11 @@ export interface CoreOptions {
   clock?: GovernorClock;
   /** Injected for tests: the system transport (default: noble, loaded lazily). */
   systemTransport?: Transport;
-  /** Injected for tests: the simulated radio's options. */
+  /** Injected for tests: the simulated radio's ATT latency, ms. */
   simLatencyMs?: number;
+  /** Injected for tests: shorter GATT timeouts or reconnect delays. */
+  linkTimeouts?: Partial<LinkTimeouts>;
+  reconnect?: Partial<ReconnectPolicy>;
 }
 
 /** A refusal thrown inside handlers and turned into `{ ok: false, error }`. */
@@ -352,6 +355,8 @@ export class AppCore implements Core {
       peripheralId: req.peripheralId,
       protocol: module,
       ...(entry.localName ? { localName: entry.localName } : {}),
+      ...(this.options.linkTimeouts ? { timeouts: this.options.linkTimeouts } : {}),
+      reconnect: { ...this.options.reconnect, isAdvertising: () => this.scanner.isFresh(req.peripheralId) },
       ...(candidates.find((c) => c.module.id === module.id)?.model ? { model: candidates.find((c) => c.module.id === module.id)!.model! } : {}),
     });
     const d: Connected = {

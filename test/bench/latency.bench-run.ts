@@ -55,7 +55,10 @@ it('benchmark: stop latency under flood, flood writes, reconnect time', async ()
     const m = JSON.parse(raw.toString());
     if (m.event === 'device.status') for (const l of deviceListeners) l(m.payload);
     else if (m.event === 'scan.results') scan = m.payload;
-    else if (typeof m.id === 'number') pending.get(m.id)?.(m), pending.delete(m.id);
+    else if (typeof m.id === 'number') {
+      pending.get(m.id)?.(m);
+      pending.delete(m.id);
+    }
   });
   const request = <T>(channel: string, payload?: unknown): Promise<T> =>
     new Promise((resolve, reject) => {
