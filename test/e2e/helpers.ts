@@ -1,0 +1,50 @@
+/**
+ * Shared steps of the end-to-end tests: reading the simulated Theragun's rpm from the
+ * "Simulated devices" panel, pairing, answering the screening, starting a routine.
+ */
+import { expect, type Page } from '@playwright/test';
+
+export const SHOTS = 'test-results/screens';
+
+/** The rpm the simulated gun reports in the panel ("Motor: N rpm"), or null when not shown. */
+export async function simRpm(page: Page): Promise<number | null> {
+  const text = await page.getByRole('region', { name: 'Simulated devices' }).innerText();
+  const m = text.match(/Motor:\s*(\d+)\s*rpm/);
+  return m ? Number(m[1]) : null;
+}
+
+/** The readout block of one simulated device (by its advertised name) in the panel. */
+export async function simReadout(page: Page, name: RegExp): Promise<string> {
+  const region = page.getByRole('region', { name: 'Simulated devices' });
+  const text = await region.innerText();
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => name.test(l));
+  if (start < 0) return '';
+  const end = lines.findIndex((l, i) => i > start && /Inject a fault/.test(l));
+  return lines.slice(start, end < 0 ? undefined : end).join('\n');
+}
+
+/** Scans and connects the first device whose name matches. */
+export async function scanAndConnect(page: Page, name: RegExp): Promise<void> {
+  await page.getByRole('button', { name: 'Scan', exact: true }).click();
+  const group = page.getByRole('group', { name }).first();
+  await expect(group).toBeVisible();
+  await group.getByRole('button', { name: 'Connect', exact: true }).click();
+  await expect(page.getByText(/Connected to/).first()).toBeVisible();
+}
+
+/** Answers the screening questions shown on the page with "No" and acknowledges the notice. */
+export async function answerScreeningNo(page: Page): Promise<void> {
+  for (const q of [/pregnant/i, /heart/i, /blood pressure/i, /implant|pacemaker/i, /epilep/i]) {
+    const g = page.getByRole('group', { name: q });
+    if (await g.count()) await g.first().getByRole('radio', { name: 'No' }).check();
+  }
+  const ack = page.getByRole('button', { name: 'I understand' });
+  if (await ack.count()) await ack.first().click();
+}
+
+/** Opens a routine by its button name on the Routines screen. */
+export async function openRoutine(page: Page, name: string): Promise<void> {
+  await page.getByRole('button', { name: 'Routines', exact: true }).click();
+  await page.getByRole('button', { name, exact: true }).click();
+}

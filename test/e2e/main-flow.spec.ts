@@ -1,0 +1,136 @@
+/**
+ * The main job end to end (browser host in demo mode, Debian's Chromium): scan →
+ * connect the simulated Theragun → start "Upper back" → the gun reports a non-zero rpm
+ * at or below step 1's intensity → Space → 0 rpm within one second. Plus the safety
+ * governor's end-to-end checks: the ceiling holds for the whole routine, closing the
+ * page stops the motor within 4 seconds, and a "yes" in the screening keeps Start
+ * disabled with the doctor message.
+ */
+import { expect, test } from '@playwright/test';
+import { answerScreeningNo, openRoutine, scanAndConnect, SHOTS, simRpm } from './helpers';
+import { startHost, type RunningHost } from './host';
+
+const STEP1_MAX_RPM = Math.ceil(0.35 * 3616); // step 1 of "Upper back" asks for 35%
+const CEILING_RPM = Math.floor(0.6 * 3616); // 2169
+
+let host: RunningHost | undefined;
+test.afterEach(async () => {
+  await host?.stop();
+  host = undefined;
+});
+
+test('without --demo the pairing screen says Bluetooth is unavailable and why, and offers simulated devices', async ({ page }) => {
+  host = await startHost([]);
+  const t0 = Date.now();
+  await page.goto(host.url);
+  await expect(page.getByRole('button', { name: 'Scan', exact: true })).toBeEnabled();
+  const interactiveMs = Date.now() - t0;
+  console.log(`pairing screen interactive after ${interactiveMs} ms`);
+  await expect(page.getByText('Bluetooth is not available.')).toBeVisible();
+  await expect(page.getByText(/EAFNOSUPPORT/)).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/main-01-no-adapter.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Try simulated devices' }).click();
+  await expect(page.getByRole('region', { name: 'Simulated devices' })).toBeVisible();
+  await scanAndConnect(page, /^Pro$/);
+  expect(await simRpm(page)).toBe(0);
+  expect(host.output()).toMatch(/starting the browser host|Unknot is running/);
+});
+
+test('scan, connect the simulated Theragun, run "Upper back", Space stops it within one second', async ({ page }) => {
+  host = await startHost(['--demo']);
+  await page.goto(host.url);
+  await page.screenshot({ path: `${SHOTS}/main-02-pairing.png`, fullPage: true });
+  await scanAndConnect(page, /^Pro$/);
+  await page.screenshot({ path: `${SHOTS}/main-03-connected.png`, fullPage: true });
+  await openRoutine(page, 'Upper back');
+  await answerScreeningNo(page);
+  await page.screenshot({ path: `${SHOTS}/main-04-prepare.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+
+  // step 1: the gun runs, at or below step 1's intensity
+  await expect.poll(() => simRpm(page), { timeout: 10_000 }).toBeGreaterThan(0);
+  const rpm = (await simRpm(page))!;
+  expect(rpm).toBeLessThanOrEqual(STEP1_MAX_RPM);
+  await expect(page.getByText('Around the knot').first()).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/main-05-running.png`, fullPage: true });
+
+  // Space stops it: 0 rpm within one second
+  await page.keyboard.press('Space');
+  const pressed = Date.now();
+  await expect.poll(() => simRpm(page), { timeout: 1000, intervals: [20] }).toBe(0);
+  console.log(`Space → 0 rpm in ${Date.now() - pressed} ms`);
+  await page.screenshot({ path: `${SHOTS}/main-06-stopped.png`, fullPage: true });
+});
+
+test('the ceiling holds for the whole routine: never more than 2169 rpm', async ({ page }) => {
+  host = await startHost(['--demo', '--time-scale', '20']);
+  await page.goto(host.url);
+  await scanAndConnect(page, /^Pro$/);
+  // ask for full speed by hand: the governor must hold it at the ceiling
+  await openRoutine(page, 'Upper back');
+  await answerScreeningNo(page);
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  let max = 0;
+  const end = Date.now() + 14_000;
+  while (Date.now() < end) {
+    max = Math.max(max, (await simRpm(page)) ?? 0);
+    if (await page.getByText(/drink/i).count()) break;
+    await page.waitForTimeout(50);
+  }
+  expect(max).toBeGreaterThan(0);
+  expect(max).toBeLessThanOrEqual(CEILING_RPM);
+  await expect(page.getByText(/drink/i).first()).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/main-07-finished.png`, fullPage: true });
+
+  // manual control at 100%: held at the ceiling, and the UI says so
+  await page.getByRole('button', { name: 'Devices', exact: true }).click();
+  await page.getByLabel('Area').selectOption('shoulders');
+  const slider = page.getByRole('slider', { name: 'Intensity' });
+  await slider.focus();
+  await page.keyboard.press('End');
+  await page.getByRole('button', { name: 'Start manual control' }).click();
+  max = 0;
+  const until = Date.now() + 8000;
+  while (Date.now() < until && max < CEILING_RPM) {
+    max = Math.max(max, (await simRpm(page)) ?? 0);
+    await page.waitForTimeout(50);
+  }
+  expect(max).toBe(CEILING_RPM);
+  await expect(page.getByText(/held at the ceiling, 2169 rpm/).first()).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/main-08-manual-clamped.png`, fullPage: true });
+  await page.keyboard.press('Escape');
+  await expect.poll(() => simRpm(page), { timeout: 1000 }).toBe(0);
+});
+
+test('closing the page mid-routine brings the gun to 0 rpm within 4 seconds', async ({ page, context }) => {
+  host = await startHost(['--demo']);
+  await page.goto(host.url);
+  await scanAndConnect(page, /^Pro$/);
+  await openRoutine(page, 'Upper back');
+  await answerScreeningNo(page);
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect.poll(() => simRpm(page), { timeout: 10_000 }).toBeGreaterThan(0);
+  // a second tab watches the simulated devices panel
+  const observer = await context.newPage();
+  await observer.goto(host.url);
+  await expect.poll(() => simRpm(observer), { timeout: 5000 }).toBeGreaterThan(0);
+  await page.close();
+  const closed = Date.now();
+  await expect.poll(() => simRpm(observer), { timeout: 4000, intervals: [50] }).toBe(0);
+  console.log(`page closed → 0 rpm in ${Date.now() - closed} ms`);
+});
+
+test('a "yes" in the screening keeps Start disabled with the doctor message', async ({ page }) => {
+  host = await startHost(['--demo']);
+  await page.goto(host.url);
+  await scanAndConnect(page, /^Pro$/);
+  await openRoutine(page, 'Upper back');
+  await page.getByRole('group', { name: /heart/i }).first().getByRole('radio', { name: 'Yes' }).check();
+  for (const q of [/pregnant/i, /blood pressure/i]) await page.getByRole('group', { name: q }).first().getByRole('radio', { name: 'No' }).check();
+  const ack = page.getByRole('button', { name: 'I understand' });
+  if (await ack.count()) await ack.first().click();
+  await expect(page.getByText(/consult a doctor/i).first()).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeDisabled();
+  await page.screenshot({ path: `${SHOTS}/main-09-screening-yes.png`, fullPage: true });
+  expect(await simRpm(page)).toBe(0);
+});
