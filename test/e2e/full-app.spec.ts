@@ -1,0 +1,110 @@
+/**
+ * The full app in Chromium against the browser host in demo mode: first run through a
+ * finished "Upper back" routine on each simulated device (Theragun, RongTai chair,
+ * JieLi EMS pad), each run with its own temporary data folder and `--time-scale` so a
+ * routine takes seconds; the routine motions show up as chair modes in the simulated
+ * devices panel; axe-core finds no serious or critical violation on any screen; every
+ * screen is saved as a screenshot in both themes.
+ */
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Page } from '@playwright/test';
+import { answerScreeningNo, openRoutine, scanAndConnect, SHOTS, simReadout } from './helpers';
+import { startHost, type RunningHost } from './host';
+
+let host: RunningHost | undefined;
+test.afterEach(async () => {
+  await host?.stop();
+  host = undefined;
+});
+
+/** Runs axe (WCAG 2 A/AA) and fails on serious or critical violations. */
+async function axe(page: Page, screen: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.map((v) => `${screen}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+const DEVICES = [
+  { name: /^Pro$/, label: 'theragun' },
+  { name: /^EVOLUTION-/, label: 'chair' },
+  { name: /^hy\d/, label: 'ems' },
+] as const;
+
+for (const device of DEVICES) {
+  test(`first run to a finished "Upper back" routine on the simulated ${device.label}`, async ({ page }) => {
+    host = await startHost(['--demo', '--time-scale', '30']);
+    await page.goto(host.url);
+    await scanAndConnect(page, device.name);
+    await openRoutine(page, 'Upper back');
+    await answerScreeningNo(page);
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await expect(page.getByText('Around the knot').first()).toBeVisible();
+    if (device.label === 'chair') {
+      // circular → knead, back-and-forth → knock, as the panel shows what the chair decoded
+      await expect.poll(() => simReadout(page, /^EVOLUTION-/), { timeout: 10_000, intervals: [50] }).toMatch(/Mode: knead\b/);
+      await expect.poll(() => simReadout(page, /^EVOLUTION-/), { timeout: 10_000, intervals: [50] }).toMatch(/Mode: knock\b/);
+    }
+    if (device.label === 'ems') {
+      await expect.poll(() => simReadout(page, /^hy\d/), { timeout: 10_000, intervals: [50] }).toMatch(/Output: on/);
+    }
+    await expect(page.getByText(/drink/i).first()).toBeVisible({ timeout: 20_000 });
+    await shot(page, `full-${device.label}-finished`);
+    // the device is left stopped
+    if (device.label === 'theragun') await expect.poll(() => simReadout(page, /^Pro/)).toMatch(/Motor: 0 rpm/);
+    if (device.label === 'ems') await expect.poll(() => simReadout(page, /^hy\d/)).toMatch(/Output: off/);
+  });
+}
+
+for (const theme of ['light', 'dark'] as const) {
+  test(`every screen passes axe and is saved in the ${theme} theme`, async ({ page }) => {
+    await page.emulateMedia({ colorScheme: theme });
+    host = await startHost(['--demo', '--time-scale', '30']);
+    await page.goto(host.url);
+    await expect(page.getByRole('button', { name: 'Scan', exact: true })).toBeEnabled();
+    await axe(page, 'pairing');
+    await shot(page, `${theme}-01-pairing`);
+
+    await page.getByRole('button', { name: 'Safety', exact: true }).click();
+    await axe(page, 'safety');
+    await shot(page, `${theme}-02-safety`);
+
+    await page.getByRole('button', { name: 'Devices', exact: true }).click();
+    await scanAndConnect(page, /^Pro$/);
+    await axe(page, 'connected');
+    await shot(page, `${theme}-03-connected`);
+
+    await page.getByRole('button', { name: 'Routines', exact: true }).click();
+    await axe(page, 'routines');
+    await shot(page, `${theme}-04-routines`);
+
+    await page.getByRole('button', { name: 'Upper back', exact: true }).click();
+    await axe(page, 'prepare');
+    await shot(page, `${theme}-05-prepare`);
+    await answerScreeningNo(page);
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await expect(page.getByText('Around the knot').first()).toBeVisible();
+    await axe(page, 'guided');
+    await shot(page, `${theme}-06-guided`);
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await expect(page.getByRole('button', { name: 'Resume', exact: true })).toBeVisible();
+    await axe(page, 'paused');
+    await shot(page, `${theme}-07-paused`);
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    await expect(page.getByText(/drink/i).first()).toBeVisible({ timeout: 20_000 });
+    await axe(page, 'summary');
+    await shot(page, `${theme}-08-summary`);
+
+    await page.getByRole('button', { name: 'History', exact: true }).click();
+    await axe(page, 'history');
+    await shot(page, `${theme}-09-history`);
+
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    await axe(page, 'settings');
+    await shot(page, `${theme}-10-settings`);
+  });
+}
