@@ -45,6 +45,11 @@ export interface Write {
   withResponse: boolean;
   /** Milliseconds to wait after this write before the next one (0 when absent). */
   delayAfterMs?: number;
+  /**
+   * May be longer than MTU − 3: sent as an ATT long write (with response) or cut into
+   * MTU − 3 pieces (without response). Unmarked longer writes are refused.
+   */
+  splittable?: boolean;
 }
 
 /** What a notification told us. Every field is optional: a frame may carry only some. */

@@ -489,6 +489,7 @@ export class AppCore implements Core {
       name: p.localName ?? p.address,
       rssi: p.rssi,
       simulated: p.simulated,
+      remembered: p.id in remembered,
       lastSeenMs: p.lastSeenMs,
       candidates: registry.identify(p.advertisement).map((c) => ({
         protocolId: c.module.id,

@@ -144,6 +144,8 @@ export interface ScanEntry {
   name: string;
   rssi: number;
   simulated: boolean;
+  /** Connected before: listed first, and its protocol choice is reused. */
+  remembered: boolean;
   candidates: ProtocolCandidate[];
   lastSeenMs: number;
 }

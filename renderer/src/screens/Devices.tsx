@@ -7,7 +7,7 @@ import { t } from '../i18n/en';
 import { deviceConnected, useStore } from '../store';
 import { DevicePanel } from './DevicePanel';
 
-const isRemembered = (e: ScanEntry): boolean => Boolean((e as ScanEntry & { remembered?: boolean }).remembered);
+const isRemembered = (e: ScanEntry): boolean => e.remembered;
 
 export function sortDevices(devices: ScanEntry[]): ScanEntry[] {
   return [...devices].sort((a, b) => {
