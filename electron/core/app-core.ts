@@ -100,6 +100,8 @@ export class AppCore implements Core {
   private readonly runningListeners = new Set<(s: string | null) => void>();
   private simStateTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly clock: GovernorClock;
+  /** Devices lost while they may have been running (reconnecting gave up, or closed while reconnecting): stopped first on the next connect. */
+  private readonly mayBeRunning = new Set<string>();
   /** Local day on which the usage log was found corrupt and reset (motor refused for that day). */
   private usageLostOn: string | null = null;
 
@@ -356,7 +358,10 @@ export class AppCore implements Core {
       protocol: module,
       ...(entry.localName ? { localName: entry.localName } : {}),
       ...(this.options.linkTimeouts ? { timeouts: this.options.linkTimeouts } : {}),
-      reconnect: { ...this.options.reconnect, isAdvertising: () => this.scanner.isFresh(req.peripheralId) },
+      // The scan stops once the device connects, so its results say whether the device
+      // advertises only while a scan runs; otherwise every attempt is made (a pending
+      // connection completes as soon as the device advertises, or times out).
+      reconnect: { ...this.options.reconnect, isAdvertising: () => !this.scanner.scanning || this.scanner.isFresh(req.peripheralId) },
       ...(candidates.find((c) => c.module.id === module.id)?.model ? { model: candidates.find((c) => c.module.id === module.id)!.model! } : {}),
     });
     const d: Connected = {
@@ -384,6 +389,9 @@ export class AppCore implements Core {
       if (this.device !== d) return;
       if (info.expected) return;
       d.connection = 'reconnecting';
+      // What the device last reported is no longer known (and the reconnect writes a stop).
+      delete d.status.level;
+      delete d.status.running;
       d.message = `Lost contact with the massager (${info.reason}). It may still be running. ${HAND_OFF[module.kind]}`;
       this.governor.devicePaused(d.message);
       this.broadcastDevice();
@@ -397,6 +405,7 @@ export class AppCore implements Core {
     link.on('reconnect-failed', () => {
       if (this.device !== d) return;
       d.connection = 'disconnected';
+      this.mayBeRunning.add(d.peripheralId);
       void this.governor.stopAll('device-lost');
       this.broadcastDevice();
     });
@@ -409,6 +418,9 @@ export class AppCore implements Core {
       this.broadcastDevice();
       throw new Refusal('device-error', `Could not connect: ${(err as Error).message}`);
     }
+    // The app lost this device while it may have been running: as after a reconnect,
+    // the first command is a stop, and the motor stays off until the user starts.
+    if (this.mayBeRunning.delete(req.peripheralId)) await link.stop().catch(ignore);
     d.connection = 'connected';
     d.model = info.model;
     d.caps = info.capabilities;
@@ -444,6 +456,7 @@ export class AppCore implements Core {
     const d = this.device;
     if (!d) return;
     await this.governor.stopAll('user-stop');
+    if (d.connection !== 'connected') this.mayBeRunning.add(d.peripheralId);
     this.device = null;
     this.governor.attachMotor(null);
     await d.link.disconnect().catch(() => undefined);
