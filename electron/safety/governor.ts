@@ -390,6 +390,8 @@ export class SafetyGovernor {
       s.pausedReason = message;
       s.step = 0;
       s.output = 0;
+      if (s.deadline !== undefined) this.clock.clearTimeout(s.deadline);
+      delete s.deadline;
       this.emit('output', 0);
       this.emit('state', this.stateEvent(s));
     }
