@@ -88,6 +88,15 @@ function cookieToken(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
+/** The request's URL, or null when it cannot be parsed (e.g. `GET //[ HTTP/1.1`): never a throw out of a listener. */
+function requestUrl(req: IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://127.0.0.1');
+  } catch {
+    return null;
+  }
+}
+
 function refuse(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { ...HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
   res.end(text);
@@ -136,11 +145,16 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     };
     if (setCookie) headers['Set-Cookie'] = `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
     res.writeHead(200, headers);
-    createReadStream(file).pipe(res);
+    // A read that fails after the headers went out (the file vanished, EIO) ends this
+    // response only; an unhandled stream error would be an uncaught exception.
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   };
 
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const url = requestUrl(req);
+    if (!url) return refuse(res, 400, 'Bad request.');
     const how = authorised(req, url);
     if (!how) {
       refuse(
@@ -157,11 +171,12 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
 
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const url = requestUrl(req);
     const deny = (status: number, text: string): void => {
       socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroy();
     };
+    if (!url) return deny(400, 'Bad Request');
     if (url.pathname !== '/ws') return deny(404, 'Not Found');
     if (!authorised(req, url)) return deny(401, 'Unauthorized');
     const origin = req.headers.origin;
