@@ -15,6 +15,7 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'electron/main/index.ts'),
           host: resolve(__dirname, 'electron/host/cli.ts'),
+          'ble-helper': resolve(__dirname, 'electron/ble/helper/main.ts'),
         },
       },
     },

@@ -7,7 +7,10 @@
  * that reports the adapter as `unavailable` with the reason, so the app can offer
  * the simulated devices instead of crashing.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { spawnHelperTransport } from './helper-transport';
 import { describeAdapterState, NobleTransport } from './noble-transport';
 import type { NobleLike } from './noble-transport';
 import { GattError } from './types';
@@ -19,6 +22,30 @@ export interface SystemTransportOptions {
   load?: () => unknown;
   /** Platform whose hints to give (default `process.platform`). */
   platform?: NodeJS.Platform;
+  /** The Bluetooth helper to use instead of loading noble here (default: {@link findBleHelper}); null: none. */
+  helper?: string | null;
+}
+
+/** Where the packaged app ships the Bluetooth helper, inside `process.resourcesPath`. */
+export const BLE_HELPER_RESOURCE = join('ble-helper', 'unknot-ble-helper');
+
+/**
+ * The Bluetooth helper executable to use, or null to load noble in this process.
+ * Linux only: `UNKNOT_BLE_HELPER` (a path) when set, else the packaged helper at
+ * `<resourcesPath>/ble-helper/unknot-ble-helper` when it exists (docs/desktop.md,
+ * "Linux: Bluetooth permissions").
+ */
+export function findBleHelper(
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+  resourcesPath: string | undefined = (process as { resourcesPath?: string }).resourcesPath,
+  exists: (path: string) => boolean = existsSync,
+): string | null {
+  if (platform !== 'linux') return null;
+  if (env.UNKNOT_BLE_HELPER) return env.UNKNOT_BLE_HELPER;
+  if (!resourcesPath) return null;
+  const packaged = join(resourcesPath, BLE_HELPER_RESOURCE);
+  return exists(packaged) ? packaged : null;
 }
 
 /** Turns the error from loading noble into one sentence for the user. */
@@ -80,13 +107,16 @@ function looksLikeNoble(value: unknown): value is NobleLike {
 }
 
 /**
- * Loads noble on the system adapter. Never throws: when noble cannot be loaded (or
+ * Loads noble on the system adapter — on Linux through the Bluetooth helper process
+ * when one is found ({@link findBleHelper}), else in this process. Never throws: when noble cannot be loaded (or
  * its adapter cannot be opened) the result is an {@link UnavailableTransport} whose
  * `adapterState()` is `unavailable` with the reason, and whose `startScan` and
  * `connect` reject with GattError('adapter-off').
  */
 export function loadSystemTransport(options: SystemTransportOptions = {}): Transport {
   const platform = options.platform ?? process.platform;
+  const helper = options.helper !== undefined ? options.helper : options.load ? null : findBleHelper(platform);
+  if (helper) return spawnHelperTransport({ command: helper, transport: { platform } });
   let noble: unknown;
   try {
     noble = (options.load ?? defaultLoad)();
