@@ -102,6 +102,8 @@ export class AppCore implements Core {
   private readonly clock: GovernorClock;
   /** Devices lost while they may have been running (reconnecting gave up, or closed while reconnecting): stopped first on the next connect. */
   private readonly mayBeRunning = new Set<string>();
+  /** A `device.connect` is under way: a second one is refused (two links to one device fight over it). */
+  private connecting = false;
   /** Local day on which the usage log was found corrupt and reset (motor refused for that day). */
   private usageLostOn: string | null = null;
 
@@ -337,6 +339,16 @@ export class AppCore implements Core {
   }
 
   private async connect(req: { peripheralId: string; protocolId?: string }): Promise<DeviceStatusEvent> {
+    if (this.connecting) throw new Refusal('refused', 'Unknot is already connecting to a massager. Wait for it to finish.');
+    this.connecting = true;
+    try {
+      return await this.connectNow(req);
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  private async connectNow(req: { peripheralId: string; protocolId?: string }): Promise<DeviceStatusEvent> {
     const entry = this.scanner.entry(req.peripheralId);
     if (!entry) throw new Refusal('refused', 'That device is no longer in range. Scan again.');
     if (!entry.simulated && this.options.timeScale !== 1) {
@@ -413,10 +425,17 @@ export class AppCore implements Core {
     try {
       info = await link.connect();
     } catch (err) {
-      this.device = null;
-      this.governor.attachMotor(null);
-      this.broadcastDevice();
+      if (this.device === d) {
+        this.device = null;
+        this.governor.attachMotor(null);
+        this.broadcastDevice();
+      }
       throw new Refusal('device-error', `Could not connect: ${(err as Error).message}`);
+    }
+    if (this.device !== d) {
+      // Disconnected while connecting: this link must not stay open unseen.
+      await link.disconnect().catch(ignore);
+      throw new Refusal('refused', 'The connection was cancelled.');
     }
     // The app lost this device while it may have been running: as after a reconnect,
     // the first command is a stop, and the motor stays off until the user starts.

@@ -450,20 +450,29 @@ export class SafetyGovernor {
   }
 
   /** Counts motor-on time since the last tick and ends the session at its limits. */
-  private account(s: Session): void {
+  private account(s: Session, enforce = true): void {
     const now = this.clock.now();
     const dtReal = Math.max(0, now - s.lastTickMs);
     s.lastTickMs = now;
     if (s.state !== 'running' || s.step === 0 || dtReal === 0) return;
-    const left = s.grantedSeconds - s.usedSeconds;
+    // The cap in force now: the user may lower it during a session (limits are read at every decision).
+    const cap = Math.min(this.limits.sessionCapSeconds(), SESSION_CAP_MAX_SECONDS);
+    const left = Math.min(s.grantedSeconds, cap) - s.usedSeconds;
     const dt = Math.min((dtReal / 1000) * this.timeScale, Math.max(0, left));
     if (dt > 0) {
       s.usedSeconds += dt;
       const wall = this.clock.wallNow();
       this.ledger.addMotorTime(s.id, s.group, wall - dt * 1000, wall);
     }
+    // finish() counts the last interval without enforcing: ending from here again would
+    // recurse finish → account → finish until the stack overflows.
+    if (!enforce) return;
     if (s.usedSeconds >= s.grantedSeconds - 1e-9) {
       void this.finish(s, s.grantLimit);
+      return;
+    }
+    if (s.usedSeconds >= cap - 1e-9) {
+      void this.finish(s, 'session-cap');
       return;
     }
     const budget = Math.min(this.limits.dailyBudgetSeconds(), DAILY_BUDGET_MAX_SECONDS);
@@ -553,7 +562,7 @@ export class SafetyGovernor {
       await stopping;
       return { sessionId: s.id, reason, message: END_MESSAGES[reason], usedMotorSeconds: s.usedSeconds };
     }
-    this.account(s);
+    this.account(s, false);
     s.state = 'ended';
     s.step = 0;
     s.output = 0;

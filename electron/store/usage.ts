@@ -12,6 +12,8 @@
  * rewrite the file every second; {@link UsageLog.flush} writes at once (call it on
  * session end, stop and quit). Entries older than `retentionDays` (120) are dropped.
  */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { z } from 'zod';
 import { MUSCLE_GROUPS, type BudgetInfo, type MuscleGroup, type SessionEndReason } from '../ipc/contract';
 import { JsonFile, type NoticeListener, type StoreNotice } from './json-file';
@@ -222,7 +224,47 @@ export class UsageLog {
     this.reindex();
     if (this.prune(this.now())) this.markDirty();
     this.loaded = true;
-    return { notices: result.notice ? [result.notice] : [] };
+    const notices = result.notice ? [result.notice] : [];
+    // A copy moved aside earlier today means today's use is still unknown after a
+    // restart: say so again, so a restart never turns a lost log into a fresh budget.
+    const earlier = result.notice ? null : await this.resetEarlierToday();
+    if (earlier) {
+      notices.push(earlier);
+      this.file.emit(earlier);
+    }
+    return { notices };
+  }
+
+  /** A `reset` notice for a `usage.json.corrupt-<timestamp>` copy made on today's local day, or null. */
+  private async resetEarlierToday(): Promise<StoreNotice | null> {
+    let entries: string[];
+    try {
+      entries = await fsp.readdir(this.file.dir);
+    } catch {
+      return null;
+    }
+    const today = this.clock.dayKey(this.now());
+    const prefix = `${this.file.name}.corrupt-`;
+    for (const entry of entries.sort().reverse()) {
+      if (!entry.startsWith(prefix)) continue;
+      // the stamp is an ISO time with ':' and '.' replaced by '-' (JsonFile.moveAside)
+      const m = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z(?:-\d+)?$/.exec(entry.slice(prefix.length));
+      if (!m) continue;
+      const atMs = Date.parse(`${m[1]}T${m[2]}:${m[3]}:${m[4]}.${m[5]}Z`);
+      if (!Number.isFinite(atMs) || this.clock.dayKey(atMs) !== today) continue;
+      const movedTo = path.join(this.file.dir, entry);
+      return {
+        kind: 'reset',
+        file: this.file.name,
+        path: this.file.path,
+        movedTo,
+        reason: 'corrupt',
+        detail: `was found unusable earlier today (kept as ${movedTo})`,
+        message: `Your usage log file (${this.file.name}) was found unusable earlier today and was reset. The old copy was kept as ${movedTo}.`,
+        at: new Date(this.now()).toISOString(),
+      };
+    }
+    return null;
   }
 
   /**
