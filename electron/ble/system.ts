@@ -32,7 +32,8 @@ export const BLE_HELPER_RESOURCE = join('ble-helper', 'unknot-ble-helper');
 /**
  * The Bluetooth helper executable to use, or null to load noble in this process.
  * Linux only: `UNKNOT_BLE_HELPER` (a path) when set, else the packaged helper at
- * `<resourcesPath>/ble-helper/unknot-ble-helper` when it exists (docs/desktop.md,
+ * `<resourcesPath>/ble-helper/unknot-ble-helper` when it exists and this is not an
+ * AppImage (docs/desktop.md,
  * "Linux: Bluetooth permissions").
  */
 export function findBleHelper(
@@ -43,7 +44,8 @@ export function findBleHelper(
 ): string | null {
   if (platform !== 'linux') return null;
   if (env.UNKNOT_BLE_HELPER) return env.UNKNOT_BLE_HELPER;
-  if (!resourcesPath) return null;
+  // An AppImage cannot carry file capabilities (it runs from a nosuid mount): keep noble in-process there.
+  if (!resourcesPath || env.APPIMAGE) return null;
   const packaged = join(resourcesPath, BLE_HELPER_RESOURCE);
   return exists(packaged) ? packaged : null;
 }

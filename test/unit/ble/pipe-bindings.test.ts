@@ -510,6 +510,7 @@ describe('findBleHelper and the default on this machine', () => {
     expect(findBleHelper('linux', { UNKNOT_BLE_HELPER: '/x/helper' }, undefined, none)).toBe('/x/helper');
     expect(findBleHelper('linux', {}, '/opt/Unknot/resources', all)).toBe('/opt/Unknot/resources/ble-helper/unknot-ble-helper');
     expect(findBleHelper('linux', {}, '/opt/Unknot/resources', none)).toBeNull();
+    expect(findBleHelper('linux', { APPIMAGE: '/home/u/Unknot.AppImage' }, '/tmp/.mount_x/resources', all)).toBeNull();
     expect(findBleHelper('linux', {}, undefined, all)).toBeNull();
     expect(findBleHelper('darwin', { UNKNOT_BLE_HELPER: '/x/helper' }, '/r', all)).toBeNull();
     expect(findBleHelper('win32', {}, '/r', all)).toBeNull();
