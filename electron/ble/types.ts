@@ -66,6 +66,8 @@ export interface Transport {
   startScan(onDiscover: (peripheral: DiscoveredPeripheral) => void): Promise<void>;
   stopScan(): Promise<void>;
   connect(peripheralId: string, timeoutMs: number): Promise<GattConnection>;
+  /** Releases the adapter (and a helper process, where there is one). Optional. */
+  dispose?(): Promise<void>;
 }
 
 /** Error codes of GATT operations. */

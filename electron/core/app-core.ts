@@ -215,6 +215,7 @@ export class AppCore implements Core {
     this.device = null;
     this.radio?.dispose();
     await this.scanner.dispose().catch(() => undefined);
+    await this.system.dispose?.().catch(() => undefined);
     await Promise.all([this.usage.flush(), this.settings.flush()]).catch(() => undefined);
     this.usage.dispose();
   }
@@ -310,11 +311,23 @@ export class AppCore implements Core {
         const days = (p as { days: number }).days;
         return { ...this.usage.history(days, this.clock.wallNow()), csv: this.usage.toCsv(days, this.clock.wallNow()) };
       }
-      case 'data.delete':
+      case 'data.delete': {
         await this.governor.stopAll('user-stop');
+        // Today's motor time per group survives the deletion (as one unnamed entry per
+        // group), so deleting the history is not a way around the daily limit.
+        const now = this.clock.wallNow();
+        const today = this.usage.budgets(DAILY_BUDGET_MAX_SECONDS, now).filter((b) => b.usedSeconds > 0);
         await this.usage.deleteAll();
         await this.settings.deleteAll();
+        const midnight = localDayClock.startOfDay(now);
+        for (const b of today) {
+          const id = `kept-${b.muscleGroup}-${localDayClock.dayKey(now)}`;
+          this.usage.startSession(id, b.muscleGroup, midnight);
+          this.usage.addMotorTime(id, b.muscleGroup, Math.max(midnight, now - b.usedSeconds * 1000), now);
+        }
+        await this.usage.flush();
         return this.settingsView();
+      }
       case 'sim.state':
         return this.simState();
       case 'sim.fault': {

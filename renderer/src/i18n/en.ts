@@ -395,7 +395,7 @@ export const en = {
     data: 'Your data',
     dataDir: 'Data folder',
     deleteHeading: 'Delete my data',
-    deleteHint: 'Removes settings, answers and history. Type “delete my data” to confirm.',
+    deleteHint: 'Removes settings, answers and history; only today’s massage minutes per area stay until midnight, so the daily limit still holds. Type “delete my data” to confirm.',
     deleteConfirmLabel: 'Confirmation',
     deletePhrase: 'delete my data',
     deleteButton: 'Delete',

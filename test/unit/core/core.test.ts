@@ -129,4 +129,25 @@ describe('app core on the simulated radio', () => {
       error: { code: 'budget-exhausted' },
     });
   });
+
+  it('"delete my data" removes the history but keeps today\'s minutes, so the daily limit still holds', async () => {
+    await connectTheragun();
+    await ok('screening.set', { answers: ANSWERS });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'neck', plannedMotorSeconds: 240 });
+    await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.3 });
+    await until(() => rpm() > 0, 5000);
+    await new Promise((r) => setTimeout(r, 1500));
+    await ok('device.stop');
+    const before = (await ok<{ muscleGroup: string; usedSeconds: number }[]>('usage.today')).find((b) => b.muscleGroup === 'neck')!;
+    expect(before.usedSeconds).toBeGreaterThan(0.5);
+    const settings = await ok<{ screening: Record<string, boolean>; doctorNoticeAcknowledged: boolean }>('data.delete', { confirm: 'delete my data' });
+    expect(settings.screening).toEqual({});
+    expect(settings.doctorNoticeAcknowledged).toBe(false);
+    const after = (await ok<{ muscleGroup: string; usedSeconds: number }[]>('usage.today')).find((b) => b.muscleGroup === 'neck')!;
+    expect(after.usedSeconds).toBeCloseTo(before.usedSeconds, 1);
+    const history = await ok<{ painEvents: unknown[]; csv: string }>('usage.history', { days: 7 });
+    expect(history.painEvents).toEqual([]);
+    expect(await call('data.delete', { confirm: 'yes' })).toMatchObject({ ok: false, error: { code: 'invalid-payload' } });
+  });
 });
