@@ -136,8 +136,13 @@ describe('app core on the simulated radio', () => {
     await ok('settings.set', { doctorNoticeAcknowledged: true });
     const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'neck', plannedMotorSeconds: 240 });
     await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.3 });
-    await until(() => rpm() > 0, 5000);
-    await new Promise((r) => setTimeout(r, 1500));
+    const hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 500);
+    try {
+      await until(() => rpm() > 0, 5000);
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      clearInterval(hb);
+    }
     await ok('device.stop');
     const before = (await ok<{ muscleGroup: string; usedSeconds: number }[]>('usage.today')).find((b) => b.muscleGroup === 'neck')!;
     expect(before.usedSeconds).toBeGreaterThan(0.5);

@@ -338,7 +338,11 @@ describe('app core robustness', () => {
     expect(rpm()).toBe(0);
     expect(core!.runningSummary()).toBeNull();
     expect(await call('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 100 })).toMatchObject({ ok: false, error: { code: 'blocked-by-screening' } });
-    expect(readdirSync(dataDir).filter((f) => f === 'usage.json' || f === 'settings.json')).toEqual([]);
+    // settings are gone; the usage log keeps only today's minutes per area (no routines, no pain events)
+    expect(readdirSync(dataDir).filter((f) => f === 'settings.json')).toEqual([]);
+    const kept = JSON.parse(readFileSync(join(dataDir, 'usage.json'), 'utf8')) as { sessions: { id: string; routineId?: string }[]; pain: unknown[] };
+    expect(kept.pain).toEqual([]);
+    expect(kept.sessions.every((x) => x.id.startsWith('kept-') && x.routineId === undefined)).toBe(true);
   });
 
   it('random request storms during a session never crash, never exceed the ceiling, and a stop still stops', async () => {
