@@ -25,11 +25,17 @@ export function electronBinary(base = root) {
 }
 
 function run(cmd, argv) {
-  const child = spawn(cmd, argv, { stdio: 'inherit', cwd: root, env: process.env });
+  // UNKNOT_EXIT_WITH_PARENT: the host stops (every motor first) if this launcher dies.
+  const child = spawn(cmd, argv, { stdio: 'inherit', cwd: root, env: { ...process.env, UNKNOT_EXIT_WITH_PARENT: '1' } });
   const forward = (sig) => child.kill(sig);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  // `npm start` killed by its pid leaves this script orphaned: follow it down.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) child.kill('SIGTERM');
+  }, 1000).unref();
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -41,7 +47,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     console.log(
       browser
         ? 'Unknot: starting the browser host (--browser).'
-        : `Unknot: ${electron.why}; starting the browser host instead. Open the address below in a browser.`,
+        : `Unknot: ${electron.why}; starting the browser host instead (it prints the address to open).`,
     );
     run(process.execPath, [join(root, 'out', 'main', 'host.js'), ...args.filter((a) => a !== '--browser')]);
   }

@@ -247,14 +247,23 @@ export class AppCore implements Core {
       case 'demo.enable':
         this.enableDemo();
         return this.adapterInfo();
-      case 'scan.start':
-        await this.scanner.start();
+      case 'scan.start': {
+        const report = await this.scanner.start();
+        if (report.started.length === 0) {
+          const why = report.failed.map((f) => f.message).join(' ');
+          throw new Refusal('refused', `Cannot scan: ${why || 'no Bluetooth adapter is usable.'} Try the simulated devices instead.`);
+        }
         return this.scanResults();
+      }
       case 'scan.stop':
         await this.scanner.stop();
         return this.scanResults();
       case 'device.list':
         return this.scanResults();
+      case 'device.get':
+        return this.deviceStatus();
+      case 'session.get':
+        return this.governor.current();
       case 'device.connect':
         return this.connect(p as { peripheralId: string; protocolId?: string });
       case 'device.disconnect':
@@ -417,7 +426,7 @@ export class AppCore implements Core {
       // What the device last reported is no longer known (and the reconnect writes a stop).
       delete d.status.level;
       delete d.status.running;
-      d.message = `Lost contact with the massager (${info.reason}). It may still be running. ${HAND_OFF[module.kind]}`;
+      d.message = `Lost contact with the massager: ${info.reason}. It may still be running. ${HAND_OFF[module.kind]}`;
       this.governor.devicePaused(d.message);
       this.broadcastDevice();
     });

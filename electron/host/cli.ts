@@ -47,6 +47,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void quit());
   process.on('SIGTERM', () => void quit());
+  if (process.env.UNKNOT_EXIT_WITH_PARENT === '1') {
+    // Started by the launcher: when it goes away (killed outright), stop every motor and exit.
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) void quit();
+    }, 1000).unref();
+  }
   process.on('uncaughtException', (err) => {
     console.error('Unknot: unexpected error; stopping every massager.', err);
     void core.stopAll('error');

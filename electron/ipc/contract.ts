@@ -55,6 +55,10 @@ export const requestSchemas = {
   'scan.start': Empty,
   'scan.stop': Empty,
   'device.list': Empty,
+  /** The connected device's status (what `device.status` events carry), for a page that just opened. */
+  'device.get': Empty,
+  /** The running or paused session (`session.state` shape), or null; for a page that just opened. */
+  'session.get': Empty,
   'device.connect': z.object({ peripheralId: Id, protocolId: Id.optional() }).strict(),
   'device.disconnect': Empty,
   /** Stops every motor the app can reach. Always allowed, never refused for state. */

@@ -247,10 +247,11 @@ export class SafetyGovernor {
     const budget = Math.min(this.limits.dailyBudgetSeconds(), DAILY_BUDGET_MAX_SECONDS);
     const left = Math.max(0, budget - this.ledger.usedSeconds(req.muscleGroup, wall));
     if (left < MIN_GRANT_SECONDS) {
-      const resets = new Date(this.ledger.nextMidnight(wall));
+      const minutes = Math.max(1, Math.ceil((this.ledger.nextMidnight(wall) - wall) / 60_000));
+      const wait = minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
       throw new GovernorRefusal(
         'budget-exhausted',
-        `Today's time for this area is used up. It resets at midnight (${resets.toLocaleString()}).`,
+        `Less than a minute of today's time is left for this area. It resets at midnight, in ${wait}.`,
       );
     }
     const cap = Math.min(this.limits.sessionCapSeconds(), SESSION_CAP_MAX_SECONDS);

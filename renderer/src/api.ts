@@ -34,6 +34,8 @@ export interface ResultMap {
   'scan.start': unknown;
   'scan.stop': unknown;
   'device.list': ScanResults | ScanEntry[];
+  'device.get': DeviceStatusEvent;
+  'session.get': SessionStateEvent | null;
   'device.connect': unknown;
   'device.disconnect': unknown;
   'device.stop': unknown;

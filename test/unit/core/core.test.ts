@@ -155,4 +155,25 @@ describe('app core on the simulated radio', () => {
     expect(history.painEvents).toEqual([]);
     expect(await call('data.delete', { confirm: 'yes' })).toMatchObject({ ok: false, error: { code: 'invalid-payload' } });
   });
+
+  it('without demo mode and without an adapter, Scan is refused with the reason instead of scanning forever', async () => {
+    await core.shutdown();
+    core = await createCore({ dataDir: mkdtempSync(join(tmpdir(), 'unknot-core-')), demo: false, timeScale: 1, host: 'browser', version: 'test' });
+    expect(await call('scan.start')).toMatchObject({
+      ok: false,
+      error: { code: 'refused', message: expect.stringMatching(/Cannot scan: .*EAFNOSUPPORT.*simulated devices/) },
+    });
+    await ok('demo.enable');
+    expect((await call('scan.start')).ok).toBe(true);
+  });
+
+  it('a page that opens later learns the connected device and the running session', async () => {
+    await connectTheragun();
+    await ok('screening.set', { answers: ANSWERS });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    expect(await ok('session.get')).toBeNull();
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    expect(await ok('device.get', undefined, 'ws:9')).toMatchObject({ connection: 'connected', name: 'Pro', protocolId: 'theragun' });
+    expect(await ok('session.get', undefined, 'ws:9')).toMatchObject({ sessionId: s.sessionId, state: 'running', muscleGroup: 'upper-back' });
+  });
 });

@@ -141,7 +141,8 @@ describe('session cap and daily budget', () => {
     }
     expect(err).toBeInstanceOf(GovernorRefusal);
     expect((err as GovernorRefusal).code).toBe('budget-exhausted');
-    expect((err as GovernorRefusal).message).toMatch(/resets at midnight/);
+    // 10:00 local: the budget resets in 14 h
+    expect((err as GovernorRefusal).message).toMatch(/resets at midnight, in 14 h 0 min/);
     // another group is unaffected
     expect(gov.startSession('win', { muscleGroup: 'shoulders', plannedMotorSeconds: 240 }).grantedMotorSeconds).toBe(240);
   });
