@@ -378,9 +378,19 @@ export class AppCore implements Core {
     }
     const candidates = registry.identify(entry.advertisement);
     const remembered = this.settings.get().devices?.[req.peripheralId]?.protocolId;
-    const chosenId = req.protocolId ?? remembered ?? (candidates.length === 1 ? candidates[0]!.module.id : undefined);
+    // The user's pick, else the pick remembered for this device, else a single strong
+    // match, else a single candidate (confirmed or refused by the protocol after
+    // connecting); several matches without a pick: the user chooses (issue: identification).
+    const strong = candidates.filter((c) => c.confidence === 'strong');
+    const automatic = strong.length === 1 ? strong[0] : strong.length === 0 && candidates.length === 1 ? candidates[0] : undefined;
+    const chosenId = req.protocolId ?? remembered ?? automatic?.module.id;
     if (!chosenId) {
-      throw new Refusal('refused', candidates.length ? 'Pick which kind of device this is.' : 'Unknot does not know this device.');
+      throw new Refusal(
+        candidates.length ? 'choose-protocol' : 'refused',
+        candidates.length
+          ? `This device could be ${candidates.map((c) => c.module.displayName).join(' or ')}. Pick which one it is.`
+          : 'Unknot does not know this device.',
+      );
     }
     const module = registry.get(chosenId);
     if (!module) throw new Refusal('invalid-payload', `Unknown protocol "${chosenId}".`);

@@ -291,6 +291,8 @@ export type ErrorCode =
   | 'refused'
   | 'blocked-by-screening'
   | 'budget-exhausted'
+  /** `device.connect` without `protocolId` for a device that matches several protocols. */
+  | 'choose-protocol'
   | 'device-error'
   | 'internal';
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCore, type AppCore } from '../../../electron/core/app-core';
 import type { EventChannel, Reply, ScanResults, SessionStartResult } from '../../../electron/ipc/contract';
+import { simulateJieli } from '../../../protocols/jieli';
 
 const ANSWERS = { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false };
 
@@ -175,5 +176,40 @@ describe('app core on the simulated radio', () => {
     const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
     expect(await ok('device.get', undefined, 'ws:9')).toMatchObject({ connection: 'connected', name: 'Pro', protocolId: 'theragun' });
     expect(await ok('session.get', undefined, 'ws:9')).toMatchObject({ sessionId: s.sessionId, state: 'running', muscleGroup: 'upper-back' });
+  });
+
+  it('a device matching several protocols: a single strong match connects, two need a pick, and the pick is remembered', async () => {
+    const radio = core.simRadio()!;
+    const renamed = (name: string, address: string) => {
+      const sim = simulateJieli({ address });
+      return { ...sim, localName: name, advertisement: { ...sim.advertisement, localName: name } };
+    };
+    radio.addPeripheral(renamed('Pro', 'sim-generic-pro')); // JieLi bytes (strong) + a Theragun name (candidate)
+    radio.addPeripheral(renamed('RT8600S', 'sim-two-strong')); // JieLi bytes + a RongTai name: both strong
+    await ok('scan.start');
+    const entry = (id: string) =>
+      until(() => ([...events].reverse().find((e) => e.event === 'scan.results')?.payload as ScanResults | undefined)?.devices.find((d) => d.peripheralId === id));
+    expect((await entry('sim-generic-pro')).candidates.map((c) => `${c.protocolId}:${c.confidence}`)).toEqual(['jieli-ems:strong', 'theragun:candidate']);
+    expect((await entry('sim-two-strong')).candidates.map((c) => c.protocolId).sort()).toEqual(['jieli-ems', 'rongtai']);
+
+    expect(await ok('device.connect', { peripheralId: 'sim-generic-pro' })).toMatchObject({ connection: 'connected', protocolId: 'jieli-ems' });
+    await ok('device.disconnect');
+
+    expect(await call('device.connect', { peripheralId: 'sim-two-strong' })).toMatchObject({
+      ok: false,
+      error: { code: 'choose-protocol', message: expect.stringMatching(/could be .* or .*Pick which one/) },
+    });
+    // a wrong pick is refused by the protocol after discovery
+    expect(await call('device.connect', { peripheralId: 'sim-two-strong', protocolId: 'rongtai' })).toMatchObject({ ok: false, error: { code: 'device-error' } });
+    await ok('scan.start');
+    await entry('sim-two-strong');
+    expect(await ok('device.connect', { peripheralId: 'sim-two-strong', protocolId: 'jieli-ems' })).toMatchObject({ protocolId: 'jieli-ems' });
+    await ok('device.disconnect');
+    await ok('scan.start');
+    const listed = await ok<ScanResults>('device.list');
+    expect(listed.devices.find((d) => d.peripheralId === 'sim-two-strong')?.remembered).toBe(true);
+    expect(listed.devices.find((d) => d.peripheralId === 'sim-generic-pro')?.remembered).toBe(true);
+    expect(listed.devices.find((d) => d.peripheralId === 'sim-theragun-pro')?.remembered).toBe(false);
+    expect(await ok('device.connect', { peripheralId: 'sim-two-strong' })).toMatchObject({ connection: 'connected', protocolId: 'jieli-ems' });
   });
 });
