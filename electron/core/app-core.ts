@@ -85,6 +85,8 @@ interface Connected {
   message?: string;
   model?: string;
   caps?: Capabilities;
+  manufacturer?: string;
+  modelNumber?: string;
 }
 
 /** See the module comment. */
@@ -475,6 +477,8 @@ export class AppCore implements Core {
     d.connection = 'connected';
     d.model = info.model;
     d.caps = info.capabilities;
+    if (info.manufacturer !== undefined) d.manufacturer = info.manufacturer;
+    if (info.modelNumber !== undefined) d.modelNumber = info.modelNumber;
     d.status = {
       ...d.status,
       ...(info.batteryPercent !== undefined ? { batteryPercent: info.batteryPercent } : {}),
@@ -596,6 +600,8 @@ export class AppCore implements Core {
       ...(d.status.level !== undefined ? { reportedLevel: d.status.level } : {}),
       ...(d.status.batteryPercent !== undefined ? { batteryPercent: d.status.batteryPercent } : {}),
       ...(d.status.firmware !== undefined ? { firmware: d.status.firmware } : {}),
+      ...(d.manufacturer !== undefined ? { manufacturer: d.manufacturer } : {}),
+      ...(d.modelNumber !== undefined ? { modelNumber: d.modelNumber } : {}),
       ...(d.status.mode !== undefined ? { mode: d.status.mode } : {}),
       ...(d.status.heat !== undefined ? { heat: d.status.heat } : {}),
       ...(d.message ? { message: d.message } : {}),

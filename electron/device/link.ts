@@ -411,6 +411,19 @@ export class DeviceLink {
         services,
       };
       const standardStatus = await this.readStandard(conn, services, info);
+      // Battery level changes arrive as notifications where the peripheral offers them.
+      const batteryNotifies = services.get(BATTERY_SERVICE)?.some((c) => c.uuid === BATTERY_LEVEL && c.properties.includes('notify'));
+      if (batteryNotifies) {
+        await conn.subscribe(
+          BATTERY_SERVICE,
+          BATTERY_LEVEL,
+          (bytes) => {
+            const decoded = decodeStandardRead(BATTERY_SERVICE, BATTERY_LEVEL, bytes);
+            if (decoded?.status.batteryPercent !== undefined) this.emit('status', { batteryPercent: decoded.status.batteryPercent });
+          },
+          this.timeouts.subscribeMs,
+        );
+      }
       this.currentInfo = info;
       this.lastSettledAt = this.clock.now();
       this.lastDelayAfterMs = 0;

@@ -180,6 +180,9 @@ export interface DeviceStatusEvent {
   reportedLevel?: number;
   batteryPercent?: number;
   firmware?: string;
+  /** From the standard Device Information service, where the device has it. */
+  manufacturer?: string;
+  modelNumber?: string;
   modes?: string[];
   mode?: string;
   heat?: boolean;
