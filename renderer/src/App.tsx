@@ -1,5 +1,6 @@
 /** The app shell: header and navigation, banners, the current screen, the simulated-devices panel, live regions. */
 import { useEffect, useRef } from 'react';
+import { ObservedSession } from './components/ObservedSession';
 import { go, stopEverything } from './controller';
 import { t } from './i18n/en';
 import { Devices } from './screens/Devices';
@@ -9,7 +10,7 @@ import { History } from './screens/History';
 import { Routines } from './screens/Routines';
 import { Settings } from './screens/Settings';
 import { SimPanel } from './screens/SimPanel';
-import { motorBlocked, screeningComplete, setState, useStore, type Screen } from './store';
+import { motorBlocked, observedSession, screeningComplete, setState, useStore, type Screen } from './store';
 
 const NAV: { screen: Screen; label: string }[] = [
   { screen: 'devices', label: t.nav.devices },
@@ -59,6 +60,7 @@ function Banners() {
           <strong>{t.link.lost}</strong> {t.link.lostHint}
         </div>
       )}
+      <ObservedSession />
       {blocked && <div className="banner warn">{t.screening.blocked}</div>}
       {needsFirstRun && !blocked && screen !== 'first-run' && (
         <div className="banner info">
@@ -94,6 +96,7 @@ export function App() {
   const demo = useStore((s) => Boolean(s.adapter?.demo || s.info?.demo));
   const runActive = useStore((s) => Boolean(s.run && ['starting', 'running', 'paused'].includes(s.run.phase)));
   const runMode = useStore((s) => s.run?.mode);
+  const observing = useStore((s) => observedSession(s) !== null);
   const mainRef = useRef<HTMLElement>(null);
   const first = useRef(true);
 
@@ -136,7 +139,7 @@ export function App() {
             )}
           </ul>
         </nav>
-        {runActive && screen !== 'guided' && screen !== 'devices' && (
+        {(runActive || observing) && screen !== 'guided' && screen !== 'devices' && (
           <button type="button" className="btn stop small" onClick={() => void stopEverything()}>
             {t.device.stop}
           </button>

@@ -10,7 +10,7 @@ import { t } from './i18n/en';
 import { findRoutine } from './routines/library';
 import { clockElapsedMs, pauseClock, resumeClock, runnerState, scaleRoutine, startClock } from './routines/runner';
 import { chime, speak, stopSpeaking, unlockAudio } from './sound';
-import { announce, budgetFor, getState, patchRun, setState, type Run, type Screen } from './store';
+import { announce, budgetFor, getState, observedSession, patchRun, setState, type Run, type Screen } from './store';
 
 const HEARTBEAT_MS = 1000;
 const TICK_MS = 100;
@@ -25,12 +25,18 @@ const errorCode = (err: unknown): string => (err instanceof BridgeError ? err.co
 // ---------------- loading ----------------
 
 export async function refreshAll(): Promise<void> {
-  const [info, adapter, settings, usage, list] = await Promise.all([
+  const [info, adapter, settings, usage, list, device, session] = await Promise.all([
     tryCall('app.info'),
     tryCall('adapter.get'),
     tryCall('settings.get'),
     tryCall('usage.today'),
     tryCall('device.list'),
+    tryCall('device.get'),
+    // null is an answer here (no session), so a failure is told apart from it
+    call('session.get').then(
+      (v) => ({ v }),
+      () => null,
+    ),
   ]);
   setState((s) => ({
     info: info ?? s.info,
@@ -39,8 +45,92 @@ export async function refreshAll(): Promise<void> {
     usage: Array.isArray(usage) ? usage : s.usage,
     devices: list ? devicesOf(list) : s.devices,
     scanning: list && !Array.isArray(list) && typeof list.scanning === 'boolean' ? list.scanning : s.scanning,
+    device: device && typeof device === 'object' && typeof device.connection === 'string' ? device : s.device,
+    session: session ? session.v : s.session,
   }));
   if (info?.demo || adapter?.demo) await refreshSim();
+}
+
+// ---------------- a page closed or reloaded mid-session ----------------
+
+/** What a page remembers (sessionStorage, this tab only) when it goes away mid-session. */
+export interface Interrupted {
+  sessionId: string;
+  mode: Run['mode'];
+  routineId?: string;
+  muscleGroup: MuscleGroup;
+  /** Routine time run so far (an estimate; the main process keeps the real count). */
+  usedSeconds?: number;
+  at: number;
+}
+
+const INTERRUPTED_KEY = 'unknot.interrupted';
+/** A note older than this is from another visit, not from this reload. */
+const INTERRUPTED_MAX_AGE_MS = 10 * 60_000;
+
+/** The note to leave when the page goes away while `run` is active, or null. */
+export function interruptedNote(run: Run | null, now = Date.now()): Interrupted | null {
+  if (!run?.sessionId || !isActive(run)) return null;
+  const pos = currentPosition(run);
+  return {
+    sessionId: run.sessionId,
+    mode: run.mode,
+    ...(run.routineId ? { routineId: run.routineId } : {}),
+    muscleGroup: run.muscleGroup,
+    ...(pos ? { usedSeconds: pos.routineElapsedMs / 1000 } : {}),
+    at: now,
+  };
+}
+
+/**
+ * After a reload: the main process stopped the session the old page owned when its
+ * connection went away. Says so, unless that session is still running (then the
+ * page shows it as an observer and claims nothing).
+ */
+export function showInterrupted(note: Interrupted | null, now = Date.now()): void {
+  if (!note || now - note.at > INTERRUPTED_MAX_AGE_MS || note.at > now) return;
+  const s = getState();
+  if (s.session && s.session.sessionId === note.sessionId && s.session.state !== 'ended') return;
+  if (s.run) return;
+  const planned = note.mode === 'routine' && note.routineId ? findRoutine(note.routineId) : undefined;
+  if (!planned) {
+    setState({ notice: t.summary.pageClosedManual });
+    return;
+  }
+  setState({
+    run: {
+      mode: 'routine',
+      routineId: planned.id,
+      muscleGroup: planned.muscleGroup,
+      planned,
+      routine: planned,
+      phase: 'summary',
+      endReason: 'connection-lost',
+      endMessage: t.summary.pageClosed,
+      ...(typeof note.usedSeconds === 'number' ? { usedMotorSeconds: note.usedSeconds } : {}),
+    },
+    screen: 'guided',
+  });
+}
+
+function takeInterrupted(): Interrupted | null {
+  try {
+    const raw = sessionStorage.getItem(INTERRUPTED_KEY);
+    sessionStorage.removeItem(INTERRUPTED_KEY);
+    const v = raw ? (JSON.parse(raw) as Interrupted) : null;
+    return v && typeof v === 'object' && typeof v.sessionId === 'string' && typeof v.at === 'number' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function leaveInterrupted(): void {
+  const note = interruptedNote(getState().run);
+  try {
+    if (note) sessionStorage.setItem(INTERRUPTED_KEY, JSON.stringify(note));
+  } catch {
+    /* storage may be off: the page then opens without the note */
+  }
 }
 
 export async function refreshSim(): Promise<void> {
@@ -57,11 +147,17 @@ export function init(): void {
   if (initialised) return;
   initialised = true;
 
+  let interrupted = takeInterrupted();
+  window.addEventListener('pagehide', leaveInterrupted);
+
   onLinkState((link, wasLost) => {
     setState({ link, linkWasLost: wasLost || getState().linkWasLost });
     if (link === 'open') {
       if (wasLost) announce(t.link.back);
-      void refreshAll();
+      void refreshAll().then(() => {
+        showInterrupted(interrupted);
+        interrupted = null;
+      });
     } else if (link === 'lost') {
       announce(t.link.lost, true);
       // The host stops the motor when the connection that owns the session drops.
@@ -98,7 +194,11 @@ export function init(): void {
     }
   });
   on('session.ended', (ev) => {
+    const observed = observedSession(getState());
     setState({ session: null });
+    if (observed && ev && observed.sessionId === ev.sessionId) {
+      setState({ notice: t.observer.ended(ev.message || t.summary.reasons[ev.reason] || '') });
+    }
     const run = getState().run;
     if (run && ev && run.sessionId === ev.sessionId) {
       if (isActive(run) || run.phase === 'ending') {
@@ -441,7 +541,13 @@ async function finish(reason: 'completed'): Promise<void> {
   endLocally(reason, t.summary.reasons[reason], Number.isFinite(used) ? used : undefined);
   const sound = getState().settings?.sound ?? 'chime';
   if (sound !== 'off') chime();
-  announce(`${t.summary.reasons.completed} ${t.summary.water}`);
+  const after = getState().run;
+  announce(after && waterDue(after) ? `${t.summary.reasons.completed} ${t.summary.water}` : t.summary.reasons.completed);
+}
+
+/** The water reminder is for a real massage: at least a minute of motor time. */
+export function waterDue(run: Run): boolean {
+  return (run.usedMotorSeconds ?? 0) >= 60;
 }
 
 /** Stop (or "Stop — it hurts"): the motor stops first, then the session ends. */
@@ -529,11 +635,9 @@ export async function setManualIntensity(intensity: number): Promise<void> {
   }, 100);
 }
 
-/** Ends manual control (the motor stops first). */
+/** Ends manual control (the motor stops first); its short summary stays on the panel. */
 export async function endManualOrStop(): Promise<void> {
   await stopRun('stop');
-  const run = getState().run;
-  if (run?.mode === 'manual') setState({ run: null });
 }
 
 // ---------------- global stop keys ----------------

@@ -168,6 +168,30 @@ export function budgetFor(s: State, group: MuscleGroup): BudgetInfo | undefined 
   return s.usage.find((b) => b.muscleGroup === group);
 }
 
+/** The main process refuses a session with less than this left today (DESIGN §1). */
+export const MIN_SESSION_SECONDS = 60;
+
+/** Whether today's budget for `group` is known to be too short for any session. */
+export function budgetTooShort(s: State, group: MuscleGroup): boolean {
+  const left = budgetFor(s, group)?.remainingSeconds;
+  return left !== undefined && left < MIN_SESSION_SECONDS;
+}
+
+function runActive(run: Run | null): boolean {
+  return Boolean(run && (run.phase === 'starting' || run.phase === 'running' || run.phase === 'paused' || run.phase === 'ending'));
+}
+
+/**
+ * A running or paused session this page does not own (another window or tab started
+ * it, or this page was reloaded): shown to observers with a Stop, never guided here.
+ */
+export function observedSession(s: State): SessionStateEvent | null {
+  const ev = s.session;
+  if (!ev || ev.state === 'ended') return null;
+  if (runActive(s.run) || s.run?.sessionId === ev.sessionId) return null;
+  return ev;
+}
+
 export function reducedMotion(s: State): boolean {
   return s.systemReducedMotion || Boolean(s.settings?.reducedMotion);
 }

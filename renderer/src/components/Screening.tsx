@@ -18,11 +18,13 @@ export function Screening({ all = false, headingLevel = 2 }: { all?: boolean; he
   const blocked = useStore(motorBlocked);
   const complete = useStore(screeningComplete);
   const ids = (questionsKey || fallback).split('|').filter(Boolean);
+  // The EMS-only questions matter once an EMS pad is used; until then they may stay open.
+  const emsPending = ids.some((id) => kinds.find((k) => k.id === id)?.deviceKind === 'ems' && typeof answers[id] !== 'boolean');
   const H = headingLevel === 2 ? 'h2' : 'h3';
   return (
     <section className="screening" aria-labelledby={`${uid}-h`}>
       <H id={`${uid}-h`}>{t.screening.heading}</H>
-      <p className="hint">{t.screening.intro}</p>
+      <p className="hint">{all ? t.screening.introHere : t.screening.intro}</p>
       {ids.map((id) => {
         const q = t.screening.questions[id] ?? id.replace(/-/g, ' ');
         const value = answers[id];
@@ -45,7 +47,7 @@ export function Screening({ all = false, headingLevel = 2 }: { all?: boolean; he
         );
       })}
       <p role="status" className={blocked ? 'warn-text' : 'hint'}>
-        {blocked ? t.screening.blocked : complete ? t.screening.ok : ''}
+        {blocked ? t.screening.blocked : complete ? (emsPending ? `${t.screening.ok} ${t.screening.emsPending}` : t.screening.ok) : ''}
       </p>
     </section>
   );

@@ -10,6 +10,14 @@ const min = (sec: number): string => {
   return `${Number.isInteger(m) ? m.toFixed(0) : m.toFixed(1)} min`;
 };
 
+/** Today's time left for an area; under a minute counts as none (no session starts with less). */
+const leftToday = (sec: number, area = ''): string =>
+  sec <= 0
+    ? `No time left today${area ? ` for ${area}` : ''} — it resets at midnight.`
+    : sec < 60
+      ? `Less than a minute left today${area ? ` for ${area}` : ''} — it resets at midnight.`
+      : `${min(sec)} left today${area ? ` for ${area}` : ''}.`;
+
 export const en = {
   appName: 'Unknot',
   tagline: 'Work a knot out of your back, gently.',
@@ -132,9 +140,8 @@ export const en = {
     all: 'All areas',
     minutes: (sec: number) => min(sec),
     steps: (n: number) => `${n} steps`,
-    left: (sec: number) => `${min(sec)} left today`,
+    left: (sec: number) => leftToday(sec).replace(/\.$/, ''),
     gentle: 'first time',
-    noneLeft: 'No time left today for this area.',
     emsNeck: 'EMS pads are never used on the neck.',
     open: 'Open',
   },
@@ -190,10 +197,12 @@ export const en = {
     neckWhole: {
       title: 'Neck and shoulders',
       cue: 'Slow strokes down the sides of the neck and out across the shoulders.',
+      motion: 'Slow strokes down the neck and across the shoulders',
     },
     lowerWhole: {
       title: 'Whole lower back',
       cue: 'Long strokes on both sides of the spine, from the waist up.',
+      motion: 'Long, slow strokes beside the spine',
     },
   },
 
@@ -215,9 +224,10 @@ export const en = {
     needScreening: 'Answer the health questions above before the first start.',
     needNotice: 'Read the health notice above and press “I understand” before the first start.',
     blocked: 'Motor control is off because of a health answer. Consult a doctor first.',
-    noBudget: 'No time left today for this area. Try again tomorrow.',
+    noBudget: 'Less than a minute left today for this area — a routine needs at least one. It resets at midnight.',
+    otherSession: 'A session is already running in another window. Stop it first.',
     plan: (sec: number, group: string) => `${min(sec)} of motor time on ${group.toLowerCase()}.`,
-    budgetLeft: (sec: number) => `${min(sec)} left today for this area.`,
+    budgetLeft: (sec: number) => leftToday(sec, 'this area'),
     emsNeck: 'An EMS pad is connected: it is never used on the neck.',
   },
 
@@ -236,7 +246,7 @@ export const en = {
     pausedByApp: 'Paused. Unknot has stopped sending to the massager.',
     shortened: (granted: number, planned: number) =>
       `Only ${min(granted)} left today for this area, not ${min(planned)}: every step is shortened to fit.`,
-    softer: 'You stopped for pain last time here: the routine runs softer.',
+    softer: 'Starting gentler after the last session hurt.',
     motionLabel: 'How to move the massager',
     knot: 'the knot',
     intensity: (pct: number) => `Intensity ${pct}%`,
@@ -246,6 +256,19 @@ export const en = {
     announcePaused: 'Paused. Massager off.',
     announceResumed: 'Resumed.',
     deviceLost: 'The massager may still be running: switch it off with its own button.',
+    reconnected: 'Reconnected. The massager is stopped; press Resume to go on.',
+  },
+
+  observer: {
+    routineHeading: 'A routine is running in another window',
+    manualHeading: 'Manual control is running in another window',
+    pausedHeading: 'A session is paused in another window',
+    what: (name: string, group: string) => (name === group ? name : `${name} · ${group}`),
+    manual: 'Manual control',
+    granted: (sec: number) => `Up to ${min(sec)} of motor time.`,
+    hint: 'It is guided from the window that started it. Stop works from here.',
+    stop: 'Stop it',
+    ended: (message: string) => `The session in another window ended. ${message}`,
   },
 
   breath: {
@@ -259,14 +282,17 @@ export const en = {
     heading: 'Done',
     stoppedHeading: 'Stopped',
     used: (sec: number) => `Motor time used: ${min(sec)}.`,
-    left: (sec: number, group: string) => `${min(sec)} left today for ${group.toLowerCase()}.`,
+    left: (sec: number, group: string) => leftToday(sec, group.toLowerCase()),
     water: 'Drink a big glass of water now.',
+    pageClosed: 'The routine was stopped because its page was closed or reloaded. The massager is off.',
+    pageClosedManual: 'Manual control was stopped because its page was closed or reloaded. The massager is off.',
+    manualEnded: 'Manual control ended.',
     hurt: 'If the pain stays, or comes back often, see a doctor.',
     again: 'Back to routines',
     reasons: {
       completed: 'Routine complete.',
       'user-stop': 'You stopped the routine.',
-      hurt: 'Stopped because it hurt. Rest the area today.',
+      hurt: 'Stopped because it hurt. Next time this area starts gentler. If it keeps hurting, stop and rest it.',
       'session-cap': 'The session reached its time limit.',
       'daily-budget': 'The daily limit for this area is used up.',
       watchdog: 'The app lost track of this window, so the massager was stopped.',
@@ -312,7 +338,8 @@ export const en = {
 
   screening: {
     heading: 'Health questions',
-    intro: 'Massage is not safe for everyone. Answer honestly; you can change answers in Settings.',
+    intro: 'Massage is not safe for everyone. Answer honestly; you can change answers later in Settings.',
+    introHere: 'Massage is not safe for everyone. Answer honestly, and change an answer here whenever it changes.',
     yes: 'Yes',
     no: 'No',
     questions: {
@@ -324,6 +351,7 @@ export const en = {
     } as Record<string, string>,
     blocked: 'Because of a “yes”, motor control is off. Consult a doctor first.',
     ok: 'Thank you. Motor control is on.',
+    emsPending: 'Answer the EMS questions before using an EMS pad.',
     incomplete: 'Please answer every question.',
     emsOnly: 'For EMS pads',
   },

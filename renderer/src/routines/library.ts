@@ -10,6 +10,8 @@ export interface RoutineStep {
   title: string;
   cue: string;
   motion: Motion;
+  /** How to move for this step, when the motion's general label does not fit it. */
+  motionText?: string;
   /** Normalised intensity 0..1 of the device's range, before the ceiling. */
   intensity: number;
   durationSec: number;
@@ -25,14 +27,20 @@ export interface Routine {
   steps: RoutineStep[];
 }
 
-type StepText = { title: string; cue: string };
+type StepText = { title: string; cue: string; motion?: string };
 const step = (text: StepText, motion: Motion, intensity: number, durationSec: number): RoutineStep => ({
   title: text.title,
   cue: text.cue,
   motion,
+  ...(text.motion ? { motionText: text.motion } : {}),
   intensity,
   durationSec,
 });
+
+/** What the motion guide says for a step: its own words, or the motion's general label. */
+export function motionText(s: Pick<RoutineStep, 'motion' | 'motionText'>): string {
+  return s.motionText ?? t.motions[s.motion];
+}
 
 const routine = (id: string, muscleGroup: MuscleGroup, steps: RoutineStep[], gentle = false): Routine => {
   const text = t.library[id] ?? { name: id, summary: '' };

@@ -1,9 +1,9 @@
 /** The connected device: status, manual control with the ceiling on the slider, heat, a large Stop. */
 import { useId, useState, type CSSProperties } from 'react';
 import { MUSCLE_GROUPS, type MuscleGroup } from '../contract';
-import { endManualOrStop, setHeat, setManualIntensity, startManual, stopEverything } from '../controller';
+import { endManualOrStop, setHeat, setManualIntensity, startManual, stopEverything, waterDue } from '../controller';
 import { t } from '../i18n/en';
-import { budgetFor, motorBlocked, screeningComplete, useStore, type State } from '../store';
+import { budgetFor, MIN_SESSION_SECONDS, motorBlocked, observedSession, screeningComplete, useStore, type State } from '../store';
 
 export function ceilingOf(s: State): number {
   const d = s.device;
@@ -32,6 +32,9 @@ export function DevicePanel() {
   const ceilPct = Math.round(ceiling * 100);
   const groups = MUSCLE_GROUPS.filter((g) => !(device.kind === 'ems' && g === 'neck'));
   const left = useStore((s) => budgetFor(s, group)?.remainingSeconds);
+  const tooShort = left !== undefined && left < MIN_SESSION_SECONDS;
+  const other = useStore((s) => observedSession(s) !== null);
+  const ended = run?.mode === 'manual' && run.phase === 'summary' ? run : null;
   const unit = device.stepUnit ?? '';
 
   const onSlide = (v: number): void => {
@@ -89,7 +92,7 @@ export function DevicePanel() {
             </option>
           ))}
         </select>
-        {typeof left === 'number' && !manual && <span className="hint">{t.routines.left(left)}</span>}
+        {typeof left === 'number' && !manual && <span className={tooShort ? 'warn-text' : 'hint'}>{t.routines.left(left)}</span>}
       </div>
       <div className="field">
         <label htmlFor={`${uid}-level`}>{t.device.intensity}</label>
@@ -123,7 +126,7 @@ export function DevicePanel() {
           <button
             type="button"
             className="btn primary"
-            disabled={blocked || !screened || routineRunning || left === 0}
+            disabled={blocked || !screened || routineRunning || tooShort || other}
             onClick={() => void startManual(group, level)}
           >
             {t.device.manualStart}
@@ -131,7 +134,15 @@ export function DevicePanel() {
         )}
         {blocked && <span className="hint">{t.prep.blocked}</span>}
         {!blocked && !screened && <span className="hint">{t.firstRun.banner}</span>}
+        {!blocked && screened && other && <span className="hint">{t.prep.otherSession}</span>}
       </div>
+      {ended && (
+        <p className="hint" role="status">
+          {ended.endReason === 'user-stop' ? t.summary.manualEnded : ended.endMessage}
+          {typeof ended.usedMotorSeconds === 'number' && ` ${t.summary.used(ended.usedMotorSeconds)}`}
+          {waterDue(ended) && ` ${t.summary.water}`}
+        </p>
+      )}
 
       {device.modes && device.modes.length > 0 && (
         <p className="hint">

@@ -46,7 +46,8 @@ function AdapterCard() {
   );
 }
 
-function DeviceItem({ entry, busy, current }: { entry: ScanEntry; busy: boolean; current: boolean }) {
+/** `confirmed`: connected to this device, so its protocol was found (no longer a candidate). */
+function DeviceItem({ entry, busy, current, confirmed }: { entry: ScanEntry; busy: boolean; current: boolean; confirmed: boolean }) {
   const uid = useId();
   const nameId = `${uid}-name`;
   const descId = `${uid}-desc`;
@@ -63,7 +64,7 @@ function DeviceItem({ entry, busy, current }: { entry: ScanEntry; busy: boolean;
           <span className="device-desc" id={descId}>
             {kind}
             {first ? ` · ${first.displayName}` : ''}
-            {first?.confidence === 'candidate' ? ` (${t.pairing.candidate})` : ''}
+            {first?.confidence === 'candidate' && !confirmed ? ` (${t.pairing.candidate})` : ''}
           </span>
           <span className="badges">
             {isRemembered(entry) && <span className="badge">{t.pairing.remembered}</span>}
@@ -145,7 +146,13 @@ export function Devices() {
         ) : (
           <ul className="device-list">
             {sorted.map((e) => (
-              <DeviceItem key={e.peripheralId} entry={e} busy={busy} current={device.connection !== 'disconnected' && device.peripheralId === e.peripheralId} />
+              <DeviceItem
+                key={e.peripheralId}
+                entry={e}
+                busy={busy}
+                current={device.connection !== 'disconnected' && device.peripheralId === e.peripheralId}
+                confirmed={connected && device.peripheralId === e.peripheralId}
+              />
             ))}
           </ul>
         )}

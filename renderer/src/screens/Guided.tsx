@@ -8,11 +8,23 @@ import { BreathingPacer } from '../components/BreathingPacer';
 import { MotionGuide } from '../components/MotionGuide';
 import { ZONES } from '../components/BackFigure';
 import { Screening } from '../components/Screening';
-import { closeRun, currentPosition, go, pauseRun, resumeRun, saveSettings, startRoutine, stopRun } from '../controller';
+import { closeRun, currentPosition, go, pauseRun, resumeRun, saveSettings, startRoutine, stopRun, waterDue } from '../controller';
 import { useNow } from '../hooks';
 import { t } from '../i18n/en';
+import { motionText } from '../routines/library';
 import { formatCountdown, routineDurationSec } from '../routines/runner';
-import { budgetFor, deviceConnected, motorBlocked, noticeAcknowledged, reducedMotion, screeningComplete, useStore, type Run } from '../store';
+import {
+  budgetFor,
+  budgetTooShort,
+  deviceConnected,
+  motorBlocked,
+  noticeAcknowledged,
+  observedSession,
+  reducedMotion,
+  screeningComplete,
+  useStore,
+  type Run,
+} from '../store';
 
 function Prep({ run }: { run: Run }) {
   const routine = run.planned!;
@@ -26,10 +38,25 @@ function Prep({ run }: { run: Run }) {
   // Once shown, the questions and the notice stay until the user leaves this screen.
   const [showScreening] = useState(() => !screened || blocked);
   const [showNotice] = useState(() => !acknowledged);
+  const noBudget = useStore((s) => budgetTooShort(s, routine.muscleGroup));
+  const other = useStore((s) => observedSession(s) !== null);
   const planned = routineDurationSec(routine);
-  const noBudget = left !== undefined && left < 60;
-  const canStart = connected && !blocked && screened && acknowledged && !emsNeck && run.phase === 'prep';
-  const why = !connected ? t.prep.needDevice : emsNeck ? t.prep.emsNeck : blocked ? t.prep.blocked : !screened ? t.prep.needScreening : !acknowledged ? t.prep.needNotice : noBudget ? t.prep.noBudget : '';
+  const canStart = connected && !blocked && screened && acknowledged && !emsNeck && !noBudget && !other && run.phase === 'prep';
+  const why = !connected
+    ? t.prep.needDevice
+    : other
+      ? t.prep.otherSession
+      : emsNeck
+        ? t.prep.emsNeck
+        : blocked
+          ? t.prep.blocked
+          : noBudget
+            ? t.prep.noBudget
+            : !screened
+              ? t.prep.needScreening
+              : !acknowledged
+                ? t.prep.needNotice
+                : '';
 
   return (
     <>
@@ -75,7 +102,7 @@ function Prep({ run }: { run: Run }) {
         <ol className="step-preview">
           {routine.steps.map((s, i) => (
             <li key={i}>
-              <strong>{s.title}</strong> · {formatCountdown(s.durationSec * 1000)} · {t.motions[s.motion]}
+              <strong>{s.title}</strong> · {formatCountdown(s.durationSec * 1000)} · {motionText(s)}
             </li>
           ))}
         </ol>
@@ -98,7 +125,7 @@ function Prep({ run }: { run: Run }) {
           )}
         </div>
         {why && (
-          <p id="start-why" className={blocked || noBudget || emsNeck ? 'warn-text' : 'hint'}>
+          <p id="start-why" className={blocked || noBudget || emsNeck || other ? 'warn-text' : 'hint'}>
             {why}
           </p>
         )}
@@ -114,6 +141,8 @@ function Running({ run }: { run: Run }) {
   const knot = useStore((s) => s.knots[run.muscleGroup]);
   const clamped = useStore((s) => s.clamped);
   const deviceGone = useStore((s) => s.device.connection !== 'connected');
+  // Paused by the app when the link dropped; the main process keeps the motor off after it is back.
+  const reconnected = Boolean(run.pausedReason) && !deviceGone;
   const routine = run.routine!;
   const pos = currentPosition(run, now);
   const headingRef = useRef<HTMLHeadingElement>(null);
@@ -144,7 +173,7 @@ function Running({ run }: { run: Run }) {
               {formatCountdown(pos.stepRemainingMs)}
             </span>
           </div>
-          <BreathingPacer reduced={reduced} />
+          <BreathingPacer reduced={reduced} paused={paused} />
         </div>
         <div className="progress-wrap">
           <span id="progress-label" className="hint">
@@ -169,9 +198,15 @@ function Running({ run }: { run: Run }) {
         {clamped && <p className="notice">{t.device.clamped(clamped.requestedStep, clamped.commandedStep, clamped.stepUnit)}</p>}
         {paused && (
           <div className="paused-box" role="alert">
-            <p>{run.pausedReason ? t.guided.pausedByApp : t.guided.paused}</p>
-            {run.pausedReason && <p className="warn-text">{run.pausedReason}</p>}
-            {deviceGone && <p className="warn-text">{t.guided.deviceLost}</p>}
+            {reconnected ? (
+              <p>{t.guided.reconnected}</p>
+            ) : (
+              <>
+                <p>{run.pausedReason ? t.guided.pausedByApp : t.guided.paused}</p>
+                {run.pausedReason && <p className="warn-text">{run.pausedReason}</p>}
+                {deviceGone && !run.pausedReason && <p className="warn-text">{t.guided.deviceLost}</p>}
+              </>
+            )}
           </div>
         )}
         {run.error && (
@@ -181,7 +216,7 @@ function Running({ run }: { run: Run }) {
         )}
         <p className="next">
           <strong>{t.guided.next}: </strong>
-          {next ? `${next.title} — ${t.motions[next.motion]}` : t.guided.lastStep}
+          {next ? `${next.title} — ${motionText(next)}` : t.guided.lastStep}
         </p>
         <div className="controls">
           {paused ? (
@@ -203,7 +238,7 @@ function Running({ run }: { run: Run }) {
         <p className="hint">{t.guided.keys}</p>
       </section>
       <section className="card" aria-label={t.guided.motionLabel}>
-        <MotionGuide motion={step.motion} knot={knot ?? ZONES[run.muscleGroup].center} reduced={reduced} paused={paused} />
+        <MotionGuide motion={step.motion} label={motionText(step)} knot={knot ?? ZONES[run.muscleGroup].center} reduced={reduced} paused={paused} />
       </section>
     </div>
   );
@@ -225,7 +260,7 @@ function Summary({ run }: { run: Run }) {
       {run.endMessage && <p className="lead">{run.endMessage}</p>}
       {typeof run.usedMotorSeconds === 'number' && <p>{t.summary.used(run.usedMotorSeconds)}</p>}
       {left !== undefined && <p>{t.summary.left(left, t.groups[run.muscleGroup])}</p>}
-      <p className="water">{t.summary.water}</p>
+      {waterDue(run) && <p className="water">{t.summary.water}</p>}
       {run.endReason === 'hurt' && <p>{t.summary.hurt}</p>}
       <button type="button" className="btn primary" onClick={() => closeRun()}>
         {t.summary.again}

@@ -5,14 +5,14 @@ import { openRoutine } from '../controller';
 import { t } from '../i18n/en';
 import { routinesFor, type Routine } from '../routines/library';
 import { routineDurationSec } from '../routines/runner';
-import { budgetFor, useStore } from '../store';
+import { budgetFor, MIN_SESSION_SECONDS, useStore } from '../store';
 
 function RoutineCard({ routine }: { routine: Routine }) {
   const uid = useId();
   const left = useStore((s) => budgetFor(s, routine.muscleGroup)?.remainingSeconds);
   const ems = useStore((s) => s.device.kind === 'ems');
   const emsNeck = ems && routine.muscleGroup === 'neck';
-  const none = left !== undefined && left < 60;
+  const none = left !== undefined && left < MIN_SESSION_SECONDS;
   return (
     <li className={`routine-card ${none || emsNeck ? 'dim' : ''}`}>
       <button type="button" className="routine-open" aria-describedby={`${uid}-d`} onClick={() => openRoutine(routine.id)}>
@@ -25,7 +25,7 @@ function RoutineCard({ routine }: { routine: Routine }) {
           {t.routines.minutes(routineDurationSec(routine))} · {t.routines.steps(routine.steps.length)}
         </span>
         <span className="routine-summary">{routine.summary}</span>
-        {left !== undefined && <span className={none ? 'warn-text' : 'hint'}>{none ? t.routines.noneLeft : t.routines.left(left)}</span>}
+        {left !== undefined && <span className={none ? 'warn-text' : 'hint'}>{t.routines.left(left)}</span>}
         {emsNeck && <span className="warn-text">{t.routines.emsNeck}</span>}
       </div>
     </li>

@@ -7,6 +7,46 @@ import { chime, unlockAudio } from '../sound';
 import { announce, useStore } from '../store';
 import { ceilingOf } from './DevicePanel';
 
+/** True on macOS, where accelerators read ⌘⇧… rather than Ctrl+Shift+…. */
+export function isMac(): boolean {
+  if (typeof navigator === 'undefined') return false;
+  return /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || '');
+}
+
+const MAC_SYMBOLS: Record<string, string> = { Cmd: '⌘', Ctrl: '⌃', Alt: '⌥', Shift: '⇧' };
+
+/**
+ * An Electron accelerator ("CommandOrControl+Shift+Space") as people write it:
+ * "Ctrl+Shift+Space", or "⌘⇧Space" on macOS.
+ */
+export function formatAccelerator(accelerator: string, mac = isMac()): string {
+  const names = accelerator.split('+').map((part) => {
+    const k = part.trim();
+    switch (k.toLowerCase()) {
+      case 'commandorcontrol':
+      case 'cmdorctrl':
+        return mac ? 'Cmd' : 'Ctrl';
+      case 'command':
+      case 'cmd':
+        return 'Cmd';
+      case 'super':
+      case 'meta':
+        return mac ? 'Cmd' : 'Super';
+      case 'control':
+      case 'ctrl':
+        return 'Ctrl';
+      case 'alt':
+      case 'option':
+        return 'Alt';
+      case 'shift':
+        return 'Shift';
+      default:
+        return k.length === 1 ? k.toUpperCase() : k;
+    }
+  });
+  return mac ? names.map((n) => MAC_SYMBOLS[n] ?? n).join('') : names.join('+');
+}
+
 function NumberSetting(props: { id: string; label: string; hint: string; value: number; min: number; max: number; step: number; onCommit: (v: number) => void; format: (v: number) => string }) {
   const [v, setV] = useState(props.value);
   const [last, setLast] = useState(props.value);
@@ -46,6 +86,8 @@ export function Settings() {
   const device = useStore((s) => s.device);
   const ceiling = useStore(ceilingOf);
   const dataDir = useStore((s) => s.settings?.dataDir ?? s.info?.dataDir ?? '');
+  // A global shortcut exists only in the desktop app, not in a browser tab.
+  const electron = useStore((s) => s.info?.host === 'electron');
   const [confirm, setConfirm] = useState('');
 
   if (!settings) return <div className="screen"><h1>{t.settings.heading}</h1></div>;
@@ -137,9 +179,9 @@ export function Settings() {
         >
           {t.settings.testSound}
         </button>
-        {settings.stopShortcut && (
+        {electron && settings.stopShortcut && (
           <p className="hint">
-            {t.settings.shortcut}: <kbd>{settings.stopShortcut}</kbd>
+            {t.settings.shortcut}: <kbd>{formatAccelerator(settings.stopShortcut)}</kbd>
           </p>
         )}
       </section>
