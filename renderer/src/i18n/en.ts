@@ -339,7 +339,7 @@ export const en = {
   screening: {
     heading: 'Health questions',
     intro: 'Massage is not safe for everyone. Answer honestly; you can change answers later in Settings.',
-    introHere: 'Massage is not safe for everyone. Answer honestly, and change an answer here whenever it changes.',
+    introHere: 'Massage is not safe for everyone. Answer honestly, and update an answer here if anything changes.',
     yes: 'Yes',
     no: 'No',
     questions: {
