@@ -143,6 +143,8 @@ export class AppCore implements Core {
       options.demo ? options.timeScale : 1,
     );
     this.governor.on('state', (e) => {
+      // "Reconnected, the motor stays off until you resume" is over once the session moves on.
+      if (this.device && e.state !== 'paused' && this.device.connection === 'connected') delete this.device.message;
       this.broadcast('session.state', e);
       this.broadcastDevice();
       this.notifyRunning();

@@ -274,6 +274,8 @@ export class SafetyGovernor {
       lastHeartbeatMs: now,
       lastTickMs: now,
     };
+    // Read before this session is recorded: afterwards it would be the group's last one.
+    const intensityFactor = this.ledger.lastSessionHurt(req.muscleGroup) ? PAIN_INTENSITY_FACTOR : 1;
     this.session = s;
     this.lastClampKey = '';
     this.ledger.startSession({ sessionId: s.id, group: s.group, ...(s.routineId ? { routineId: s.routineId } : {}), wallMs: wall });
@@ -284,7 +286,7 @@ export class SafetyGovernor {
       sessionId: s.id,
       grantedMotorSeconds: granted,
       shortened: granted < planned,
-      intensityFactor: this.ledger.lastSessionHurt(req.muscleGroup) ? PAIN_INTENSITY_FACTOR : 1,
+      intensityFactor,
     };
   }
 

@@ -212,4 +212,24 @@ describe('app core on the simulated radio', () => {
     expect(listed.devices.find((d) => d.peripheralId === 'sim-theragun-pro')?.remembered).toBe(false);
     expect(await ok('device.connect', { peripheralId: 'sim-two-strong' })).toMatchObject({ connection: 'connected', protocolId: 'jieli-ems' });
   });
+
+  it('after "Stop — it hurts" the next session of that area starts gentler, and the one after that normally', async () => {
+    await connectTheragun();
+    await ok('screening.set', { answers: ANSWERS });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    const first = await ok<SessionStartResult>('session.start', { muscleGroup: 'lower-back', plannedMotorSeconds: 200 });
+    expect(first.intensityFactor).toBe(1);
+    await ok('session.setStep', { sessionId: first.sessionId, intensity: 0.3 });
+    await ok('session.hurt', { sessionId: first.sessionId });
+    const second = await ok<SessionStartResult>('session.start', { muscleGroup: 'lower-back', plannedMotorSeconds: 200 });
+    expect(second.intensityFactor).toBe(0.7);
+    await ok('session.end', { sessionId: second.sessionId });
+    const other = await ok<SessionStartResult>('session.start', { muscleGroup: 'neck', plannedMotorSeconds: 200 });
+    expect(other.intensityFactor).toBe(1);
+    await ok('session.end', { sessionId: other.sessionId });
+    const third = await ok<SessionStartResult>('session.start', { muscleGroup: 'lower-back', plannedMotorSeconds: 200 });
+    expect(third.intensityFactor).toBe(1);
+    const history = await ok<{ painEvents: { muscleGroup: string }[] }>('usage.history', { days: 1 });
+    expect(history.painEvents.map((p) => p.muscleGroup)).toEqual(['lower-back']);
+  });
 });

@@ -86,9 +86,10 @@ export class MemoryLedger implements UsageLedger {
   recordPain(sessionId: string, group: MuscleGroup): void {
     this.pain.push({ sessionId, group });
   }
+  /** Like the usage log: the group's most recent session, started or ended, decides. */
   lastSessionHurt(group: MuscleGroup): boolean {
-    const last = [...this.ended].reverse().find((e) => this.sessions.get(e.sessionId) === group);
-    return last?.reason === 'hurt';
+    const last = [...this.sessions.entries()].reverse().find(([, g]) => g === group)?.[0];
+    return last !== undefined && this.ended.find((e) => e.sessionId === last)?.reason === 'hurt';
   }
   nextMidnight(wallMs: number): number {
     return nextMidnight(wallMs);
