@@ -560,6 +560,7 @@ export class AppCore implements Core {
       rssi: p.rssi,
       simulated: p.simulated,
       remembered: p.id in remembered,
+      ...(remembered[p.id] ? { rememberedProtocolId: remembered[p.id]!.protocolId } : {}),
       lastSeenMs: p.lastSeenMs,
       candidates: registry.identify(p.advertisement).map((c) => ({
         protocolId: c.module.id,

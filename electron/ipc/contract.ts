@@ -150,6 +150,8 @@ export interface ScanEntry {
   simulated: boolean;
   /** Connected before: listed first, and its protocol choice is reused. */
   remembered: boolean;
+  /** The protocol remembered for this device (the user's pick or the one that connected). */
+  rememberedProtocolId?: string;
   candidates: ProtocolCandidate[];
   lastSeenMs: number;
 }

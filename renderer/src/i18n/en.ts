@@ -5,6 +5,9 @@
  */
 import type { MuscleGroup, Motion, SessionEndReason, AdapterStateName, ProtocolCandidate } from '../contract';
 
+/** A device step with its unit: "2169 rpm", but "level 7" and "speed 3". */
+const stepText = (step: number, unit: string): string => (!unit ? String(step) : unit === 'rpm' ? `${step} rpm` : `${unit} ${step}`);
+
 const min = (sec: number): string => {
   const m = Math.round(sec / 6) / 10;
   return `${Number.isInteger(m) ? m.toFixed(0) : m.toFixed(1)} min`;
@@ -101,7 +104,7 @@ export const en = {
     unknownKind: 'Unknown device',
     signal: (dbm: number) => `${dbm < 0 ? '−' + Math.abs(dbm) : dbm} dBm`,
     signalLabel: (bars: number) => `Signal ${bars} of 4`,
-    protocolLabel: 'Protocol',
+    protocolLabel: 'Which device is this?',
   },
 
   sim: {
@@ -311,14 +314,15 @@ export const en = {
     battery: 'Battery',
     firmware: 'Firmware',
     model: 'Model',
+    maker: 'Maker',
     state: 'State',
     running: 'running',
     stopped: 'stopped',
     unknown: '—',
     reported: 'Reported level',
     commanded: 'Commanded',
-    ceilingNote: (pct: number, step: number, unit: string) =>
-      `Ceiling ${pct}%: the app never goes above ${step} ${unit}.`,
+    ceilingNote: (pct: number, step: number, unit: string) => `Ceiling ${pct}%: the app never goes above ${stepText(step, unit)}.`,
+    step: stepText,
     manualHeading: 'Manual control',
     manualIntro: 'Set the intensity yourself. The time counts toward the area’s daily limit.',
     manualGroup: 'Area',
@@ -332,7 +336,7 @@ export const en = {
     modesNote: 'Modes follow the routine’s motion.',
     heat: 'Heat',
     stop: 'Stop',
-    clamped: (req: number, got: number, unit: string) => `Asked for ${req} ${unit}; held at the ceiling, ${got} ${unit}.`,
+    clamped: (req: number, got: number, unit: string) => `Asked for ${stepText(req, unit)}; held at the ceiling, ${stepText(got, unit)}.`,
     experimentalNote: 'Experimental protocol:',
   },
 

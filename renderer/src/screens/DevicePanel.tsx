@@ -47,8 +47,9 @@ export function DevicePanel() {
     [t.device.battery, typeof device.batteryPercent === 'number' ? `${device.batteryPercent}%` : t.device.unknown],
     [t.device.firmware, device.firmware ?? t.device.unknown],
   ];
-  if (device.model) rows.push([t.device.model, device.model]);
-  if (typeof device.commandedStep === 'number') rows.push([t.device.commanded, `${device.commandedStep} ${unit}`.trim()]);
+  if (device.model) rows.push([t.device.model, device.modelNumber && device.modelNumber !== device.model ? `${device.model} (${device.modelNumber})` : device.model]);
+  if (device.manufacturer) rows.push([t.device.maker, device.manufacturer]);
+  if (typeof device.commandedStep === 'number') rows.push([t.device.commanded, t.device.step(device.commandedStep, unit)]);
   if (typeof device.reportedLevel === 'number') rows.push([t.device.reported, `${device.reportedLevel}`]);
 
   return (

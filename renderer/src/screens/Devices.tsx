@@ -1,5 +1,5 @@
 /** The pairing screen: adapter state, demo switch, scan, found devices; then the device panel. */
-import { useId } from 'react';
+import { useId, useState } from 'react';
 import type { ScanEntry } from '../contract';
 import { SignalBars } from '../components/SignalBars';
 import { connect, disconnect, enableDemo, go, scan } from '../controller';
@@ -51,9 +51,16 @@ function DeviceItem({ entry, busy, current, confirmed }: { entry: ScanEntry; bus
   const uid = useId();
   const nameId = `${uid}-name`;
   const descId = `${uid}-desc`;
-  const first = entry.candidates?.[0];
+  const candidates = entry.candidates ?? [];
+  // Several protocols match and none was picked before: the user says which device this is.
+  const mustPick = candidates.length > 1 && !isRemembered(entry);
+  const strong = candidates.filter((c) => c.confidence === 'strong');
+  const [picked, setPicked] = useState<string>(strong.length === 1 ? strong[0]!.protocolId : (candidates[0]?.protocolId ?? ''));
+  const shownId = mustPick ? picked : entry.rememberedProtocolId;
+  const first = candidates.find((c) => c.protocolId === shownId) ?? candidates[0];
   const kind = first ? t.kinds[first.kind] : t.pairing.unknownKind;
-  const experimental = entry.candidates?.some((c) => c.experimental);
+  const experimental = candidates.some((c) => c.experimental);
+  const pickId = `${uid}-pick`;
   return (
     <li className="device-item">
       <div role="group" aria-labelledby={nameId} className="device-row">
@@ -76,11 +83,23 @@ function DeviceItem({ entry, busy, current, confirmed }: { entry: ScanEntry; bus
             )}
           </span>
         </div>
+        {mustPick && !current && (
+          <span className="field device-pick">
+            <label htmlFor={pickId}>{t.pairing.protocolLabel}</label>
+            <select id={pickId} value={picked} onChange={(e) => setPicked(e.target.value)}>
+              {candidates.map((c) => (
+                <option key={c.protocolId} value={c.protocolId}>
+                  {c.displayName}
+                </option>
+              ))}
+            </select>
+          </span>
+        )}
         <SignalBars rssi={entry.rssi} />
         {current ? (
           <span className="badge ok">{t.pairing.isConnected}</span>
         ) : (
-          <button type="button" className="btn primary" aria-describedby={`${nameId} ${descId}`} disabled={busy} onClick={() => void connect(entry)}>
+          <button type="button" className="btn primary" aria-describedby={`${nameId} ${descId}`} disabled={busy} onClick={() => void connect(entry, mustPick ? picked : undefined)}>
             {t.pairing.connect}
           </button>
         )}
