@@ -134,3 +134,21 @@ test('a "yes" in the screening keeps Start disabled with the doctor message', as
   await page.screenshot({ path: `${SHOTS}/main-09-screening-yes.png`, fullPage: true });
   expect(await simRpm(page)).toBe(0);
 });
+
+test('"Stop — it hurts" stops the gun at once and the history marks the pain event', async ({ page }) => {
+  host = await startHost(['--demo', '--time-scale', '20']);
+  await page.goto(host.url);
+  await scanAndConnect(page, /^Pro$/);
+  await openRoutine(page, 'Upper back');
+  await answerScreeningNo(page);
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect.poll(() => simRpm(page), { timeout: 10_000 }).toBeGreaterThan(0);
+  await page.getByRole('button', { name: 'Stop — it hurts' }).click();
+  await expect.poll(() => simRpm(page), { timeout: 1000, intervals: [20] }).toBe(0);
+  await expect(page.getByText(/Next time this area starts gentler/).first()).toBeVisible();
+  await page.getByRole('button', { name: 'History', exact: true }).click();
+  await expect(page.locator('svg.chart .pain-mark')).toHaveCount(1);
+  await page.getByText('The same data as a table').click();
+  await expect(page.getByRole('cell', { name: 'Upper back ×1' })).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/main-10-history-pain.png`, fullPage: true });
+});

@@ -404,6 +404,9 @@ export const en = {
     tableCaption: 'The same data as a table',
     date: 'Date',
     minutes: 'min',
+    painLegend: '“Stop — it hurts”',
+    painColumn: 'It hurt',
+    painTitle: (area: string, date: string, n: number) => `${area}, ${date}: stopped because it hurt${n > 1 ? ` (${n} times)` : ''}`,
   },
 
   settings: {

@@ -8,6 +8,8 @@ import { useStore } from '../store';
 export interface DayUsage {
   date: string;
   seconds: Partial<Record<MuscleGroup, number>>;
+  /** "Stop — it hurts" events per area that day. */
+  pain?: Partial<Record<MuscleGroup, number>>;
 }
 
 const isGroup = (g: unknown): g is MuscleGroup => typeof g === 'string' && (MUSCLE_GROUPS as readonly string[]).includes(g);
@@ -39,8 +41,10 @@ export function normaliseHistory(raw: unknown): DayUsage[] {
     if (map && typeof map === 'object') {
       for (const [g, v] of Object.entries(map)) {
         if (isGroup(g)) {
-          const o2 = (v ?? {}) as { motorSeconds?: unknown; usedSeconds?: unknown; seconds?: unknown };
+          const o2 = (v ?? {}) as { motorSeconds?: unknown; usedSeconds?: unknown; seconds?: unknown; painEvents?: unknown };
           day.seconds[g] = (day.seconds[g] ?? 0) + num(v, o2.motorSeconds, o2.usedSeconds, o2.seconds);
+          const pain = num(o2.painEvents);
+          if (pain > 0) day.pain = { ...day.pain, [g]: (day.pain?.[g] ?? 0) + pain };
         }
       }
     } else if (isGroup(o.muscleGroup)) {
@@ -92,6 +96,19 @@ function Chart({ days, budget }: { days: DayUsage[]; budget: number }) {
           const min = (d.seconds[g] ?? 0) / 60;
           if (min <= 0) return null;
           return <rect key={`${d.date}-${g}`} x={pad.l + i * slot + 2 + j * barW} y={y(min)} width={barW - 0.5} height={y(0) - y(min)} className={`bar g-${g}`} />;
+        }),
+      )}
+      {days.map((d, i) =>
+        MUSCLE_GROUPS.map((g, j) => {
+          const pain = d.pain?.[g] ?? 0;
+          if (pain <= 0) return null;
+          const cx = pad.l + i * slot + 2 + j * barW + barW / 2;
+          const top = y((d.seconds[g] ?? 0) / 60) - 4;
+          return (
+            <path key={`pain-${d.date}-${g}`} d={`M ${cx} ${top} l -5 -9 h 10 z`} className="pain-mark">
+              <title>{t.history.painTitle(t.groups[g], d.date, pain)}</title>
+            </path>
+          );
         }),
       )}
       {days.map((d, i) =>
@@ -170,6 +187,12 @@ export function History() {
               {t.groups[g]}
             </li>
           ))}
+          <li>
+            <svg className="pain-swatch" viewBox="0 0 12 10" width="12" height="10">
+              <path d="M 6 10 l -6 -10 h 12 z" className="pain-mark" />
+            </svg>
+            {t.history.painLegend}
+          </li>
         </ul>
         {!any && data !== null && <p className="empty">{t.history.empty}</p>}
         {any && (
@@ -184,6 +207,7 @@ export function History() {
                       {t.groups[g]} ({t.history.minutes})
                     </th>
                   ))}
+                  <th scope="col">{t.history.painColumn}</th>
                 </tr>
               </thead>
               <tbody>
@@ -195,6 +219,11 @@ export function History() {
                       {MUSCLE_GROUPS.map((g) => (
                         <td key={g}>{((d.seconds[g] ?? 0) / 60).toFixed(1)}</td>
                       ))}
+                      <td>
+                        {MUSCLE_GROUPS.filter((g) => (d.pain?.[g] ?? 0) > 0)
+                          .map((g) => `${t.groups[g]} ×${d.pain![g]}`)
+                          .join(', ') || '—'}
+                      </td>
                     </tr>
                   ))}
               </tbody>

@@ -16,6 +16,8 @@ describe('history', () => {
     const days = normaliseHistory(raw);
     expect(days.map((d) => d.date)).toEqual(['2025-01-01', '2025-01-02']);
     expect(days[1]?.seconds).toEqual({ neck: 90, 'upper-back': 240 });
+    expect(days[1]?.pain).toEqual({ 'upper-back': 1 });
+    expect(days[0]?.pain).toBeUndefined();
     expect(historyCsv(days).split('\n')[0]).toBe('date,neck_seconds,shoulders_seconds,upper-back_seconds,rhomboids_seconds,lower-back_seconds');
     expect(historyCsv(days).split('\n')[2]).toBe('2025-01-02,90,0,240,0,0');
   });
