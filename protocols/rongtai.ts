@@ -140,7 +140,7 @@ export const RONGTAI_STOP_SETTLE_MS = 1000;
 
 /** Message for the user when a stop could not be sent because the power state is unknown. */
 export const RONGTAI_STOP_NOTICE =
-  'The chair has not reported its state since connecting, so Unknot did not send a power toggle (it could switch the chair on). Check the chair and switch it off with its remote or power button if it is running.';
+  'The chair has not reported its power state lately, so Unknot did not send a power toggle (a toggle could switch the chair on). Check the chair and switch it off with its remote or power button if it is running.';
 
 /**
  * Builds a command frame `F0 type key cs F1`.
@@ -278,19 +278,21 @@ interface PowerKnowledge {
   powered: boolean;
   /** `ctx.now()` when learnt. */
   at: number;
-  /** `status`: from a status frame (trusted while fresh); `own`: from this connection's own commands. */
-  by: 'status' | 'own';
+  /** Order in which things were learnt (the clock may not move between two). */
+  seq: number;
 }
 
 /**
  * One connection to a chair. Power rules (DESIGN §3):
  * - Technique, speed, heat-on and power-on commands first send a power toggle unless
- *   the chair is known to be on.
- * - `stop` toggles power only when the chair is known to be on; when the state is
- *   unknown (a new connection without a recent status frame) it sends nothing and
- *   {@link stopNotice} asks the user to check the chair.
- * - The power state is known from a status frame of the last {@link RONGTAI_STATUS_FRESH_MS},
- *   or from this connection's own commands since the last known state.
+ *   the latest thing learnt about the power (a status frame of any age, or this
+ *   connection's own commands, whichever is newer) says the chair is on. A toggle on a
+ *   chair that is on would switch it off.
+ * - `stop` toggles power only when the chair is known to be on (DESIGN §3): from a
+ *   status frame of the last {@link RONGTAI_STATUS_FRESH_MS}, or from this connection's
+ *   own commands when no later status contradicts them. When it is not known (a new
+ *   connection without a recent status frame) it sends nothing and {@link stopNotice}
+ *   asks the user to check the chair.
  * - After a stop toggle, the first status frame that still shows the chair powered
  *   (once {@link RONGTAI_STOP_SETTLE_MS} has passed) gets one corrective toggle as
  *   `followUp`; only one per stop.
@@ -299,7 +301,11 @@ class RongTaiSession implements ProtocolSession {
   readonly model: string;
   readonly capabilities: Capabilities;
   readonly notify = { service: RONGTAI_SERVICE, characteristic: RONGTAI_NOTIFY };
-  private power: PowerKnowledge | undefined;
+  /** The latest status frame's power state. */
+  private statusPower: PowerKnowledge | undefined;
+  /** The power state this connection's own commands left the chair in. */
+  private ownPower: PowerKnowledge | undefined;
+  private learnt = 0;
   private heatOn: boolean | undefined;
   private mode: RongTaiMode | undefined;
   private timerKey: number | undefined;
@@ -321,16 +327,29 @@ class RongTaiSession implements ProtocolSession {
     return [];
   }
 
-  /** true/false when the power state is known, undefined when not. */
+  /**
+   * Whether the chair is known to be on, for a stop (DESIGN §3): a status frame of the
+   * last few seconds decides; otherwise this connection's own commands, unless a later
+   * status frame said otherwise. undefined when not known.
+   */
   knownPowered(): boolean | undefined {
-    const p = this.power;
-    if (!p) return undefined;
-    if (p.by === 'own' || this.ctx.now() - p.at <= RONGTAI_STATUS_FRESH_MS) return p.powered;
+    const status = this.statusPower;
+    const own = this.ownPower;
+    if (status && this.ctx.now() - status.at <= RONGTAI_STATUS_FRESH_MS) return status.powered;
+    if (own && (!status || status.seq < own.seq || status.powered === own.powered)) return own.powered;
     return undefined;
   }
 
+  /** The latest power state learnt from any source and of any age (undefined before any). */
+  private latestPowered(): boolean | undefined {
+    const status = this.statusPower;
+    const own = this.ownPower;
+    if (status && own) return status.seq > own.seq ? status.powered : own.powered;
+    return (status ?? own)?.powered;
+  }
+
   private remember(powered: boolean): void {
-    this.power = { powered, at: this.ctx.now(), by: 'own' };
+    this.ownPower = { powered, at: this.ctx.now(), seq: ++this.learnt };
   }
 
   private write(key: number, delayAfterMs?: number): Write {
@@ -346,7 +365,7 @@ class RongTaiSession implements ProtocolSession {
 
   /** Writes that make sure the chair is on (power toggle, then the pending work timer). */
   private ensurePowered(): Write[] {
-    if (this.knownPowered() === true) {
+    if (this.latestPowered() === true) {
       this.remember(true);
       return [];
     }
@@ -376,7 +395,8 @@ class RongTaiSession implements ProtocolSession {
       this.heatOn = false;
       return [this.write(RONGTAI_KEYS.power)];
     }
-    this.notice = known === false ? undefined : RONGTAI_STOP_NOTICE;
+    // Nothing suggests the chair is on when the latest report said off: no warning then.
+    this.notice = known === false || this.latestPowered() === false ? undefined : RONGTAI_STOP_NOTICE;
     return [];
   }
 
@@ -412,13 +432,13 @@ class RongTaiSession implements ProtocolSession {
       }
       case 'setHeat': {
         if (command.on) {
-          if (this.knownPowered() === true && this.heatOn === true) return [];
+          if (this.latestPowered() === true && this.heatOn === true) return [];
           const out = this.ensurePowered();
           out.push(this.write(RONGTAI_KEYS.heat));
           this.heatOn = true;
           return out;
         }
-        if (this.knownPowered() === true && this.heatOn === true) {
+        if (this.latestPowered() === true && this.heatOn === true) {
           this.heatOn = false;
           return [this.write(RONGTAI_KEYS.heat)];
         }
@@ -429,7 +449,7 @@ class RongTaiSession implements ProtocolSession {
           throw new RangeError(`timer seconds must be a number, got ${String(command.seconds)}`);
         }
         this.timerKey = timerKeyFor(command.seconds);
-        return this.knownPowered() === true ? [this.write(this.timerKey)] : [];
+        return this.latestPowered() === true ? [this.write(this.timerKey)] : [];
       }
       case 'powerOn':
         return this.ensurePowered();
@@ -459,7 +479,7 @@ class RongTaiSession implements ProtocolSession {
         return { kind: 'status', status };
       }
     }
-    this.power = { powered: status.powered, at: now, by: 'status' };
+    this.statusPower = { powered: status.powered, at: now, seq: ++this.learnt };
     return { kind: 'status', status };
   }
 

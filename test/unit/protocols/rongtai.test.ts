@@ -125,6 +125,37 @@ describe('RongTai commands', () => {
     expect(session.stopNotice?.()).toBeUndefined();
   });
 
+  it('a routine with steps far apart never toggles a running chair off, and its stop still lands', () => {
+    // Regression: power knowledge from a status frame used to expire after 3 s, so the
+    // next step's technique sent a power toggle that switched the running chair off,
+    // and the final stop, not knowing the state, sent nothing.
+    const { session, sim, notes, clock } = setup();
+    expect(run(session, sim, notes, { type: 'setMotion', motion: 'circular' })).toEqual(['F0 83 01 7B F1', 'F0 83 20 5C F1']);
+    run(session, sim, notes, { type: 'setIntensity', value: 0.5 });
+    clock.advance(7000);
+    expect(run(session, sim, notes, { type: 'setMotion', motion: 'back-and-forth' })).toEqual(['F0 83 21 5B F1']);
+    expect(sim.state()).toMatchObject({ powered: true, mode: 'knock' });
+    clock.advance(7000);
+    expect(run(session, sim, notes, { type: 'setIntensity', value: 0.3 })).toEqual(['F0 83 2F 4D F1']);
+    expect(sim.state()).toMatchObject({ powered: true, speed: 2 });
+    clock.advance(7000);
+    expect(run(session, sim, notes, { type: 'stop' })).toEqual(['F0 83 01 7B F1']);
+    expect(sim.state()).toMatchObject({ powered: false, running: false });
+    expect(session.stopNotice?.()).toBeUndefined();
+  });
+
+  it('a chair switched off by hand is switched on again only by a new command, and a stop then knows it is off', () => {
+    const { session, sim, notes, clock } = setup();
+    run(session, sim, notes, { type: 'setMotion', motion: 'circular' });
+    sim.act?.('remote-power'); // the chair's own remote: off, and it reports so
+    for (const n of notes.splice(0)) session.decode(n);
+    clock.advance(10_000);
+    expect(run(session, sim, notes, { type: 'stop' })).toEqual([]); // off already: nothing to toggle
+    expect(session.stopNotice?.()).toBeUndefined();
+    expect(run(session, sim, notes, { type: 'setMotion', motion: 'circular' })).toEqual(['F0 83 01 7B F1', 'F0 83 20 5C F1']);
+    expect(sim.state()).toMatchObject({ powered: true, mode: 'knead' });
+  });
+
   it('corrects a lost stop toggle once, and not on a status sent before the chair acted', () => {
     const { session, sim, notes, clock } = setup();
     run(session, sim, notes, { type: 'setMotion', motion: 'circular' });
