@@ -338,10 +338,12 @@ export function simulateTheragun(options: SimOptions = {}): SimulatedPeripheral 
     },
     readout: (): SimReadout[] => [{ label: 'Motor', value: `${state.rpm} rpm` }],
     state: () => ({ ...state }),
-    actions: ['button-max'],
+    actions: ['button-max', 'button-power'],
     act(action) {
-      if (action !== 'button-max') return;
-      setRpm(maxRpm);
+      // The gun's own buttons: full speed, or off.
+      if (action === 'button-max') setRpm(maxRpm);
+      else if (action === 'button-power') setRpm(0);
+      else return;
       sendStatus();
     },
   };

@@ -66,6 +66,11 @@ class Refusal extends Error {
   }
 }
 
+/** Status frames in the first moments after the motor was commanded on may predate the command. */
+const DEVICE_SETTLE_MS = 1500;
+
+const KIND_NAMES: Record<DeviceKind, string> = { percussive: 'massage gun', chair: 'chair', cushion: 'cushion', ems: 'EMS pad' };
+
 /** How the user switches each kind of device off by hand (shown when the link drops). */
 const HAND_OFF: Record<DeviceKind, string> = {
   percussive: 'Press the power button on the massage gun to switch it off.',
@@ -431,6 +436,15 @@ export class AppCore implements Core {
     link.on('status', (s: DeviceStatus) => {
       d.status = { ...d.status, ...s };
       if (s.level !== undefined) this.governor.reportDeviceLevel(s.level, s.levelIsIntensity === true);
+      // Switched off on the device itself (its button or remote) while Unknot had it
+      // running: that is the user's stop, and no later step may switch it back on.
+      const offByHand = module.kind === 'chair' ? s.powered === false : module.kind === 'percussive' ? s.running === false : false;
+      const since = this.governor.runningSinceMs();
+      if (offByHand && since !== null && this.clock.now() - since > DEVICE_SETTLE_MS) {
+        const message = `The ${KIND_NAMES[module.kind]} was switched off on the device itself, so the session stopped.`;
+        void this.governor.stopAll('user-stop');
+        this.broadcast('safety.warning', { code: 'off-by-hand', message });
+      }
       this.broadcastDevice();
     });
     link.on('disconnected', (info: { reason: string; expected: boolean }) => {

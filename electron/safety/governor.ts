@@ -143,6 +143,8 @@ interface Session {
   lastTickMs: number;
   /** When the ramp last advanced (monotonic ms). */
   lastRampMs?: number;
+  /** When the motor was last switched from off to on (monotonic ms). */
+  onSinceMs?: number;
   deadline?: unknown;
 }
 
@@ -215,6 +217,12 @@ export class SafetyGovernor {
   /** The last step commanded (0 when stopped). */
   commandedStep(): number {
     return this.session?.state === 'running' ? this.session.step : 0;
+  }
+
+  /** Monotonic ms since when the motor has been commanded on without a break, or null when it is off. */
+  runningSinceMs(): number | null {
+    const s = this.session;
+    return s && s.state === 'running' && s.step > 0 && s.onSinceMs !== undefined ? s.onSinceMs : null;
   }
 
   private clampCeiling(c: number): number {
@@ -512,7 +520,10 @@ export class SafetyGovernor {
     }
     if (step === s.step) return;
     const wasOff = s.step === 0;
-    if (wasOff && step > 0) s.lastTickMs = this.clock.now();
+    if (wasOff && step > 0) {
+      s.lastTickMs = this.clock.now();
+      s.onSinceMs = s.lastTickMs;
+    }
     s.step = step;
     this.emit('output', step);
     if (step === 0) {

@@ -29,15 +29,17 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 }
 
+// The chair runs at ×10 so its steps are several seconds apart in real time: its power
+// knowledge must survive the gaps (a toggle on a running chair switches it off).
 const DEVICES = [
-  { name: /^Pro$/, label: 'theragun' },
-  { name: /^EVOLUTION-/, label: 'chair' },
-  { name: /^hy\d/, label: 'ems' },
+  { name: /^Pro$/, label: 'theragun', scale: '30' },
+  { name: /^EVOLUTION-/, label: 'chair', scale: '10' },
+  { name: /^hy\d/, label: 'ems', scale: '30' },
 ] as const;
 
 for (const device of DEVICES) {
   test(`first run to a finished "Upper back" routine on the simulated ${device.label}`, async ({ page }) => {
-    host = await startHost(['--demo', '--time-scale', '30']);
+    host = await startHost(['--demo', '--time-scale', device.scale]);
     await page.goto(host.url);
     await scanAndConnect(page, device.name);
     await openRoutine(page, 'Upper back');
@@ -46,14 +48,17 @@ for (const device of DEVICES) {
     await expect(page.getByText('Around the knot').first()).toBeVisible();
     if (device.label === 'chair') {
       // circular → knead, back-and-forth → knock, as the panel shows what the chair decoded
-      await expect.poll(() => simReadout(page, /^EVOLUTION-/), { timeout: 10_000, intervals: [50] }).toMatch(/Mode: knead\b/);
-      await expect.poll(() => simReadout(page, /^EVOLUTION-/), { timeout: 10_000, intervals: [50] }).toMatch(/Mode: knock\b/);
+      await expect.poll(() => simReadout(page, /^EVOLUTION-/), { timeout: 10_000, intervals: [50] }).toMatch(/Power: on[\s\S]*Mode: knead\b/);
+      // step 2 starts 6 s later: the chair must still be on, now knocking
+      await expect.poll(() => simReadout(page, /^EVOLUTION-/), { timeout: 15_000, intervals: [50] }).toMatch(/Power: on[\s\S]*Mode: knock\b/);
+      await expect(page.getByText('Toward the knot').first()).toBeVisible();
     }
     if (device.label === 'ems') {
       await expect.poll(() => simReadout(page, /^hy\d/), { timeout: 10_000, intervals: [50] }).toMatch(/Output: on/);
     }
-    await expect(page.getByText(/drink/i).first()).toBeVisible({ timeout: 20_000 });
+    await expect(page.getByText(/drink/i).first()).toBeVisible({ timeout: 40_000 });
     await shot(page, `full-${device.label}-finished`);
+    if (device.label === 'chair') await expect.poll(() => simReadout(page, /^EVOLUTION-/)).toMatch(/Power: off/);
     // the device is left stopped
     if (device.label === 'theragun') await expect.poll(() => simReadout(page, /^Pro/)).toMatch(/Motor: 0 rpm/);
     if (device.label === 'ems') await expect.poll(() => simReadout(page, /^hy\d/)).toMatch(/Output: off/);

@@ -129,6 +129,7 @@ export const en = {
       'resume-advertising': 'Advertise again',
       clear: 'Clear faults',
       'button-max': 'Press its own “max” button',
+      'button-power': 'Press its power button',
       'remote-power': 'Press its power button',
       'lose-next-power': 'Miss the next power command',
     } as Record<string, string>,

@@ -232,4 +232,59 @@ describe('app core on the simulated radio', () => {
     const history = await ok<{ painEvents: { muscleGroup: string }[] }>('usage.history', { days: 1 });
     expect(history.painEvents.map((p) => p.muscleGroup)).toEqual(['lower-back']);
   });
+
+  it('a device switched off by hand mid-session ends the session, and no later step switches it back on', async () => {
+    await connectTheragun();
+    await ok('screening.set', { answers: ANSWERS });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.3 });
+    const hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 500);
+    try {
+      await until(() => rpm() > 0, 5000);
+      await new Promise((r) => setTimeout(r, 1800)); // past the settling time after switching on
+      const before = core.simRadio()!.writes('sim-theragun-pro').length;
+      await ok('sim.fault', { peripheralId: 'sim-theragun-pro', fault: 'button-power' });
+      const ended = await until(() => events.find((e) => e.event === 'session.ended')?.payload as { reason: string } | undefined, 2000);
+      expect(ended.reason).toBe('user-stop');
+      expect(events.find((e) => e.event === 'safety.warning' && (e.payload as { code: string }).code === 'off-by-hand')?.payload).toMatchObject({
+        message: expect.stringMatching(/switched off on the device itself/),
+      });
+      expect(await call('session.setStep', { sessionId: s.sessionId, intensity: 0.5 })).toMatchObject({ ok: false, error: { code: 'no-session' } });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(rpm()).toBe(0);
+      // after the hand stop only a stop frame may have gone out, never a speed
+      const after = core.simRadio()!.writes('sim-theragun-pro').slice(before).map((w) => Buffer.from(w.bytes).toString('hex'));
+      expect(after.every((h) => h === 'aa070103000003')).toBe(true);
+    } finally {
+      clearInterval(hb);
+    }
+  });
+
+  it('the chair switched off with its own remote mid-session ends the session; the next step does not power it on again', async () => {
+    await ok('scan.start');
+    const id = await until(() => {
+      const last = [...events].reverse().find((e) => e.event === 'scan.results')?.payload as ScanResults | undefined;
+      return last?.devices.find((d) => d.name.startsWith('EVOLUTION-'))?.peripheralId;
+    });
+    await ok('device.connect', { peripheralId: id });
+    await ok('screening.set', { answers: ANSWERS });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.5, motion: 'circular' });
+    const chair = () => core.simRadio()!.peripheral(id)!.state();
+    const hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 500);
+    try {
+      await until(() => chair().powered === true && chair().speed === 3, 5000);
+      await new Promise((r) => setTimeout(r, 1800));
+      await ok('sim.fault', { peripheralId: id, fault: 'remote-power' });
+      const ended = await until(() => events.find((e) => e.event === 'session.ended')?.payload as { reason: string } | undefined, 2000);
+      expect(ended.reason).toBe('user-stop');
+      expect(await call('session.setStep', { sessionId: s.sessionId, intensity: 0.5, motion: 'back-and-forth' })).toMatchObject({ ok: false });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(chair().powered).toBe(false);
+    } finally {
+      clearInterval(hb);
+    }
+  });
 });
