@@ -31,7 +31,7 @@ import {
   type SimPeripheralState,
 } from '../ipc/contract';
 import { GovernorRefusal, SafetyGovernor, systemClock, type GovernorClock, type MotorPort } from '../safety/governor';
-import { DAILY_BUDGET_MAX_SECONDS, KIND_RULES, allQuestions, screeningBlock } from '../safety/rules';
+import { BASE_QUESTIONS, DAILY_BUDGET_MAX_SECONDS, KIND_RULES, allQuestions, screeningBlock } from '../safety/rules';
 import { SettingsError, SettingsStore, toSettingsView } from '../store/settings';
 import { USAGE_FILE, UsageLog, localDayClock } from '../store/usage';
 import type { StoreNotice } from '../store/json-file';
@@ -259,8 +259,9 @@ export class AppCore implements Core {
       case 'scan.start': {
         const report = await this.scanner.start();
         if (report.started.length === 0) {
-          const why = report.failed.map((f) => f.message).join(' ');
-          throw new Refusal('refused', `Cannot scan: ${why || 'no Bluetooth adapter is usable.'} Try the simulated devices instead.`);
+          // The transports' messages already say "Cannot scan: …" and what to do.
+          const why = [...new Set(report.failed.map((f) => f.message))].join(' ');
+          throw new Refusal('refused', why || 'Cannot scan: no Bluetooth adapter is usable. Try the simulated devices.');
         }
         return this.scanResults();
       }
@@ -626,7 +627,13 @@ export class AppCore implements Core {
   }
 
   private settingsView(): SettingsView {
-    return toSettingsView(this.settings.get(), { dataDir: this.options.dataDir, screeningQuestions: allQuestions() });
+    const settings = this.settings.get();
+    const view = toSettingsView(settings, { dataDir: this.options.dataDir, screeningQuestions: allQuestions() });
+    // Blocked by a "yes" to a question that applies: the base ones, plus the connected
+    // device kind's own (a "yes" to an EMS-only question does not block a massage gun).
+    const kind = this.device?.module.kind;
+    const applies = [...BASE_QUESTIONS, ...(kind ? KIND_RULES[kind].extraQuestions : [])];
+    return { ...view, motorBlocked: applies.some((q) => settings.screening[q.id] === true) };
   }
 
   private simState(): SimPeripheralState[] {

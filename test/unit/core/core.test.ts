@@ -162,8 +162,10 @@ describe('app core on the simulated radio', () => {
     core = await createCore({ dataDir: mkdtempSync(join(tmpdir(), 'unknot-core-')), demo: false, timeScale: 1, host: 'browser', version: 'test' });
     expect(await call('scan.start')).toMatchObject({
       ok: false,
-      error: { code: 'refused', message: expect.stringMatching(/Cannot scan: .*EAFNOSUPPORT.*simulated devices/) },
+      error: { code: 'refused', message: expect.stringMatching(/^Cannot scan: [^]*EAFNOSUPPORT[^]*simulated devices\.$/) },
     });
+    const refused = (await call('scan.start')) as { ok: false; error: { message: string } };
+    expect(refused.error.message.match(/Cannot scan/g)).toHaveLength(1);
     await ok('demo.enable');
     expect((await call('scan.start')).ok).toBe(true);
   });
@@ -286,5 +288,26 @@ describe('app core on the simulated radio', () => {
     } finally {
       clearInterval(hb);
     }
+  });
+
+  it('a "yes" to an EMS-only question blocks the EMS pad but not the massage gun', async () => {
+    await ok('screening.set', { answers: { ...ANSWERS, implant: true, epilepsy: false } });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    expect((await ok<{ motorBlocked: boolean }>('settings.get')).motorBlocked).toBe(false);
+    await connectTheragun();
+    expect((await ok<{ motorBlocked: boolean }>('settings.get')).motorBlocked).toBe(false);
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'shoulders', plannedMotorSeconds: 120 });
+    await ok('session.end', { sessionId: s.sessionId });
+    await ok('scan.start');
+    const pad = await until(() => {
+      const last = [...events].reverse().find((e) => e.event === 'scan.results')?.payload as ScanResults | undefined;
+      return last?.devices.find((d) => /^hy\d/.test(d.name))?.peripheralId;
+    });
+    await ok('device.connect', { peripheralId: pad });
+    expect((await ok<{ motorBlocked: boolean }>('settings.get')).motorBlocked).toBe(true);
+    expect(await call('session.start', { muscleGroup: 'shoulders', plannedMotorSeconds: 120 })).toMatchObject({
+      ok: false,
+      error: { code: 'blocked-by-screening', message: expect.stringMatching(/consult a doctor/) },
+    });
   });
 });
