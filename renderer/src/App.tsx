@@ -106,7 +106,15 @@ export function App() {
       return;
     }
     window.scrollTo(0, 0);
-    mainRef.current?.querySelector<HTMLElement>('h1')?.focus({ preventScroll: true });
+    // Move focus to the new screen's heading (made focusable for this), so keyboard and
+    // screen-reader users continue from the top of the screen instead of from <body>.
+    const heading = mainRef.current?.querySelector<HTMLElement>('h1');
+    if (heading) {
+      heading.tabIndex = -1;
+      heading.focus({ preventScroll: true });
+    } else {
+      mainRef.current?.focus({ preventScroll: true });
+    }
   }, [screen]);
 
   return (

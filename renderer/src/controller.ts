@@ -308,6 +308,8 @@ export async function saveSettings(patch: SettingsPatch): Promise<boolean> {
     const view = await call('settings.set', patch);
     if (view && typeof view === 'object' && 'sessionCapSeconds' in view) setState({ settings: view });
     else await reloadSettings();
+    // A changed daily limit changes what is left today for every area.
+    if (patch.dailyBudgetSeconds !== undefined) await refreshUsage();
     return true;
   } catch (err) {
     setState({ warning: errorText(err) });

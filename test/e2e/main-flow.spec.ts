@@ -152,3 +152,18 @@ test('"Stop — it hurts" stops the gun at once and the history marks the pain e
   await expect(page.getByRole('cell', { name: 'Upper back ×1' })).toBeVisible();
   await page.screenshot({ path: `${SHOTS}/main-10-history-pain.png`, fullPage: true });
 });
+
+test('keyboard: focus lands on something useful after Connect and after each screen change', async ({ page }) => {
+  host = await startHost(['--demo']);
+  await page.goto(host.url);
+  await page.getByRole('button', { name: 'Scan', exact: true }).click();
+  const connect = page.getByRole('group', { name: /^Pro$/ }).getByRole('button', { name: 'Connect', exact: true });
+  await connect.focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('button', { name: 'Choose a routine' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { level: 1, name: 'Routines' })).toBeFocused();
+  await page.getByRole('button', { name: 'Settings', exact: true }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { level: 1, name: 'Settings' })).toBeFocused();
+});

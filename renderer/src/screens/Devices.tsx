@@ -108,6 +108,14 @@ function DeviceItem({ entry, busy, current, confirmed }: { entry: ScanEntry; bus
   );
 }
 
+/**
+ * When the device connects, the Connect button that had focus is replaced by a badge:
+ * hand focus to "Choose a routine" instead of letting it fall back to <body>.
+ */
+function focusIfLost(el: HTMLButtonElement | null): void {
+  if (el && (document.activeElement === null || document.activeElement === document.body)) el.focus();
+}
+
 export function Devices() {
   const devices = useStore((s) => s.devices);
   const scanning = useStore((s) => s.scanning);
@@ -136,7 +144,7 @@ export function Devices() {
           </p>
           {connected && (
             <div className="row">
-              <button type="button" className="btn primary" onClick={() => go('routines')}>
+              <button type="button" className="btn primary" ref={focusIfLost} onClick={() => go('routines')}>
                 {t.pairing.chooseRoutine}
               </button>
               <button type="button" className="btn" onClick={() => void disconnect()}>
