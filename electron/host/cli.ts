@@ -40,6 +40,7 @@ async function main(): Promise<void> {
   const quit = async (): Promise<void> => {
     if (quitting) return;
     quitting = true;
+    console.log('Unknot: stopping every massager, then exiting.');
     await core.stopAll('app-quit');
     await host.close();
     await core.shutdown();
