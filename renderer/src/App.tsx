@@ -51,6 +51,13 @@ function Banners() {
   const warning = useStore((s) => s.warning);
   const notice = useStore((s) => s.notice);
   const needsFirstRun = useStore((s) => Boolean(s.settings) && (!screeningComplete(s) || !s.settings?.doctorNoticeAcknowledged));
+  // Only the EMS pad's own questions are missing (the general ones are answered).
+  const baseAnswered = useStore(
+    (s) =>
+      s.device.kind === 'ems' &&
+      Boolean(s.settings?.doctorNoticeAcknowledged) &&
+      ['pregnant', 'heart-condition', 'high-blood-pressure'].every((id) => typeof s.settings?.screening[id] === 'boolean'),
+  );
   const blocked = useStore(motorBlocked);
   const screen = useStore((s) => s.screen);
   return (
@@ -64,7 +71,7 @@ function Banners() {
       {blocked && <div className="banner warn">{t.screening.blocked}</div>}
       {needsFirstRun && !blocked && screen !== 'first-run' && (
         <div className="banner info">
-          {t.firstRun.banner}{' '}
+          {baseAnswered ? t.firstRun.bannerEms : t.firstRun.banner}{' '}
           <button type="button" className="btn small" onClick={() => go('first-run')}>
             {t.firstRun.bannerAction}
           </button>

@@ -207,7 +207,10 @@ export function init(): void {
         const pos = currentPosition(run);
         const finished = (ev.reason === 'session-cap' || ev.reason === 'daily-budget') && pos !== null && pos.progress >= 0.95;
         if (finished) endLocally('completed', t.summary.reasons.completed, ev.usedMotorSeconds);
-        else endLocally(ev.reason, ev.message || t.summary.reasons[ev.reason] || '', ev.usedMotorSeconds);
+        else if (ev.reason === 'user-stop' && run.phase !== 'ending') {
+          // Stopped, but not from this window: say where it may have come from.
+          endLocally(ev.reason, t.summary.stoppedElsewhere, ev.usedMotorSeconds);
+        } else endLocally(ev.reason, ev.message || t.summary.reasons[ev.reason] || '', ev.usedMotorSeconds);
       } else if (typeof ev.usedMotorSeconds === 'number') {
         patchRun({ usedMotorSeconds: ev.usedMotorSeconds });
       }

@@ -167,3 +167,20 @@ test('keyboard: focus lands on something useful after Connect and after each scr
   await page.keyboard.press('Enter');
   await expect(page.getByRole('heading', { level: 1, name: 'Settings' })).toBeFocused();
 });
+
+test('a stop from a second window stops the gun and the first window says where the stop came from', async ({ page, context }) => {
+  host = await startHost(['--demo']);
+  await page.goto(host.url);
+  await scanAndConnect(page, /^Pro$/);
+  await openRoutine(page, 'Upper back');
+  await answerScreeningNo(page);
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect.poll(() => simRpm(page), { timeout: 10_000 }).toBeGreaterThan(0);
+  const other = await context.newPage();
+  await other.goto(host.url);
+  await expect(other.getByText('A routine is running in another window')).toBeVisible();
+  await other.getByRole('button', { name: 'Stop it' }).click();
+  await expect.poll(() => simRpm(page), { timeout: 1000, intervals: [20] }).toBe(0);
+  await expect(page.getByText(/Stopped from outside this window/)).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/main-11-stopped-elsewhere.png`, fullPage: true });
+});

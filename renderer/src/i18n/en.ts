@@ -284,6 +284,7 @@ export const en = {
 
   summary: {
     heading: 'Done',
+    stoppedElsewhere: 'Stopped from outside this window: another window, the stop shortcut, or the massager’s own button.',
     stoppedHeading: 'Stopped',
     used: (sec: number) => `Motor time used: ${min(sec)}.`,
     left: (sec: number, group: string) => leftToday(sec, group.toLowerCase()),
@@ -379,6 +380,7 @@ export const en = {
     acknowledge: 'I understand',
     acknowledged: 'Noted.',
     banner: 'Before the first routine, read the safety notes and answer a few health questions.',
+    bannerEms: 'Before using the EMS pad, answer its two extra health questions.',
     bannerAction: 'Open safety notes',
     continue: 'Continue to devices',
   },
