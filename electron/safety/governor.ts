@@ -394,18 +394,7 @@ export class SafetyGovernor {
    */
   devicePaused(message: string): void {
     const s = this.session;
-    if (!s || s.state === 'ended') return;
-    this.account(s);
-    if (s.state === 'running') {
-      s.state = 'paused';
-      s.pausedReason = message;
-      s.step = 0;
-      s.output = 0;
-      if (s.deadline !== undefined) this.clock.clearTimeout(s.deadline);
-      delete s.deadline;
-      this.emit('output', 0);
-      this.emit('state', this.stateEvent(s));
-    }
+    if (s) this.pauseSession(s, message, false);
   }
 
   /** A status from the device: warns when it reports a level above the ceiling (set by its own buttons). */
@@ -536,7 +525,7 @@ export class SafetyGovernor {
 
   /** Arms a timer for the moment the granted time runs out, so the stop does not wait for a tick. */
   private armDeadline(s: Session): void {
-    if (s.deadline !== undefined) this.clock.clearTimeout(s.deadline);
+    this.clearDeadline(s);
     const leftMs = ((s.grantedSeconds - s.usedSeconds) * 1000) / this.timeScale;
     s.deadline = this.clock.setTimeout(() => {
       delete s.deadline;
@@ -544,7 +533,11 @@ export class SafetyGovernor {
     }, Math.max(0, leftMs));
   }
 
-  private pauseSession(s: Session, reason: string): void {
+  /**
+   * Pauses a running session: motor time counted up to now, output 0, no end-of-time
+   * timer. `writeStop` is false when nothing can be written (the link is down).
+   */
+  private pauseSession(s: Session, reason: string, writeStop = true): void {
     if (s.state !== 'running') return;
     this.account(s);
     if (this.session !== s || s.state !== 'running') return;
@@ -552,11 +545,15 @@ export class SafetyGovernor {
     s.pausedReason = reason;
     s.output = 0;
     s.step = 0;
+    this.clearDeadline(s);
+    this.emit('output', 0);
+    if (writeStop) void this.stopMotor();
+    this.emit('state', this.stateEvent(s));
+  }
+
+  private clearDeadline(s: Session): void {
     if (s.deadline !== undefined) this.clock.clearTimeout(s.deadline);
     delete s.deadline;
-    this.emit('output', 0);
-    void this.stopMotor();
-    this.emit('state', this.stateEvent(s));
   }
 
   private async stopMotor(): Promise<void> {
@@ -580,8 +577,7 @@ export class SafetyGovernor {
     s.state = 'ended';
     s.step = 0;
     s.output = 0;
-    if (s.deadline !== undefined) this.clock.clearTimeout(s.deadline);
-    delete s.deadline;
+    this.clearDeadline(s);
     this.stopTicker();
     this.emit('output', 0);
     this.ledger.endSession(s.id, reason, this.clock.wallNow());
