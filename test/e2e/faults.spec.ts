@@ -5,7 +5,7 @@
  * until the user resumes.
  */
 import { expect, test } from '@playwright/test';
-import { answerScreeningNo, openRoutine, scanAndConnect, SHOTS, simRpm } from './helpers';
+import { SHOTS, scanAndConnect, simRpm, startRoutine } from './helpers';
 import { startHost, type RunningHost } from './host';
 
 let host: RunningHost | undefined;
@@ -18,9 +18,7 @@ test('"Drop the link" mid-routine: pause, warning, reconnect with a stop, resume
   host = await startHost(['--demo']);
   await page.goto(host.url);
   await scanAndConnect(page, /^Pro$/);
-  await openRoutine(page, 'Upper back');
-  await answerScreeningNo(page);
-  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await startRoutine(page, 'Upper back');
   await expect.poll(() => simRpm(page), { timeout: 10_000 }).toBeGreaterThan(0);
   // Wait until the scan that found the gun is long over: reconnecting must not depend on it.
   await page.waitForTimeout(1500);

@@ -8,7 +8,7 @@
  */
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { answerScreeningNo, openRoutine, scanAndConnect, SHOTS, simReadout } from './helpers';
+import { SHOTS, answerScreeningNo, scanAndConnect, simReadout, startRoutine } from './helpers';
 import { startHost, type RunningHost } from './host';
 
 let host: RunningHost | undefined;
@@ -42,9 +42,7 @@ for (const device of DEVICES) {
     host = await startHost(['--demo', '--time-scale', device.scale]);
     await page.goto(host.url);
     await scanAndConnect(page, device.name);
-    await openRoutine(page, 'Upper back');
-    await answerScreeningNo(page);
-    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await startRoutine(page, 'Upper back');
     await expect(page.getByText('Around the knot').first()).toBeVisible();
     if (device.label === 'chair') {
       // circular → knead, back-and-forth → knock, as the panel shows what the chair decoded

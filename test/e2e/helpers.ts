@@ -48,3 +48,10 @@ export async function openRoutine(page: Page, name: string): Promise<void> {
   await page.getByRole('button', { name: 'Routines', exact: true }).click();
   await page.getByRole('button', { name, exact: true }).click();
 }
+
+/** Opens a routine, answers the screening "No" (where asked) and presses Start. */
+export async function startRoutine(page: Page, name: string): Promise<void> {
+  await openRoutine(page, name);
+  await answerScreeningNo(page);
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+}

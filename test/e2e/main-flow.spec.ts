@@ -7,7 +7,7 @@
  * disabled with the doctor message.
  */
 import { expect, test } from '@playwright/test';
-import { answerScreeningNo, openRoutine, scanAndConnect, SHOTS, simRpm } from './helpers';
+import { SHOTS, answerScreeningNo, openRoutine, scanAndConnect, simRpm, startRoutine } from './helpers';
 import { startHost, type RunningHost } from './host';
 
 const STEP1_MAX_RPM = Math.ceil(0.35 * 3616); // step 1 of "Upper back" asks for 35%
@@ -67,9 +67,7 @@ test('the ceiling holds for the whole routine: never more than 2169 rpm', async 
   await page.goto(host.url);
   await scanAndConnect(page, /^Pro$/);
   // ask for full speed by hand: the governor must hold it at the ceiling
-  await openRoutine(page, 'Upper back');
-  await answerScreeningNo(page);
-  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await startRoutine(page, 'Upper back');
   let max = 0;
   const end = Date.now() + 14_000;
   while (Date.now() < end) {
@@ -106,9 +104,7 @@ test('closing the page mid-routine brings the gun to 0 rpm within 4 seconds', as
   host = await startHost(['--demo']);
   await page.goto(host.url);
   await scanAndConnect(page, /^Pro$/);
-  await openRoutine(page, 'Upper back');
-  await answerScreeningNo(page);
-  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await startRoutine(page, 'Upper back');
   await expect.poll(() => simRpm(page), { timeout: 10_000 }).toBeGreaterThan(0);
   // a second tab watches the simulated devices panel
   const observer = await context.newPage();
@@ -139,9 +135,7 @@ test('"Stop — it hurts" stops the gun at once and the history marks the pain e
   host = await startHost(['--demo', '--time-scale', '20']);
   await page.goto(host.url);
   await scanAndConnect(page, /^Pro$/);
-  await openRoutine(page, 'Upper back');
-  await answerScreeningNo(page);
-  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await startRoutine(page, 'Upper back');
   await expect.poll(() => simRpm(page), { timeout: 10_000 }).toBeGreaterThan(0);
   await page.getByRole('button', { name: 'Stop — it hurts' }).click();
   await expect.poll(() => simRpm(page), { timeout: 1000, intervals: [20] }).toBe(0);
@@ -172,9 +166,7 @@ test('a stop from a second window stops the gun and the first window says where 
   host = await startHost(['--demo']);
   await page.goto(host.url);
   await scanAndConnect(page, /^Pro$/);
-  await openRoutine(page, 'Upper back');
-  await answerScreeningNo(page);
-  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await startRoutine(page, 'Upper back');
   await expect.poll(() => simRpm(page), { timeout: 10_000 }).toBeGreaterThan(0);
   const other = await context.newPage();
   await other.goto(host.url);
