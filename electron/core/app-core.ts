@@ -406,6 +406,7 @@ export class AppCore implements Core {
     if (!module) throw new Refusal('invalid-payload', `Unknown protocol "${chosenId}".`);
     if (this.device) await this.disconnect();
     await this.scanner.deviceConnected().catch(() => undefined);
+    const model = candidates.find((c) => c.module.id === module.id)?.model;
     const link = new DeviceLink({
       transport: entry.transport,
       peripheralId: req.peripheralId,
@@ -416,7 +417,7 @@ export class AppCore implements Core {
       // advertises only while a scan runs; otherwise every attempt is made (a pending
       // connection completes as soon as the device advertises, or times out).
       reconnect: { ...this.options.reconnect, isAdvertising: () => !this.scanner.scanning || this.scanner.isFresh(req.peripheralId) },
-      ...(candidates.find((c) => c.module.id === module.id)?.model ? { model: candidates.find((c) => c.module.id === module.id)!.model! } : {}),
+      ...(model ? { model } : {}),
     });
     const d: Connected = {
       link,
