@@ -53,6 +53,18 @@ export const THERAGUN_MAX_RPM: Readonly<Record<TheragunModel, number>> = { Pro: 
 /** Advertised names, matched exactly (case-sensitive): too generic to be more than a candidate. */
 const MODEL_NAMES: readonly TheragunModel[] = ['Pro', 'Elite', 'Prime'];
 
+/**
+ * Advertised names that are not a model name, and the model they mean: older Prime
+ * firmware advertises `liv2` (DESIGN §3, after buttplug.io's Theragun notes).
+ */
+const NAME_ALIASES: Readonly<Record<string, TheragunModel>> = { liv2: 'Prime' };
+
+/** The model an advertised name means, or undefined when it is none of the gun's names. */
+function modelForName(name: string | undefined): TheragunModel | undefined {
+  if (isModel(name)) return name;
+  return name !== undefined && Object.hasOwn(NAME_ALIASES, name) ? NAME_ALIASES[name] : undefined;
+}
+
 /** First byte of frames to the gun / from the gun. */
 const TO_GUN = 0xaa;
 const FROM_GUN = 0xbb;
@@ -170,12 +182,14 @@ export function decodeTheragun(bytes: Uint8Array): DecodeResult {
 }
 
 /**
- * Recognises a Theragun Gen 4 by its exact advertised name (`Pro`, `Elite`, `Prime`).
+ * Recognises a Theragun Gen 4 by its exact advertised name (`Pro`, `Elite`, `Prime`,
+ * or `liv2`, an older Prime firmware's name, which gets the Prime's range).
  * Always a `candidate`: the names are too generic, so {@link theragun}.open confirms
  * by finding service `ffe0` after connecting.
  */
 export function identifyTheragun(adv: Advertisement): IdentifyMatch | null {
-  return isModel(adv.localName) ? { confidence: 'candidate', model: adv.localName } : null;
+  const model = modelForName(adv.localName);
+  return model ? { confidence: 'candidate', model } : null;
 }
 
 /** Capabilities for one model: steps are rpm (Pro/Elite 3616, Prime 3584). */
@@ -194,7 +208,7 @@ export function theragunCapabilities(model: TheragunModel, battery: boolean): Ca
 /**
  * Accepts the connected peripheral only when service `ffe0` has a writable `ffe2` and
  * a notifying `ffe1`. The model comes from `ctx.model` or the local name; when neither
- * names one, the Prime's smaller range (3584 rpm) is assumed, so a step never means
+ * names one (`liv2` names the Prime), the Prime's smaller range (3584 rpm) is assumed, so a step never means
  * a faster speed than intended. Battery is reported only when Battery Service `180f`
  * was found (the protocol itself documents none).
  */
@@ -204,7 +218,7 @@ export function openTheragun(ctx: ConnectionContext): OpenResult {
   if (!ctx.services.has(THERAGUN_SERVICE)) return { ok: false, reason: 'service ffe0 not found: not a Theragun Gen 4' };
   if (!canWrite(write)) return { ok: false, reason: 'characteristic ffe2 (write) not found in service ffe0' };
   if (!canNotify(notify)) return { ok: false, reason: 'characteristic ffe1 (notify) not found in service ffe0' };
-  const model: TheragunModel = isModel(ctx.model) ? ctx.model : isModel(ctx.localName) ? ctx.localName : 'Prime';
+  const model: TheragunModel = modelForName(ctx.model) ?? modelForName(ctx.localName) ?? 'Prime';
   const capabilities = theragunCapabilities(model, hasBattery(ctx));
   // The source writes speed frames and the status request with response and the
   // firmware query without; fall back to what the characteristic declares.

@@ -141,6 +141,20 @@ describe('Theragun Gen 4', () => {
     expect(get('theragun')).toBe(theragun);
   });
 
+  it('takes the older Prime firmware name liv2 as a Prime candidate, with the Prime range', () => {
+    expect(theragun.identify({ localName: 'liv2', serviceUuids: [] })).toEqual({ confidence: 'candidate', model: 'Prime' });
+    expect(theragun.identify({ localName: 'LIV2', serviceUuids: [] })).toBeNull();
+    expect(identify({ localName: 'liv2', serviceUuids: [] }).map((c) => c.module.id)).toEqual(['theragun']);
+    const gatt = [
+      { uuid: 'ffe1', properties: ['notify'] },
+      { uuid: 'ffe2', properties: ['write'] },
+    ];
+    const opened = theragun.open({ localName: 'liv2', services: new Map([['ffe0', gatt]]), now: () => 0 });
+    expect(opened.ok && opened.session.capabilities.steps).toBe(3584);
+    // The highest speed frame under a full ceiling is the Prime's 3584 rpm (0x0E00).
+    expect(opened.ok && toHex(opened.session.encode({ type: 'setIntensity', value: 1 })[0]!.bytes)).toBe('AA 15 01 03 0E 00 03');
+  });
+
   it('open refuses a peripheral without ffe0/ffe2/ffe1', () => {
     const now = () => 0;
     expect(theragun.open({ localName: 'Pro', services: new Map(), now }).ok).toBe(false);
