@@ -67,15 +67,49 @@ export interface DeviceStatus {
   /** Battery charge, percent 0..100. */
   batteryPercent?: number;
   firmware?: string;
+  /**
+   * What the device says it is doing, where it reports more than on/off (the chair):
+   * `idle` (off), `resetting` (returning to its rest position after a power-off: no
+   * power toggle may be sent), `ready` (on, rollers still), `running` (rollers moving).
+   */
+  runState?: RunState;
+  /** Seconds left on the device's own program timer, while it runs (the chair). */
+  secondsLeft?: number;
+  /**
+   * Set by the protocol session when the device left `running` without a stop from the
+   * app: someone switched it off (or its own timer ended the program) on the device.
+   */
+  offByHand?: boolean;
 }
+
+/** A device's run state (see {@link DeviceStatus.runState}). */
+export type RunState = 'idle' | 'resetting' | 'ready' | 'running';
 
 /** Result of decoding one notification. `decode` never throws: anything it cannot read is `unknown`. */
 export type DecodeResult =
   | {
       kind: 'status';
       status: DeviceStatus;
-      /** Writes the protocol wants made in answer (e.g. the chair correcting a power toggle once). */
+      /**
+       * Writes the protocol wants made in answer, ahead of nothing and never dropped by a
+       * stop (e.g. the chair's one corrective power toggle after a lost stop).
+       */
       followUp?: Write[];
+      /**
+       * Commands the session held back (the chair while it returns to rest, or before its
+       * first status) and now asks the link to queue again, in order. The link queues them
+       * as ordinary commands (encoded when their turn comes, dropped by a stop) and drops
+       * them when a stop is queued or under way, or while it holds after a reconnect.
+       */
+      replay?: Command[];
+      /** A message for the user (e.g. "switch the chair off by hand"). */
+      notice?: string;
+      /**
+       * True when the notification ended inside a frame that later notifications should
+       * complete (protocols that reassemble frames, the EMS pad). The status then holds what
+       * the complete frames carried, possibly nothing.
+       */
+      pending?: boolean;
     }
   | { kind: 'unknown'; reason: string };
 
@@ -85,6 +119,8 @@ export interface Advertisement {
   /** Advertised service UUIDs (noble form). */
   serviceUuids: string[];
   manufacturerData?: Uint8Array;
+  /** Service data entries (noble's `serviceData`: the service UUID in noble form and the bytes after it). */
+  serviceData?: { uuid: string; data: Uint8Array }[];
 }
 
 /**
@@ -157,6 +193,18 @@ export interface ProtocolSession {
    * not be sure the device stopped (the chair after a reconnect without status), else undefined.
    */
   stopNotice?(): string | undefined;
+  /**
+   * After any other command: a message for the user when the session held the command
+   * back (the chair waiting for its reset to end), else undefined. Reading clears it.
+   */
+  takeNotice?(): string | undefined;
+  /**
+   * After `encode({ type: 'stop' })` was written and the status proving "off" did not come
+   * by the protocol's deadline: further stop attempts, in order, one group of writes per
+   * attempt (write a group, wait for the proof again, then the next). Empty or absent when
+   * the protocol has no other way to stop. (The EMS pad: run-state off, then its oldest stop.)
+   */
+  stopEscalation?(): Write[][];
 }
 
 /** Result of opening a session: the protocol either accepts the connected peripheral or says why not. */
@@ -215,7 +263,31 @@ export interface SimulatedPeripheral {
 export interface SimOptions {
   address?: string;
   model?: string;
+  /** Timers for device-side behaviour over time (status reports, a chair's reset); defaults to the global timers. */
+  clock?: SimClock;
 }
+
+/**
+ * Timers a simulated peripheral uses for what the device does by itself over time.
+ * `now()` is monotonic milliseconds; `setTimeout` delays are milliseconds.
+ */
+export interface SimClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The global timers, for simulators that were given no clock. */
+export const SYSTEM_SIM_CLOCK: SimClock = {
+  now: () => (typeof performance !== 'undefined' ? performance.now() : Date.now()),
+  setTimeout: (fn, ms) => {
+    const handle = setTimeout(fn, ms);
+    // A simulated device's own timers never keep a process alive.
+    (handle as { unref?: () => void }).unref?.();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 
 /** Where a protocol's facts come from (DESIGN §3); shown with the experimental flag. */
 export interface ProtocolSource {

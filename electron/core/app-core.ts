@@ -437,12 +437,20 @@ export class AppCore implements Core {
     });
     link.on('status', (s: DeviceStatus) => {
       d.status = { ...d.status, ...s };
+      delete d.status.offByHand;
+      if (s.runState !== undefined && s.runState !== 'running') {
+        // The chair's speed and time left are only reported while its rollers move.
+        delete d.status.level;
+        delete d.status.secondsLeft;
+      }
       if (s.level !== undefined) this.governor.reportDeviceLevel(s.level, s.levelIsIntensity === true);
       // Switched off on the device itself (its button or remote) while Unknot had it
-      // running: that is the user's stop, and no later step may switch it back on.
-      const offByHand = module.kind === 'chair' ? s.powered === false : module.kind === 'percussive' ? s.running === false : false;
+      // running: that is the user's stop, and no later step may switch it back on. The
+      // chair's session says so itself (it knows whether the app sent a stop; a
+      // resetting chair still sets its powered bit); a gun reporting "not running" does.
+      const offByHand = s.offByHand === true || (module.kind === 'percussive' && s.running === false);
       const since = this.governor.runningSinceMs();
-      if (offByHand && since !== null && this.clock.now() - since > DEVICE_SETTLE_MS) {
+      if (offByHand && since !== null && (s.offByHand === true || this.clock.now() - since > DEVICE_SETTLE_MS)) {
         const message = `The ${KIND_NAMES[module.kind]} was switched off on the device itself, so the session stopped.`;
         void this.governor.stopAll('user-stop');
         this.broadcast('safety.warning', { code: 'off-by-hand', message });
@@ -623,6 +631,8 @@ export class AppCore implements Core {
       ...(d.modelNumber !== undefined ? { modelNumber: d.modelNumber } : {}),
       ...(d.status.mode !== undefined ? { mode: d.status.mode } : {}),
       ...(d.status.heat !== undefined ? { heat: d.status.heat } : {}),
+      ...(d.status.runState !== undefined ? { runState: d.status.runState } : {}),
+      ...(d.status.secondsLeft !== undefined ? { secondsLeft: d.status.secondsLeft } : {}),
       ...(d.message ? { message: d.message } : {}),
     };
   }

@@ -627,10 +627,8 @@ export class DeviceLink {
           const delay = w.delayAfterMs ?? 0;
           if (i < writes.length - 1 && delay > 0) await this.sleep(delay);
         }
-        if (job.kind === 'stop') {
-          const notice = session.stopNotice?.();
-          if (notice) this.emit('notice', notice);
-        }
+        const notice = job.kind === 'stop' ? session.stopNotice?.() : session.takeNotice?.();
+        if (notice) this.emit('notice', notice);
       }
       for (const w of job.waiters) w.resolve(outcome);
     } catch (error) {
@@ -690,8 +688,31 @@ export class DeviceLink {
       return;
     }
     this.emit('status', result.status);
+    if (result.notice) this.emit('notice', result.notice);
     if (result.followUp && result.followUp.length > 0 && this.linkState === 'connected') {
       this.enqueue({ kind: 'follow-up', writes: result.followUp, waiters: [] }).catch(() => undefined);
+    }
+    if (result.replay && result.replay.length > 0) this.replay(result.replay);
+  }
+
+  /**
+   * Queues commands a protocol session held back and hands back now (the chair after its
+   * reset). They are dropped while a stop is queued or under way (the stop wins), and
+   * while the link holds after a reconnect (they were asked for before the drop); a
+   * replayed stop goes through {@link stop}.
+   */
+  private replay(commands: Command[]): void {
+    if (this.linkState !== 'connected') return;
+    for (const command of commands) {
+      if (command.type === 'stop') {
+        this.stop().catch(() => undefined);
+        continue;
+      }
+      if (this.held || this.inFlight?.kind === 'stop' || this.queue.some((j) => j.kind === 'stop')) continue;
+      const kind = jobKindOf(command);
+      // A queued intensity was asked for after the held one: it wins.
+      if (kind === 'intensity' && this.queue.some((j) => j.kind === 'intensity')) continue;
+      this.enqueue({ kind, command, waiters: [] }).catch(() => undefined);
     }
   }
 

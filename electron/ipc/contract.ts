@@ -179,7 +179,15 @@ export interface DeviceStatusEvent {
   running?: boolean;
   /** Last step the app wrote (0 when stopped). */
   commandedStep?: number;
+  /** The level the device itself reports (for the chair: its speed 1–6, while its rollers move). */
   reportedLevel?: number;
+  /**
+   * What the device says it is doing, where it tells more than on/off (the chair):
+   * `idle`, `resetting` (returning to rest after a power-off), `ready` (on, still), `running`.
+   */
+  runState?: 'idle' | 'resetting' | 'ready' | 'running';
+  /** Seconds left on the device's own program timer while it runs (the chair). */
+  secondsLeft?: number;
   batteryPercent?: number;
   firmware?: string;
   /** From the standard Device Information service, where the device has it. */

@@ -50,7 +50,15 @@ export function DevicePanel() {
   if (device.model) rows.push([t.device.model, device.modelNumber && device.modelNumber !== device.model ? `${device.model} (${device.modelNumber})` : device.model]);
   if (device.manufacturer) rows.push([t.device.maker, device.manufacturer]);
   if (typeof device.commandedStep === 'number') rows.push([t.device.commanded, t.device.step(device.commandedStep, unit)]);
-  if (typeof device.reportedLevel === 'number') rows.push([t.device.reported, `${device.reportedLevel}`]);
+  if (device.runState) rows.push([t.device.runStateLabel(device.kind), t.device.runStates[device.runState]]);
+  if (typeof device.reportedLevel === 'number') {
+    rows.push(
+      device.kind === 'chair'
+        ? [t.device.chairSpeed, t.device.ofSteps(device.reportedLevel, device.steps)]
+        : [t.device.reported, `${device.reportedLevel}`],
+    );
+  }
+  if (typeof device.secondsLeft === 'number') rows.push([t.device.deviceTimer, t.device.timeLeft(device.secondsLeft)]);
 
   return (
     <section className="card device-panel" aria-labelledby={`${uid}-h`}>
@@ -64,6 +72,11 @@ export function DevicePanel() {
         </p>
       )}
       {device.message && <p className="hint">{device.message}</p>}
+      {device.runState === 'resetting' && (
+        <p className="notice" role="status">
+          {t.device.resetting}
+        </p>
+      )}
       <dl className="facts">
         {rows.map(([k, v]) => (
           <div key={k}>

@@ -279,12 +279,15 @@ describe('app core on the simulated radio', () => {
     try {
       await until(() => chair().powered === true && chair().speed === 3, 5000);
       await new Promise((r) => setTimeout(r, 1800));
+      const writesBefore = core.simRadio()!.writes(id).length;
       await ok('sim.fault', { peripheralId: id, fault: 'remote-power' });
       const ended = await until(() => events.find((e) => e.event === 'session.ended')?.payload as { reason: string } | undefined, 2000);
       expect(ended.reason).toBe('user-stop');
       expect(await call('session.setStep', { sessionId: s.sessionId, intensity: 0.5, motion: 'back-and-forth' })).toMatchObject({ ok: false });
       await new Promise((r) => setTimeout(r, 500));
-      expect(chair().powered).toBe(false);
+      // Returning to rest (its powered bit still set), and the app sent no toggle of its own.
+      expect(chair()).toMatchObject({ running: false, runState: 'resetting', togglesWhileResetting: 0 });
+      expect(core.simRadio()!.writes(id).slice(writesBefore)).toEqual([]);
     } finally {
       clearInterval(hb);
     }

@@ -2,14 +2,18 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../../protocols/bytes';
 import {
+  RONGTAI_BY_HAND_NOTICE,
+  RONGTAI_RESETTING_NOTICE,
+  RONGTAI_SIM_RESET_MS,
   RONGTAI_STOP_NOTICE,
   parseStatusFrame,
   rongtai,
   simulateRongTai,
   statusFrame,
 } from '../../../protocols/rongtai';
-import type { Command, ProtocolSession, SimulatedPeripheral } from '../../../protocols/types';
-import { connectSim, contextFor, fakeClock, type FakeClock } from './helpers';
+import type { Command, DeviceStatus, ProtocolSession, SimulatedPeripheral } from '../../../protocols/types';
+import { FakeClock } from '../helpers/fake-clock';
+import { connectSim, contextFor } from './helpers';
 
 interface Capture {
   name: string;
@@ -20,34 +24,98 @@ const captures = JSON.parse(readFileSync(new URL('../../../protocols/vectors/ron
   frames: Capture[];
 };
 
-function setup(model = 'EVOLUTION-1', subscribe = true) {
-  const clock: FakeClock = fakeClock();
-  const sim = simulateRongTai({ model });
-  const result = rongtai.open(contextFor(sim, clock.now));
-  if (!result.ok) throw new Error(result.reason);
-  const session = result.session;
-  const notes = subscribe ? connectSim(sim, session.notify) : [];
-  return { clock, sim, session, notes };
+const POWER_83 = 'F0 83 01 7B F1';
+const POWER_84 = 'F0 84 01 7A F1';
+
+/**
+ * A simulated chair and one session, joined the way the device link joins them, on a
+ * clock the test moves: writes reach the chair in order; its notifications are decoded
+ * after each write and after each clock step; follow-ups are written and replays encoded
+ * again as the link does (a replay is dropped while a stop is on its way, which never
+ * happens here between two synchronous steps). Delays after writes are not waited for.
+ */
+function rig(model = 'EVOLUTION-1') {
+  const clock = new FakeClock();
+  const sim = simulateRongTai({ model, clock });
+  const opened = rongtai.open(contextFor(sim, () => clock.now()));
+  if (!opened.ok) throw new Error(opened.reason);
+  const session = opened.session;
+  const wire: string[] = [];
+  const notices: string[] = [];
+  const statuses: DeviceStatus[] = [];
+  const inbox: Uint8Array[] = [];
+  sim.setNotifier((service, characteristic, bytes) => {
+    if (service === session.notify.service && characteristic === session.notify.characteristic) inbox.push(bytes);
+  });
+  const writeAll = (writes: ReturnType<ProtocolSession['encode']>): void => {
+    for (const w of writes) {
+      wire.push(toHex(w.bytes));
+      sim.onWrite(w.service, w.characteristic, w.bytes, w.withResponse);
+      flush();
+    }
+  };
+  const flush = (): void => {
+    while (inbox.length > 0) {
+      const r = session.decode(inbox.shift()!);
+      if (r.kind !== 'status') continue;
+      statuses.push(r.status);
+      if (r.notice) notices.push(r.notice);
+      if (r.followUp) writeAll(r.followUp);
+      for (const c of r.replay ?? []) send(c);
+    }
+  };
+  const send = (command: Command): string[] => {
+    const before = wire.length;
+    writeAll(session.encode(command));
+    const n = command.type === 'stop' ? session.stopNotice?.() : session.takeNotice?.();
+    if (n) notices.push(n);
+    return wire.slice(before);
+  };
+  const advance = (ms: number): void => {
+    for (let t = 0; t < ms; t += 100) {
+      clock.advance(Math.min(100, ms - t));
+      flush();
+    }
+  };
+  const subscribe = (): void => {
+    sim.onSubscribe?.(session.notify.service, session.notify.characteristic, true);
+    flush();
+  };
+  const toggles = (from = 0): number => wire.slice(from).filter((h) => h === POWER_83 || h === POWER_84).length;
+  return { clock, sim, session, wire, notices, statuses, send, advance, subscribe, toggles };
 }
 
-/** Sends a command's writes to the simulator, then feeds every new notification back to the session. */
-function run(session: ProtocolSession, sim: SimulatedPeripheral, notes: Uint8Array[], command: Command): string[] {
-  const writes = session.encode(command);
-  for (const w of writes) {
-    const before = notes.length;
-    sim.onWrite(w.service, w.characteristic, w.bytes, w.withResponse);
-    for (const n of notes.slice(before)) session.decode(n);
-  }
-  return writes.map((w) => toHex(w.bytes));
+/** The routine's first step as the governor sends it: the motion, then the step's intensity. */
+function startRoutineStep(r: ReturnType<typeof rig>, value = 0.5): void {
+  r.send({ type: 'setTimer', seconds: 240 });
+  r.send({ type: 'setMotion', motion: 'circular' });
+  r.send({ type: 'setIntensity', value });
 }
 
-describe('RongTai status captures', () => {
+describe('RongTai status captures (shared/captures, hardware)', () => {
   it.each(captures.frames.map((f) => [f.name, f] as const))('decodes "%s" as captured', (_name, frame) => {
     const status = parseStatusFrame(fromHex(frame.hex));
     expect(status).toBeDefined();
     expect(status).toMatchObject(frame.expect);
-    const { session } = setup('EVOLUTION-1', false);
+    if (frame.expect.running === false) {
+      // Speed, width and time left are leftovers while the rollers are still.
+      expect(status).not.toHaveProperty('speed');
+      expect(status).not.toHaveProperty('secondsLeft');
+      expect(status).not.toHaveProperty('level');
+    } else {
+      // The chair's own speed is the step scale the app commands: compared with the ceiling.
+      expect(status).toMatchObject({ level: frame.expect.speed, levelIsIntensity: true });
+    }
+    const { session } = rig();
     expect(session.decode(fromHex(frame.hex))).toMatchObject({ kind: 'status', status: frame.expect });
+  });
+
+  it('covers every run state, and b7 = 23 (airbag flags in the high bits) is running', () => {
+    const states = new Set(captures.frames.map((f) => f.expect.runState));
+    expect([...states].sort()).toEqual(['idle', 'ready', 'resetting', 'running']);
+    const b7is23 = captures.frames.filter((f) => fromHex(f.hex)[7] === 0x23);
+    expect(b7is23.length).toBeGreaterThan(0);
+    for (const f of b7is23) expect(parseStatusFrame(fromHex(f.hex))).toMatchObject({ runState: 'running', running: true });
   });
 
   it.each(captures.frames.map((f) => [f.name, f] as const))('rejects "%s" with its checksum or a marker altered', (_name, frame) => {
@@ -56,163 +124,310 @@ describe('RongTai status captures', () => {
       const bad = good.slice();
       bad[index] = bad[index]! ^ 0x01;
       expect(parseStatusFrame(bad)).toBeUndefined();
-      const { session } = setup();
+      const { session } = rig();
       expect(session.decode(bad).kind).toBe('unknown');
     }
+    // A changed data byte breaks the checksum too.
+    const changed = good.slice();
+    changed[7] = changed[7]! ^ 0x01;
+    expect(parseStatusFrame(changed)).toBeUndefined();
     expect(parseStatusFrame(good.slice(0, 16))).toBeUndefined();
+  });
+
+  it('statusFrame builds frames the parser reads back field by field', () => {
+    const f = statusFrame({ powered: true, runState: 'running', heat: true, speed: 4, secondsLeft: 1234, zeroGravity: true, strength3d: 2 });
+    expect(parseStatusFrame(f)).toMatchObject({ powered: true, runState: 'running', heat: true, speed: 4, secondsLeft: 1234, zeroGravity: true, strength3d: 2 });
+    expect(parseStatusFrame(statusFrame({ powered: true, runState: 'resetting', heat: false }))).toMatchObject({ powered: true, running: false, runState: 'resetting' });
   });
 });
 
-describe('RongTai commands', () => {
-  it('uses type 83 on fff1 (with response) and 84 on 8b00… (without response)', () => {
-    const a = setup('EVOLUTION-1');
-    const w83 = a.session.encode({ type: 'powerOn' });
-    expect(w83.map((w) => toHex(w.bytes))).toEqual(['F0 83 01 7B F1']);
-    expect(w83[0]).toMatchObject({ service: 'fff0', characteristic: 'fff1', withResponse: true });
-    const b = setup('RT8600S');
-    const w84 = b.session.encode({ type: 'powerOn' });
-    expect(w84.map((w) => toHex(w.bytes))).toEqual(['F0 84 01 7A F1']);
-    expect(w84[0]).toMatchObject({ characteristic: '8b00ace7eb0b49b0bbe99aee0a26e1a3', withResponse: false });
+describe('RongTai writes and variants', () => {
+  it('EVOLUTION: type 83 on fff1 without response', () => {
+    const r = rig('EVOLUTION-1');
+    r.subscribe();
+    const writes = r.session.encode({ type: 'powerOn' });
+    expect(writes.map((w) => toHex(w.bytes))).toEqual([POWER_83]);
+    expect(writes[0]).toMatchObject({ service: 'fff0', characteristic: 'fff1', withResponse: false, delayAfterMs: 1000 });
   });
 
-  it('powers on before a technique when not known powered, not when known', () => {
-    const { session, sim, notes } = setup();
-    // Subscribing delivered a status "off": the power state is known and fresh.
-    expect(sim.state().powered).toBe(false);
-    for (const n of notes) session.decode(n);
-    expect(run(session, sim, notes, { type: 'setMotion', motion: 'circular' })).toEqual(['F0 83 01 7B F1', 'F0 83 20 5C F1']);
-    expect(sim.state()).toMatchObject({ powered: true, running: true, mode: 'knead', ignoredWhileOff: 0 });
-    expect(run(session, sim, notes, { type: 'setMotion', motion: 'back-and-forth' })).toEqual(['F0 83 21 5B F1']);
-    expect(run(session, sim, notes, { type: 'setIntensity', value: 0.5 })).toEqual(['F0 83 30 4C F1']);
-    expect(sim.state()).toMatchObject({ mode: 'knock', speed: 3 });
+  it('RT8600S exposes both write characteristics; the session picks 8b00…/type 84 and the chair runs', () => {
+    const r = rig('RT8600S');
+    expect(r.sim.services[0]!.characteristics.map((c) => c.uuid)).toEqual(['fff1', '8b00ace7eb0b49b0bbe99aee0a26e1a3', '0734594aa8e74b1aa6b1cd5243059a57']);
+    r.subscribe();
+    startRoutineStep(r);
+    expect(r.wire).toEqual([POWER_84, 'F0 84 30 4B F1', 'F0 84 20 5B F1', 'F0 84 30 4B F1', 'F0 84 50 2B F1']);
+    expect(r.sim.state()).toMatchObject({ runState: 'running', speed: 3, mode: 'knead', wrongCharacteristic: 0, badFrames: 0 });
+    const w = r.session.encode({ type: 'setIntensity', value: 1 });
+    expect(w[0]).toMatchObject({ characteristic: '8b00ace7eb0b49b0bbe99aee0a26e1a3', withResponse: false });
   });
 
-  it('maps intensity to the six speed keys and sends knead first when no technique was chosen', () => {
-    const { session, sim, notes } = setup();
-    expect(run(session, sim, notes, { type: 'setIntensity', value: 0.01 })).toEqual(['F0 83 01 7B F1', 'F0 83 20 5C F1', 'F0 83 2E 4E F1']);
-    expect(sim.state()).toMatchObject({ powered: true, running: true, mode: 'knead', speed: 1 });
-    expect(run(session, sim, notes, { type: 'setIntensity', value: 1 })).toEqual(['F0 83 33 49 F1']);
-    expect(sim.state().speed).toBe(6);
+  it('writes fff1 with response only when the characteristic allows nothing else', () => {
+    const sim = simulateRongTai();
+    const ctx = contextFor(sim);
+    ctx.services = new Map([['fff0', [{ uuid: 'fff1', properties: ['write'] }, { uuid: '0734594aa8e74b1aa6b1cd5243059a57', properties: ['notify'] }]]]);
+    const opened = rongtai.open(ctx);
+    expect(opened.ok && opened.session.encode({ type: 'stop' })).toEqual([]);
+    if (!opened.ok) return;
+    opened.session.decode(statusFrame({ powered: false, runState: 'idle', heat: false }));
+    expect(opened.session.encode({ type: 'powerOn' })[0]).toMatchObject({ withResponse: true });
   });
 
-  it('stop toggles power when known powered, and the chair goes off', () => {
-    const { session, sim, notes } = setup();
-    run(session, sim, notes, { type: 'setMode', mode: 'shiatsu' });
-    expect(sim.state()).toMatchObject({ powered: true, mode: 'shiatsu' });
-    expect(run(session, sim, notes, { type: 'stop' })).toEqual(['F0 83 01 7B F1']);
-    expect(sim.state()).toMatchObject({ powered: false, running: false });
-    expect(session.stopNotice?.()).toBeUndefined();
-    // Known off now: a second stop sends nothing and needs no notice.
-    expect(run(session, sim, notes, { type: 'stop' })).toEqual([]);
-    expect(session.stopNotice?.()).toBeUndefined();
+  it('start order: power on, 1 s, speed, technique, speed again, timer; a technique alone sends nothing', () => {
+    const r = rig();
+    r.subscribe();
+    expect(r.send({ type: 'setTimer', seconds: 240 })).toEqual([]);
+    // The step's motion arrives before its intensity: a technique key would run the rollers at the chair's own speed.
+    expect(r.send({ type: 'setMotion', motion: 'back-and-forth' })).toEqual([]);
+    expect(r.sim.state()).toMatchObject({ runState: 'idle', powerToggles: 0 });
+    const writes = r.session.encode({ type: 'setIntensity', value: 0.3 });
+    expect(writes.map((w) => toHex(w.bytes))).toEqual([POWER_83, 'F0 83 2F 4D F1', 'F0 83 21 5B F1', 'F0 83 2F 4D F1', 'F0 83 50 2C F1']);
+    expect(writes[0]!.delayAfterMs).toBe(1000);
+    for (const w of writes) r.sim.onWrite(w.service, w.characteristic, w.bytes, w.withResponse);
+    expect(r.sim.state()).toMatchObject({ runState: 'running', mode: 'knock', speed: 2, timerMinutes: 10 });
   });
 
-  it('after a new connection without status, stop sends nothing and asks the user to check the chair', () => {
-    const { session } = setup('EVOLUTION-1', false);
-    expect(session.encode({ type: 'stop' })).toEqual([]);
-    expect(session.stopNotice?.()).toBe(RONGTAI_STOP_NOTICE);
-    expect(session.encode({ type: 'setIntensity', value: 0 })).toEqual([]);
+  it('while running: a speed change is one key; a technique change is the technique and the speed again', () => {
+    const r = rig();
+    r.subscribe();
+    startRoutineStep(r, 0.5);
+    expect(r.send({ type: 'setIntensity', value: 0.5 })).toEqual([]);
+    expect(r.send({ type: 'setIntensity', value: 0.2 })).toEqual(['F0 83 2F 4D F1']);
+    expect(r.send({ type: 'setMotion', motion: 'long-strokes' })).toEqual(['F0 83 24 58 F1', 'F0 83 2F 4D F1']);
+    expect(r.sim.state()).toMatchObject({ mode: 'knead-knock', speed: 2, runState: 'running' });
+    expect(r.toggles()).toBe(1);
+  });
+});
+
+describe('RongTai power rule', () => {
+  it('a stop during a routine puts exactly one power toggle on the wire, and none during the reset', () => {
+    const r = rig();
+    r.subscribe();
+    startRoutineStep(r);
+    r.advance(20_000);
+    const before = r.wire.length;
+    expect(r.send({ type: 'stop' })).toEqual([POWER_83]);
+    expect(r.sim.state()).toMatchObject({ runState: 'resetting', powered: true, running: false });
+    r.advance(RONGTAI_SIM_RESET_MS + 3000);
+    expect(r.sim.state()).toMatchObject({ runState: 'idle', powered: false });
+    expect(r.toggles(before)).toBe(1);
+    expect(r.sim.state()).toMatchObject({ powerToggles: 2, togglesWhileResetting: 0 });
+    expect(r.notices).toEqual([]);
   });
 
-  it('a stale status does not count as knowing the power state', () => {
-    const { session, clock } = setup('EVOLUTION-1', false);
-    session.decode(statusFrame({ powered: true, running: true, heat: false, level: 3 }));
-    clock.advance(10_000);
-    expect(session.encode({ type: 'stop' })).toEqual([]);
-    expect(session.stopNotice?.()).toBe(RONGTAI_STOP_NOTICE);
-    session.decode(statusFrame({ powered: true, running: true, heat: false, level: 3 }));
-    expect(session.encode({ type: 'stop' }).map((w) => toHex(w.bytes))).toEqual(['F0 83 01 7B F1']);
-    expect(session.stopNotice?.()).toBeUndefined();
+  it('during the reset a second Stop, a resume and heat send no toggle; they wait for idle', () => {
+    const r = rig();
+    r.subscribe();
+    startRoutineStep(r);
+    r.advance(5000);
+    r.send({ type: 'stop' });
+    const afterStop = r.wire.length;
+    // Inside the grace second, and after it while the chair reports resetting.
+    expect(r.send({ type: 'stop' })).toEqual([]);
+    r.advance(1500);
+    expect(r.statuses.at(-1)).toMatchObject({ runState: 'resetting', powered: true });
+    expect(r.send({ type: 'stop' })).toEqual([]);
+    expect(r.send({ type: 'setHeat', on: true })).toEqual([]);
+    expect(r.notices.at(-1)).toBe(RONGTAI_RESETTING_NOTICE);
+    expect(r.send({ type: 'setMotion', motion: 'circular' })).toEqual([]); // a resume: motion, then intensity
+    expect(r.send({ type: 'setIntensity', value: 0.5 })).toEqual([]);
+    expect(r.toggles(afterStop)).toBe(0);
+    expect(r.sim.state()).toMatchObject({ togglesWhileResetting: 0, runState: 'resetting' });
+    // Once idle, the held heat and speed go out in one start.
+    r.advance(RONGTAI_SIM_RESET_MS);
+    expect(r.toggles(afterStop)).toBe(1);
+    expect(r.sim.state()).toMatchObject({ runState: 'running', heat: true, speed: 3, mode: 'knead', togglesWhileResetting: 0 });
   });
 
-  it('a routine with steps far apart never toggles a running chair off, and its stop still lands', () => {
-    // Regression: power knowledge from a status frame used to expire after 3 s, so the
-    // next step's technique sent a power toggle that switched the running chair off,
-    // and the final stop, not knowing the state, sent nothing.
-    const { session, sim, notes, clock } = setup();
-    expect(run(session, sim, notes, { type: 'setMotion', motion: 'circular' })).toEqual(['F0 83 01 7B F1', 'F0 83 20 5C F1']);
-    run(session, sim, notes, { type: 'setIntensity', value: 0.5 });
-    clock.advance(7000);
-    expect(run(session, sim, notes, { type: 'setMotion', motion: 'back-and-forth' })).toEqual(['F0 83 21 5B F1']);
-    expect(sim.state()).toMatchObject({ powered: true, mode: 'knock' });
-    clock.advance(7000);
-    expect(run(session, sim, notes, { type: 'setIntensity', value: 0.3 })).toEqual(['F0 83 2F 4D F1']);
-    expect(sim.state()).toMatchObject({ powered: true, speed: 2 });
-    clock.advance(7000);
-    expect(run(session, sim, notes, { type: 'stop' })).toEqual(['F0 83 01 7B F1']);
-    expect(sim.state()).toMatchObject({ powered: false, running: false });
-    expect(session.stopNotice?.()).toBeUndefined();
+  it('a Stop during the reset also cancels what was waiting', () => {
+    const r = rig();
+    r.subscribe();
+    startRoutineStep(r);
+    r.send({ type: 'stop' });
+    r.advance(1500);
+    r.send({ type: 'setIntensity', value: 0.5 });
+    r.send({ type: 'stop' });
+    const mark = r.wire.length;
+    r.advance(RONGTAI_SIM_RESET_MS + 2000);
+    expect(r.wire.slice(mark)).toEqual([]);
+    expect(r.sim.state()).toMatchObject({ runState: 'idle' });
   });
 
-  it('a chair switched off by hand is switched on again only by a new command, and a stop then knows it is off', () => {
-    const { session, sim, notes, clock } = setup();
-    run(session, sim, notes, { type: 'setMotion', motion: 'circular' });
-    sim.act?.('remote-power'); // the chair's own remote: off, and it reports so
-    for (const n of notes.splice(0)) session.decode(n);
-    clock.advance(10_000);
-    expect(run(session, sim, notes, { type: 'stop' })).toEqual([]); // off already: nothing to toggle
-    expect(session.stopNotice?.()).toBeUndefined();
-    expect(run(session, sim, notes, { type: 'setMotion', motion: 'circular' })).toEqual(['F0 83 01 7B F1', 'F0 83 20 5C F1']);
-    expect(sim.state()).toMatchObject({ powered: true, mode: 'knead' });
+  it('a chair whose first toggle is lost gets exactly one more', () => {
+    const r = rig();
+    r.subscribe();
+    startRoutineStep(r);
+    r.advance(3000);
+    r.sim.act?.('lose-next-power');
+    const before = r.wire.length;
+    r.send({ type: 'stop' });
+    expect(r.sim.state().runState).toBe('running');
+    r.advance(900); // frames of the grace second change nothing
+    expect(r.toggles(before)).toBe(1);
+    r.advance(600);
+    expect(r.toggles(before)).toBe(2);
+    expect(r.sim.state()).toMatchObject({ runState: 'resetting' });
+    r.advance(RONGTAI_SIM_RESET_MS + 5000);
+    expect(r.toggles(before)).toBe(2);
+    expect(r.sim.state()).toMatchObject({ runState: 'idle', togglesWhileResetting: 0 });
+    expect(r.notices).toEqual([]);
   });
 
-  it('corrects a lost stop toggle once, and not on a status sent before the chair acted', () => {
-    const { session, sim, notes, clock } = setup();
-    run(session, sim, notes, { type: 'setMotion', motion: 'circular' });
-    sim.act?.('lose-next-power');
-    const before = notes.length;
-    expect(run(session, sim, notes, { type: 'stop' })).toEqual(['F0 83 01 7B F1']);
-    expect(sim.state().powered).toBe(true);
-    // The status right after the stop still shows powered, but arrives inside the settle window: no toggle.
-    const immediate = notes[before]!;
-    expect(session.decode(immediate)).toEqual({ kind: 'status', status: expect.objectContaining({ powered: true }) });
-    clock.advance(1500);
-    const later = statusFrame({ powered: true, running: true, heat: false, level: 3 });
-    const result = session.decode(later);
-    expect(result.kind === 'status' && result.followUp?.map((w) => toHex(w.bytes))).toEqual(['F0 83 01 7B F1']);
-    for (const w of result.kind === 'status' ? (result.followUp ?? []) : []) sim.onWrite(w.service, w.characteristic, w.bytes, w.withResponse);
-    expect(sim.state().powered).toBe(false);
-    // Only once.
-    clock.advance(1500);
-    const again = session.decode(later);
-    expect(again.kind === 'status' && again.followUp).toBeFalsy();
+  it('a chair that ignores both toggles gets no third: the user is told to switch it off by hand', () => {
+    const r = rig();
+    r.subscribe();
+    startRoutineStep(r);
+    r.advance(3000);
+    r.sim.act?.('lose-every-power');
+    const before = r.wire.length;
+    r.send({ type: 'stop' });
+    r.advance(1500);
+    expect(r.toggles(before)).toBe(2);
+    r.advance(2000);
+    expect(r.notices).toEqual([]);
+    r.advance(1600);
+    expect(r.notices).toEqual([RONGTAI_BY_HAND_NOTICE]);
+    r.advance(10_000);
+    expect(r.send({ type: 'stop' })).toEqual([]);
+    expect(r.toggles(before)).toBe(2);
+    expect(r.notices.at(-1)).toBe(RONGTAI_BY_HAND_NOTICE);
+    // Switched off by hand with the remote: the chair resets, and the next stop finds nothing to do.
+    r.sim.act?.('remote-power');
+    r.advance(RONGTAI_SIM_RESET_MS + 1000);
+    expect(r.sim.state().runState).toBe('idle');
+    expect(r.send({ type: 'stop' })).toEqual([]);
   });
 
-  it('sets heat and the shortest covering timer, after powering on', () => {
-    const { session, sim, notes } = setup();
-    expect(run(session, sim, notes, { type: 'setTimer', seconds: 300 })).toEqual([]);
-    expect(run(session, sim, notes, { type: 'setMotion', motion: 'long-strokes' })).toEqual(['F0 83 01 7B F1', 'F0 83 50 2C F1', 'F0 83 24 58 F1']);
-    expect(sim.state()).toMatchObject({ timerMinutes: 10, mode: 'knead-knock' });
-    expect(run(session, sim, notes, { type: 'setTimer', seconds: 601 })).toEqual(['F0 83 51 2B F1']);
-    expect(run(session, sim, notes, { type: 'setHeat', on: true })).toEqual(['F0 83 27 55 F1']);
-    expect(run(session, sim, notes, { type: 'setHeat', on: true })).toEqual([]);
-    expect(sim.state()).toMatchObject({ heat: true, timerMinutes: 20 });
-    expect(sim.readout()).toEqual([
-      { label: 'Power', value: 'on' },
-      { label: 'Mode', value: 'knead-knock' },
-      { label: 'Speed', value: '3 of 6' },
-      { label: 'Heat', value: 'on' },
-      { label: 'Timer', value: '20 min' },
-    ]);
-    expect(run(session, sim, notes, { type: 'setHeat', on: false })).toEqual(['F0 83 27 55 F1']);
+  it('a stop toggles only when the chair is on: ready counts, idle and resetting do not', () => {
+    const r = rig();
+    r.session.decode(statusFrame({ powered: true, runState: 'ready', heat: false }));
+    expect(r.session.encode({ type: 'stop' }).map((w) => toHex(w.bytes))).toEqual([POWER_83]);
+    const idle = rig();
+    idle.session.decode(statusFrame({ powered: false, runState: 'idle', heat: false }));
+    expect(idle.session.encode({ type: 'stop' })).toEqual([]);
+    expect(idle.session.stopNotice?.()).toBeUndefined();
+    const resetting = rig();
+    resetting.session.decode(statusFrame({ powered: true, runState: 'resetting', heat: false }));
+    expect(resetting.session.encode({ type: 'stop' })).toEqual([]);
+    expect(resetting.session.encode({ type: 'powerOn' })).toEqual([]);
+    expect(resetting.session.encode({ type: 'setHeat', on: true })).toEqual([]);
   });
 
-  it('simulator ignores techniques while off and frames of the other variant', () => {
-    const sim = simulateRongTai({ model: 'RT8600S' });
-    connectSim(sim, { service: 'fff0', characteristic: '0734594aa8e74b1aa6b1cd5243059a57' });
-    sim.onWrite('fff0', '8b00ace7eb0b49b0bbe99aee0a26e1a3', fromHex('F0 84 20 5B F1'), false);
-    expect(sim.state()).toMatchObject({ powered: false, mode: '', ignoredWhileOff: 1 });
-    sim.onWrite('fff0', '8b00ace7eb0b49b0bbe99aee0a26e1a3', fromHex('F0 83 01 7B F1'), false);
-    sim.onWrite('fff0', '8b00ace7eb0b49b0bbe99aee0a26e1a3', fromHex('F0 84 01 7B F1'), false);
-    expect(sim.state()).toMatchObject({ powered: false, badFrames: 2 });
+  it('a new connection before any status: the stop sends nothing and asks to check the chair, then is made once a status shows it on', () => {
+    const r = rig();
+    r.sim.act?.('remote-power'); // the chair is on (ready) from before the connection
+    expect(r.send({ type: 'stop' })).toEqual([]);
+    expect(r.notices).toEqual([RONGTAI_STOP_NOTICE]);
+    r.subscribe(); // first status: ready
+    expect(r.wire).toEqual([POWER_83]);
+    expect(r.sim.state().runState).toBe('resetting');
+    const off = rig();
+    off.send({ type: 'stop' });
+    off.subscribe(); // first status: idle: nothing to do
+    expect(off.wire).toEqual([]);
+  });
+
+  it('a status older than a few seconds does not count as knowing the state', () => {
+    const r = rig();
+    r.session.decode(statusFrame({ powered: true, runState: 'running', heat: false, speed: 3 }));
+    r.clock.advance(10_000);
+    expect(r.session.encode({ type: 'stop' })).toEqual([]);
+    expect(r.session.stopNotice?.()).toBe(RONGTAI_STOP_NOTICE);
+    r.session.decode(statusFrame({ powered: true, runState: 'running', heat: false, speed: 3 }));
+    expect(r.session.encode({ type: 'stop' }).map((w) => toHex(w.bytes))).toEqual([POWER_83]);
+  });
+
+  it('steps far apart never toggle a running chair off, and the final stop lands', () => {
+    const r = rig();
+    r.subscribe();
+    startRoutineStep(r);
+    r.advance(7000);
+    expect(r.send({ type: 'setMotion', motion: 'back-and-forth' })).toEqual(['F0 83 21 5B F1', 'F0 83 30 4C F1']);
+    r.advance(7000);
+    expect(r.send({ type: 'setIntensity', value: 0.3 })).toEqual(['F0 83 2F 4D F1']);
+    r.advance(7000);
+    expect(r.send({ type: 'stop' })).toEqual([POWER_83]);
+    expect(r.toggles()).toBe(2);
+    expect(r.sim.state().runState).toBe('resetting');
+  });
+
+  it('leaving running without the app’s stop is reported as switched off by hand (a resetting chair still sets the powered bit)', () => {
+    const r = rig();
+    r.subscribe();
+    startRoutineStep(r);
+    r.advance(3000);
+    r.sim.act?.('remote-power');
+    r.advance(100);
+    const last = r.statuses.at(-1)!;
+    expect(last).toMatchObject({ runState: 'resetting', powered: true, offByHand: true });
+    // The app's own stop is not "by hand".
+    const s = rig();
+    s.subscribe();
+    startRoutineStep(s);
+    s.advance(3000);
+    s.send({ type: 'stop' });
+    s.advance(RONGTAI_SIM_RESET_MS + 2000);
+    expect(s.statuses.some((x) => x.offByHand)).toBe(false);
   });
 
   it.each([NaN, -0.1, 1.1])('refuses intensity %s without emitting or changing state', (value) => {
-    const { session, sim, notes } = setup();
-    expect(() => session.encode({ type: 'setIntensity', value })).toThrow(RangeError);
-    expect(run(session, sim, notes, { type: 'stop' })).toEqual([]);
+    const r = rig();
+    r.subscribe();
+    expect(() => r.session.encode({ type: 'setIntensity', value })).toThrow(RangeError);
+    expect(r.send({ type: 'stop' })).toEqual([]);
+    expect(r.wire).toEqual([]);
+  });
+});
+
+describe('RongTai simulator', () => {
+  it('ignores techniques while off and frames of the other variant or characteristic', () => {
+    const sim = simulateRongTai({ model: 'RT8600S', clock: new FakeClock() });
+    connectSim(sim, { service: 'fff0', characteristic: '0734594aa8e74b1aa6b1cd5243059a57' });
+    sim.onWrite('fff0', '8b00ace7eb0b49b0bbe99aee0a26e1a3', fromHex('F0 84 20 5B F1'), false);
+    expect(sim.state()).toMatchObject({ powered: false, mode: '', ignored: 1 });
+    sim.onWrite('fff0', '8b00ace7eb0b49b0bbe99aee0a26e1a3', fromHex(POWER_83), false);
+    sim.onWrite('fff0', '8b00ace7eb0b49b0bbe99aee0a26e1a3', fromHex('F0 84 01 7B F1'), false);
+    sim.onWrite('fff0', 'fff1', fromHex(POWER_83), false);
+    expect(sim.state()).toMatchObject({ powered: false, badFrames: 2, wrongCharacteristic: 1 });
   });
 
+  it('goes idle → ready → running → resetting → idle, and streams its status while subscribed', () => {
+    const clock = new FakeClock();
+    const sim: SimulatedPeripheral = simulateRongTai({ clock });
+    const notes = connectSim(sim, { service: 'fff0', characteristic: '0734594aa8e74b1aa6b1cd5243059a57' });
+    const seen = () => notes.map((n) => parseStatusFrame(n)?.runState);
+    const write = (hex: string) => sim.onWrite('fff0', 'fff1', fromHex(hex), false);
+    write(POWER_83);
+    expect(parseStatusFrame(notes.at(-1)!)).toMatchObject({ runState: 'ready', powered: true, running: false });
+    expect(notes.at(-1)![2]! & 0x1c).toBe(0); // no speed bits while ready
+    write('F0 83 20 5C F1');
+    expect(parseStatusFrame(notes.at(-1)!)).toMatchObject({ runState: 'running', speed: 3, secondsLeft: 600 });
+    clock.advance(5000);
+    expect(parseStatusFrame(notes.at(-1)!)).toMatchObject({ runState: 'running', secondsLeft: 595 });
+    write(POWER_83);
+    expect(parseStatusFrame(notes.at(-1)!)).toMatchObject({ runState: 'resetting', powered: true });
+    write(POWER_83); // counted, nothing visible
+    expect(sim.state()).toMatchObject({ runState: 'resetting', togglesWhileResetting: 1, powerToggles: 2 });
+    clock.advance(RONGTAI_SIM_RESET_MS);
+    expect(parseStatusFrame(notes.at(-1)!)).toMatchObject({ runState: 'idle', powered: false });
+    expect(seen()).toEqual(expect.arrayContaining(['idle', 'ready', 'running', 'resetting']));
+    sim.onSubscribe?.('fff0', '0734594aa8e74b1aa6b1cd5243059a57', false);
+    const count = notes.length;
+    clock.advance(5000);
+    expect(notes.length).toBe(count);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('its own work timer ends the program', () => {
+    const clock = new FakeClock();
+    const sim = simulateRongTai({ clock });
+    connectSim(sim, { service: 'fff0', characteristic: '0734594aa8e74b1aa6b1cd5243059a57' });
+    for (const hex of [POWER_83, 'F0 83 20 5C F1']) sim.onWrite('fff0', 'fff1', fromHex(hex), false);
+    clock.advance(601_000);
+    expect(sim.state().runState).toBe('resetting');
+  });
+});
+
+describe('RongTai identification', () => {
   it('identifies the chair by name', () => {
     expect(rongtai.identify({ localName: 'RT8600S', serviceUuids: [] })).toEqual({ confidence: 'strong', model: 'RT8600S' });
     expect(rongtai.identify({ localName: 'EVOLUTION-42', serviceUuids: [] })).toEqual({ confidence: 'strong', model: 'EVOLUTION-42' });

@@ -1,0 +1,130 @@
+/**
+ * The chair's one power rule through the whole main process: real noble classes on the
+ * simulated radio, the device link, the governor and the core, judged by the simulated
+ * chair's own state and by the frames on the wire.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createCore, type AppCore } from '../../../electron/core/app-core';
+import type { DeviceStatusEvent, EventChannel, Reply, ScanResults, SessionStartResult } from '../../../electron/ipc/contract';
+import { RONGTAI_SIM_RESET_MS } from '../../../protocols/rongtai';
+
+const ANSWERS = { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false };
+const POWER = 'f083017bf1';
+
+async function until<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('the chair on the simulated radio', () => {
+  let core: AppCore;
+  let events: { event: EventChannel; payload: unknown }[];
+  let id: string;
+  let hb: ReturnType<typeof setInterval> | undefined;
+  const call = async (channel: string, payload?: unknown): Promise<Reply> => core.handle('ws:1', channel, payload);
+  const ok = async <T>(channel: string, payload?: unknown): Promise<T> => {
+    const r = await call(channel, payload);
+    if (!r.ok) throw new Error(`${channel}: ${r.error.code} ${r.error.message}`);
+    return r.result as T;
+  };
+  const chair = () => core.simRadio()!.peripheral(id)!.state();
+  const wire = () => core.simRadio()!.writes(id).map((w) => Buffer.from(w.bytes).toString('hex'));
+  const toggles = (from = 0) => wire().slice(from).filter((h) => h === POWER).length;
+  const lastStatus = () => [...events].reverse().find((e) => e.event === 'device.status')?.payload as DeviceStatusEvent | undefined;
+
+  beforeEach(async () => {
+    core = await createCore({ dataDir: mkdtempSync(join(tmpdir(), 'unknot-chair-')), demo: true, timeScale: 1, host: 'browser', version: 'test' });
+    events = [];
+    core.attach({ id: 'ws:1', kind: 'ws', send: (event, payload) => events.push({ event, payload }) });
+    await ok('scan.start');
+    id = await until(() => {
+      const last = [...events].reverse().find((e) => e.event === 'scan.results')?.payload as ScanResults | undefined;
+      return last?.devices.find((d) => d.name.startsWith('EVOLUTION-'))?.peripheralId;
+    });
+    await ok('device.connect', { peripheralId: id });
+    await ok('screening.set', { answers: ANSWERS });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+  });
+  afterEach(async () => {
+    if (hb) clearInterval(hb);
+    hb = undefined;
+    await core.shutdown();
+  });
+
+  async function startRoutine(): Promise<SessionStartResult> {
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240, routineId: 'upper-back-knot' });
+    hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 400);
+    await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.5, motion: 'circular' });
+    await until(() => chair().runState === 'running' && chair().speed === 3, 6000);
+    return s;
+  }
+
+  it('runs in the start order, and the device status shows the run state and the chair’s own speed', async () => {
+    await startRoutine();
+    // Power on, then (a second later) speed, knead, speed again, then the 10-minute timer;
+    // the governor's ramp starts at speed 1 and then raises it one key at a time.
+    expect(wire().slice(0, 5)).toEqual([POWER, 'f0832e4ef1', 'f083205cf1', 'f0832e4ef1', 'f083502cf1']);
+    expect(wire().slice(5)).toEqual(['f0832f4df1', 'f083304cf1']);
+    const records = core.simRadio()!.writes(id);
+    expect(records[1]!.atMs - records[0]!.atMs).toBeGreaterThanOrEqual(995);
+    expect(records.every((r) => r.withResponse === false)).toBe(true);
+    const status = await until(() => {
+      const s = lastStatus();
+      return s?.runState === 'running' && s.reportedLevel === 3 ? s : undefined;
+    });
+    expect(status.secondsLeft).toBeGreaterThan(590);
+    expect(status.secondsLeft).toBeLessThanOrEqual(600);
+  });
+
+  it('a pause puts one toggle on the wire; a resume, heat and a second Stop during the reset send none; the resume goes ahead once idle', async () => {
+    const s = await startRoutine();
+    const start = wire().length;
+    await ok('session.pause', { sessionId: s.sessionId });
+    await until(() => chair().runState === 'resetting', 2000);
+    expect(toggles(start)).toBe(1);
+    await sleep(1200); // past the grace second: the chair's frames say "resetting"
+    await until(() => lastStatus()?.runState === 'resetting', 2000);
+    await ok('session.resume', { sessionId: s.sessionId });
+    await ok('device.setHeat', { on: true });
+    await sleep(300);
+    expect(toggles(start)).toBe(1);
+    expect(chair()).toMatchObject({ runState: 'resetting', togglesWhileResetting: 0 });
+    expect(events.some((e) => e.event === 'safety.warning' && String((e.payload as { message: string }).message).includes('returning to rest'))).toBe(true);
+    // Once idle, the held resume and heat go out in one start (one toggle).
+    await until(() => chair().runState === 'running', RONGTAI_SIM_RESET_MS + 3000);
+    expect(chair()).toMatchObject({ heat: true, speed: 3, togglesWhileResetting: 0 });
+    expect(toggles(start)).toBe(2);
+    // The routine is stopped; a second Stop during the reset sends nothing more.
+    const beforeStop = wire().length;
+    await ok('device.stop');
+    await until(() => chair().runState === 'resetting', 2000);
+    await sleep(1200);
+    await ok('device.stop');
+    await sleep(RONGTAI_SIM_RESET_MS);
+    expect(toggles(beforeStop)).toBe(1);
+    expect(chair()).toMatchObject({ runState: 'idle', togglesWhileResetting: 0 });
+    expect(lastStatus()?.runState).toBe('idle');
+  }, 30_000);
+
+  it('a stop whose toggle is lost gets exactly one more', async () => {
+    await startRoutine();
+    await ok('sim.fault', { peripheralId: id, fault: 'lose-next-power' });
+    const before = wire().length;
+    await ok('device.stop');
+    await sleep(800);
+    expect(chair().runState).toBe('running');
+    await until(() => chair().runState === 'resetting', 3000);
+    await sleep(RONGTAI_SIM_RESET_MS + 1000);
+    expect(toggles(before)).toBe(2);
+    expect(chair()).toMatchObject({ runState: 'idle', togglesWhileResetting: 0 });
+  }, 20_000);
+});
