@@ -941,6 +941,7 @@ export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
       { label: 'Speed', value: `${s.speed} of ${RONGTAI_SPEEDS}` },
       { label: 'Heat', value: s.heat ? 'on' : 'off' },
       { label: 'Timer', value: s.timerMinutes === 0 ? 'off' : `${s.timerMinutes} min` },
+      { label: 'Power presses', value: `${s.powerToggles} (${s.togglesWhileResetting} while returning to rest)` },
     ],
     state: () => ({ ...s, secondsLeft: s.running ? currentSecondsLeft() : 0, variant: variant === 0x84 ? '84' : '83' }),
     actions: ['remote-power', 'lose-next-power', 'lose-every-power'],
@@ -964,7 +965,7 @@ export const rongtai: ProtocolModule = {
   displayName: 'RongTai / Infinity massage chair',
   kind: 'chair',
   experimental:
-    'Two public sources (a Home Assistant integration and an iOS app) that agree on the frame but differ in details; the speed keys come from the iOS source only and are used for both variants. Power is a toggle: Unknot switches the chair off only when it knows the chair is on.',
+    'Two public sources (a Home Assistant integration and an iOS app) that agree on the frame but differ in details; the speed keys come from the iOS source only and are used for both variants. Power is a toggle: Unknot switches the chair off only when it knows the chair is on, and sends no power command while it returns to rest.',
   sources: [
     { title: 'hass-infinity-chair: wire protocol and hardware-checked status layout', where: 'github.com/dallanwagz/hass-infinity-chair — custom_components/infinity_chair/protocol.py, tests/test_protocol.py' },
     { title: 'RongTai iOS app: type 84 variant, speed keys', where: 'github.com/Bread-Yang/RongTai — rongtai/Classes/Ble/RTCommand.h, RTBleConnector.m' },

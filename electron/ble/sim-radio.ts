@@ -725,6 +725,9 @@ export class SimRadio extends EventEmitter {
   }
 
   private notifyFromPeripheral(h: Hosted, service: string, characteristic: string, bytes: Uint8Array): void {
+    // A peripheral may change state by itself (a chair's reset ends, a pad's timer runs
+    // out); it then reports it, so each notification refreshes what observers show.
+    this.changed(h);
     const link = h.link;
     if (!link || !link.subscribed.has(`${service}/${characteristic}`)) return;
     let payload: Uint8Array = bytes.slice();

@@ -132,6 +132,7 @@ export const en = {
       'button-power': 'Press its power button',
       'remote-power': 'Press its power button',
       'lose-next-power': 'Miss the next power command',
+      'lose-every-power': 'Miss every power command',
     } as Record<string, string>,
     faultSent: (fault: string, name: string) => `Fault “${fault}” sent to ${name}.`,
   },
