@@ -150,7 +150,7 @@ export const RONGTAI_STOP_RETRY_MS = 3000;
 
 /** Message for the user when a stop could not be sent because the power state is unknown. */
 export const RONGTAI_STOP_NOTICE =
-  'The chair has not reported its state since Unknot connected, so no power toggle was sent (a toggle could switch it on). Check the chair, and switch it off with its remote or power button if it is running.';
+  'Unknot is waiting for the chair to report its state before it sends a stop (a power toggle could switch it on). If the chair is running and does not stop within a few seconds, switch it off with its remote or power button.';
 
 /** Message for the user when the chair kept running after a stop and one more toggle. */
 export const RONGTAI_BY_HAND_NOTICE =

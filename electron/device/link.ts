@@ -252,6 +252,8 @@ export class DeviceLink {
   private closing = false;
   /** After a reconnect: true until the owner commands again (nothing but the stop is written). */
   private held = false;
+  /** Follow-ups and replays asked for by notifications that arrived while (re)connecting. */
+  private readonly early: { followUp: Write[]; replay: Command[] }[] = [];
 
   constructor(options: DeviceLinkOptions) {
     this.transport = options.transport;
@@ -429,6 +431,7 @@ export class DeviceLink {
       this.lastDelayAfterMs = 0;
       this.held = isReconnect;
       this.setState('connected');
+      for (const a of this.early.splice(0)) this.answer(a);
       if (Object.keys(standardStatus).length > 0) this.emit('status', standardStatus);
 
       if (!isReconnect) {
@@ -689,10 +692,18 @@ export class DeviceLink {
     }
     this.emit('status', result.status);
     if (result.notice) this.emit('notice', result.notice);
-    if (result.followUp && result.followUp.length > 0 && this.linkState === 'connected') {
-      this.enqueue({ kind: 'follow-up', writes: result.followUp, waiters: [] }).catch(() => undefined);
-    }
-    if (result.replay && result.replay.length > 0) this.replay(result.replay);
+    const answer = { followUp: result.followUp ?? [], replay: result.replay ?? [] };
+    if (answer.followUp.length === 0 && answer.replay.length === 0) return;
+    // While (re)connecting, the link is not yet ready to write: the answer waits for it
+    // (a chair's first status after a reconnect decides whether the reconnect's stop is made).
+    if (this.linkState === 'connected') this.answer(answer);
+    else this.early.push(answer);
+  }
+
+  /** Queues a notification's follow-up writes and replayed commands. */
+  private answer(a: { followUp: Write[]; replay: Command[] }): void {
+    if (a.followUp.length > 0) this.enqueue({ kind: 'follow-up', writes: a.followUp, waiters: [] }).catch(() => undefined);
+    if (a.replay.length > 0) this.replay(a.replay);
   }
 
   /**
@@ -736,6 +747,7 @@ export class DeviceLink {
   // ---------------------------------------------------------------- drops and reconnecting
 
   private onLinkDown(reason: string): void {
+    this.early.length = 0;
     this.offDisconnect?.();
     this.offDisconnect = null;
     this.conn = null;

@@ -115,6 +115,26 @@ describe('the chair on the simulated radio', () => {
     expect(lastStatus()?.runState).toBe('idle');
   }, 30_000);
 
+  it('a dropped link: the reconnect waits for the chair’s first status, then makes its stop with one toggle', async () => {
+    const s = await startRoutine();
+    const before = wire().length;
+    await ok('sim.fault', { peripheralId: id, fault: 'drop-link' });
+    await until(() => lastStatus()?.connection === 'reconnecting', 3000);
+    // The chair keeps running while the link is down.
+    expect(chair().runState).toBe('running');
+    await until(() => lastStatus()?.connection === 'connected' && chair().runState === 'resetting', 6000);
+    expect(toggles(before)).toBe(1);
+    expect(wire().slice(before)).toEqual([POWER]);
+    const session = await ok<{ state: string } | null>('session.get');
+    expect(session?.state).toBe('paused');
+    // Nothing else follows until the user resumes.
+    await sleep(RONGTAI_SIM_RESET_MS + 500);
+    expect(wire().slice(before)).toEqual([POWER]);
+    expect(chair().runState).toBe('idle');
+    await ok('session.resume', { sessionId: s.sessionId });
+    await until(() => chair().runState === 'running', 4000);
+  }, 25_000);
+
   it('a stop whose toggle is lost gets exactly one more', async () => {
     await startRoutine();
     await ok('sim.fault', { peripheralId: id, fault: 'lose-next-power' });
