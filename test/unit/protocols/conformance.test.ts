@@ -27,7 +27,11 @@ interface VectorFile {
     withResponse?: boolean[];
     checkCrc?: boolean;
   }[];
-  notifications: { name: string; hex: string; status?: DeviceStatus; unknown?: boolean }[];
+  /**
+   * `before`: notifications decoded first by the same session (a frame split across
+   * notifications); `pending`: the result must say a frame is still incomplete.
+   */
+  notifications: { name: string; hex: string; before?: string[]; status?: DeviceStatus; unknown?: boolean; pending?: boolean }[];
   roundTrip: { stepKey: string; runningKey: string };
 }
 
@@ -141,9 +145,11 @@ describe.each(modules.map((m) => [m.id, m] as const))('protocol %s', (id, module
 
   it.each(vectors.notifications.map((v) => [v.name, v] as const))('decodes notification "%s"', (_name, v) => {
     const { session } = openWith(module, vectors, Object.keys(vectors.contexts)[0]!);
+    for (const hex of v.before ?? []) session.decode(fromHex(hex));
     const result = session.decode(fromHex(v.hex));
     if (v.unknown) expect(result.kind).toBe('unknown');
     else expect(result).toMatchObject({ kind: 'status', status: v.status });
+    if (result.kind === 'status') expect(result.pending === true).toBe(v.pending === true);
   });
 
   it('round trips through its simulator: encode → simulator decodes → same state', () => {
@@ -198,10 +204,13 @@ describe.each(modules.map((m) => [m.id, m] as const))('protocol %s', (id, module
       }),
       { numRuns: 500 },
     );
-    // Random noise (without the frame header) is not taken for a status.
+    // Random noise (without the frame header) is not taken for a status. A fresh session:
+    // one that reassembles frames (the EMS pad) may still hold the start of a frame from
+    // the inputs above, which noise would then seem to continue.
+    const fresh = openWith(module, vectors, Object.keys(vectors.contexts)[0]!).session;
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }).filter((b) => b[0] !== header[0]), (bytes) => {
-        expect(session.decode(bytes).kind).toBe('unknown');
+        expect(fresh.decode(bytes).kind).toBe('unknown');
       }),
       { numRuns: 300 },
     );
