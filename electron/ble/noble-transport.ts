@@ -43,6 +43,7 @@ export interface NoblePeripheralLike extends EventEmitter {
     localName?: string;
     serviceUuids?: string[];
     manufacturerData?: Buffer;
+    serviceData?: { uuid: string; data: Buffer }[];
   };
   connect(): void;
   cancelConnect(): void;
@@ -144,6 +145,10 @@ function toAdvertisement(p: NoblePeripheralLike): Advertisement {
   const out: Advertisement = { serviceUuids: [...(adv.serviceUuids ?? [])] };
   if (adv.localName !== undefined) out.localName = adv.localName;
   if (adv.manufacturerData) out.manufacturerData = new Uint8Array(adv.manufacturerData);
+  const serviceData = (Array.isArray(adv.serviceData) ? adv.serviceData : []).filter(
+    (d): d is { uuid: string; data: Buffer } => typeof d?.uuid === 'string' && d.data instanceof Uint8Array,
+  );
+  if (serviceData.length > 0) out.serviceData = serviceData.map((d) => ({ uuid: d.uuid, data: new Uint8Array(d.data) }));
   return out;
 }
 

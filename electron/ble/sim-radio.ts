@@ -746,7 +746,7 @@ export class SimRadio extends EventEmitter {
         localName: adv.localName ?? h.sim.localName,
         txPowerLevel: undefined,
         manufacturerData: adv.manufacturerData ? Buffer.from(adv.manufacturerData) : undefined,
-        serviceData: [],
+        serviceData: (adv.serviceData ?? []).map((d) => ({ uuid: d.uuid, data: Buffer.from(d.data) })),
         serviceUuids: [...adv.serviceUuids],
         serviceSolicitationUuids: [],
         solicitationServiceUuids: [],

@@ -3,6 +3,9 @@ import { GattError } from '../../../electron/ble/types';
 import type { DiscoveredPeripheral, GattConnection } from '../../../electron/ble/types';
 import { describeAdapterState, describeDisconnectReason } from '../../../electron/ble/noble-transport';
 import type { NoblePeripheralLike } from '../../../electron/ble/noble-transport';
+import { simulateJieli } from '../../../protocols/jieli';
+import { identify } from '../../../protocols/registry';
+import type { Advertisement } from '../../../protocols/types';
 import { hear, hex, listenerCounts, simWorld, sleep, waitFor } from './sim-world';
 import type { SimWorld } from './sim-world';
 
@@ -46,6 +49,24 @@ describe('NobleTransport on the simulated radio (real noble classes)', () => {
     const count = heard.length;
     await sleep(80);
     expect(heard.length).toBe(count);
+  });
+
+  it('passes service data through, so an EMS pad advertising 68 79 only there is recognised', async () => {
+    world = simWorld();
+    const pad = simulateJieli({ address: 'sim-pad-sd' });
+    // No name and no manufacturer data: the "hy" bytes come in service data alone.
+    (pad as { advertisement: Advertisement }).advertisement = {
+      serviceUuids: ['ffe0'],
+      serviceData: [{ uuid: 'ffe0', data: Uint8Array.of(0x68, 0x79, 0x31, 0x41, 0xde, 0xad, 0xbe, 0xef) }],
+    };
+    world.radio.addPeripheral(pad);
+    const heard: DiscoveredPeripheral[] = [];
+    await world.transport.startScan((p) => heard.push(p));
+    await waitFor(() => heard.some((p) => p.id === 'sim-pad-sd'), 3000, 'the pad');
+    await world.transport.stopScan();
+    const found = heard.find((p) => p.id === 'sim-pad-sd')!;
+    expect(found.advertisement.serviceData).toEqual([{ uuid: 'ffe0', data: Uint8Array.of(0x68, 0x79, 0x31, 0x41, 0xde, 0xad, 0xbe, 0xef) }]);
+    expect(identify(found.advertisement).map((c) => [c.module.id, c.confidence])).toEqual([['jieli-ems', 'strong']]);
   });
 
   it('connects, discovers services and characteristics, reads the battery', async () => {
