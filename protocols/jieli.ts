@@ -54,6 +54,7 @@ import type {
   SimReadout,
   SimService,
   SimulatedPeripheral,
+  StopProof,
   Write,
 } from './types';
 
@@ -115,6 +116,9 @@ export const JIELI_MAX_ZONE = 5;
 export const JIELI_DEFAULT_TIMER_SECONDS = 300;
 /** Largest timer the two-byte field holds, rounded down to whole minutes, seconds. */
 export const JIELI_MAX_TIMER_SECONDS = 65_520;
+
+/** How long a stop attempt waits for the pad's status to say the output is off, ms (DESIGN §4). */
+export const JIELI_STOP_DEADLINE_MS = 2_000;
 
 /** How often the pad reports its status by itself, ms (the source's spec: a 5 s heartbeat). */
 export const JIELI_STATUS_PERIOD_MS = 5_000;
@@ -656,9 +660,26 @@ class JieliSession implements ProtocolSession {
     return [[this.write(jieliRunStateOffFrame())], [this.write(jieliLegacyStopFrame())]];
   }
 
+  /** Whether the pad reported its output state in this connection (a status or a level report). */
+  private reported = false;
+
+  /**
+   * A stop is proven by a status saying the output is off (a status whose running flag
+   * is not set, or a level-0 report), asked for with the heartbeat request right after
+   * the stop, within 2 s per attempt (DESIGN §4; the source's current app waits for the same
+   * status after its level-0 stop); the attempts after the first are {@link stopEscalation}.
+   */
+  readonly stopProof: StopProof = {
+    deadlineMs: JIELI_STOP_DEADLINE_MS,
+    askAtMs: [0],
+    judge: (status) => (status.running === false ? 'off' : status.running === true ? 'running' : undefined),
+    reportsState: () => this.reported,
+  };
+
   decode(bytes: Uint8Array): DecodeResult {
     if (!(bytes instanceof Uint8Array)) return { kind: 'unknown', reason: 'not bytes' };
     const result = resultOf(this.assembler.push(bytes));
+    if (result.kind === 'status' && result.status.running !== undefined) this.reported = true;
     if (result.kind === 'status') {
       if (result.status.running === true) this.awaitingRun = false;
       else if (result.status.running === false && !this.awaitingRun) this.running = false;
@@ -705,10 +726,21 @@ interface JieliSimState {
   legacyFrames: number;
   /** Status frames sent (answers and 5 s reports). */
   statusReports: number;
+  /** Stop frames swallowed by the `ignore-next-stop` / `ignore-every-stop` faults. */
+  stopsIgnored: number;
 }
 
 /** Simulator actions (see {@link simulateJieli}). */
-export const JIELI_SIM_ACTIONS: readonly string[] = ['button-max', 'crc-little-endian', 'crc-big-endian', 'split-next-frame'];
+export const JIELI_SIM_ACTIONS: readonly string[] = [
+  'button-max',
+  'button-power',
+  'crc-little-endian',
+  'crc-big-endian',
+  'split-next-frame',
+  'ignore-next-stop',
+  'ignore-every-stop',
+  'no-status-replies',
+];
 
 /**
  * A simulated pad that follows the source's current app, not Unknot's encoder. Address
@@ -726,8 +758,12 @@ export const JIELI_SIM_ACTIONS: readonly string[] = ['button-max', 'crc-little-e
  * {@link JIELI_STATUS_PERIOD_MS} while subscribed (`options.clock` drives the timers; they
  * stop on unsubscribe and disconnect).
  * Actions: `button-max` (the pad's + button up to 19: a cmd-2 report from the pad),
+ * `button-power` (its power button: output off, reported as level 0),
  * `crc-little-endian` / `crc-big-endian` (the byte order of its CRC from then on),
- * `split-next-frame` (its next frame comes as two notifications).
+ * `split-next-frame` (its next frame comes as two notifications), `ignore-next-stop` /
+ * `ignore-every-stop` (the next, or every, stop frame — level 0, run-state off or the old
+ * cmd-0 stop — is swallowed while the output runs) and `no-status-replies` (it sends no
+ * notification at all).
  */
 export function simulateJieli(options: SimOptions = {}): SimulatedPeripheral {
   const clock = options.clock ?? SYSTEM_SIM_CLOCK;
@@ -749,10 +785,14 @@ export function simulateJieli(options: SimOptions = {}): SimulatedPeripheral {
     heartbeatRequests: 0,
     legacyFrames: 0,
     statusReports: 0,
+    stopsIgnored: 0,
   };
   let notifier: ((service: string, characteristic: string, bytes: Uint8Array) => void) | undefined;
   let subscribed = false;
   let splitNext = false;
+  let ignoreNextStop = false;
+  let ignoreEveryStop = false;
+  let silent = false;
   let reportTimer: unknown;
   let hasReportTimer = false;
   /** Timer left in ms, and when it was last brought up to date. */
@@ -781,9 +821,16 @@ export function simulateJieli(options: SimOptions = {}): SimulatedPeripheral {
     s.level = level;
     s.running = level > 0;
   };
+  /** Whether the `ignore-*-stop` faults swallow this stop (any of the three stop frames) while the output runs. */
+  const stopSwallowed = (): boolean => {
+    if (!s.running || !(ignoreNextStop || ignoreEveryStop)) return false;
+    ignoreNextStop = false;
+    s.stopsIgnored++;
+    return true;
+  };
 
   const send = (bytes: Uint8Array): void => {
-    if (!subscribed || !notifier) return;
+    if (!subscribed || !notifier || silent) return;
     if (splitNext) {
       splitNext = false;
       const cut = Math.ceil(bytes.length / 2);
@@ -827,6 +874,7 @@ export function simulateJieli(options: SimOptions = {}): SimulatedPeripheral {
     switch (f.cmd) {
       case JIELI_CMD.intensity:
         if (b.length !== 1 || v === undefined || v > JIELI_LEVELS) return false;
+        if (v === 0 && stopSwallowed()) return true;
         setLevel(v);
         return true;
       case JIELI_CMD.mode:
@@ -849,7 +897,7 @@ export function simulateJieli(options: SimOptions = {}): SimulatedPeripheral {
       case JIELI_CMD.runState: {
         if (b.length !== 3 || (v !== 0 && v !== 1)) return false;
         if (v === 0) {
-          setLevel(0);
+          if (!stopSwallowed()) setLevel(0);
           return true;
         }
         const seconds = (at(b, 1) << 8) | at(b, 2);
@@ -866,7 +914,7 @@ export function simulateJieli(options: SimOptions = {}): SimulatedPeripheral {
         if (b.length !== 5) return false;
         if (v === 0) {
           s.legacyFrames++;
-          setLevel(0);
+          if (!stopSwallowed()) setLevel(0);
           return true;
         }
         const [, zone = 0, mode = 0, level = 0, minutes = 0] = b;
@@ -968,6 +1016,21 @@ export function simulateJieli(options: SimOptions = {}): SimulatedPeripheral {
           break;
         case 'split-next-frame':
           splitNext = true;
+          break;
+        case 'button-power':
+          // The pad's own power button: output off, and the stop faults end.
+          ignoreEveryStop = false;
+          setLevel(0);
+          send(frameFromPad(JIELI_CMD.intensity, [0]));
+          break;
+        case 'ignore-next-stop':
+          ignoreNextStop = true;
+          break;
+        case 'ignore-every-stop':
+          ignoreEveryStop = true;
+          break;
+        case 'no-status-replies':
+          silent = true;
           break;
         default:
           break;

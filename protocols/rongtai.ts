@@ -41,6 +41,7 @@ import type {
   SimReadout,
   SimService,
   SimulatedPeripheral,
+  StopProof,
   Write,
 } from './types';
 
@@ -638,13 +639,15 @@ class RongTaiSession implements ProtocolSession {
         if (!check.retried) {
           // The stop toggle was lost (or undone): exactly one more.
           this.stopCheck = { at: now, retried: true };
-          return { kind: 'status', status, followUp: [this.write(RONGTAI_KEYS.power)] };
+          return { kind: 'status', status, followUp: [this.write(RONGTAI_KEYS.power)], followUpIsStop: true };
         }
         if (now - check.at < RONGTAI_STOP_RETRY_MS) return { kind: 'status', status };
+        // Still running 3 s after the extra toggle: no further toggle (the link's stop
+        // watch tells the user to switch the chair off by hand).
         this.stopCheck = undefined;
         this.stopFailed = true;
         this.learn(state, now);
-        return { kind: 'status', status, notice: RONGTAI_BY_HAND_NOTICE };
+        return { kind: 'status', status };
       }
       // Resetting, idle or ready: the stop was taken.
       this.stopCheck = undefined;
@@ -674,6 +677,22 @@ class RongTaiSession implements ProtocolSession {
     this.fromStatus = { state, at: now, seq: ++this.learnt };
     this.lastRunState = state;
   }
+
+  /**
+   * A stop is proven by a status that is not "running", outside the grace second after a
+   * toggle; 3 s per attempt (the first toggle, then the one extra). The chair pushes its
+   * status by itself, so there is nothing to ask.
+   */
+  readonly stopProof: StopProof = {
+    deadlineMs: RONGTAI_STOP_RETRY_MS,
+    askAtMs: [],
+    judge: (status) => {
+      if (status.runState === undefined) return undefined;
+      if (this.stopCheck && this.ctx.now() - this.stopCheck.at < RONGTAI_STOP_GRACE_MS) return undefined;
+      return status.runState === 'running' ? 'running' : 'off';
+    },
+    reportsState: () => this.fromStatus !== undefined,
+  };
 
   stopNotice(): string | undefined {
     return this.notice;
@@ -738,6 +757,8 @@ interface RongTaiSimState {
   powerToggles: number;
   /** Power toggles that arrived while resetting: they do nothing visible. */
   togglesWhileResetting: number;
+  /** Toggles that would have switched the chair off, lost to the `ignore-*-stop` faults. */
+  stopsIgnored: number;
 }
 
 /** How long the simulated chair takes to return to rest after a power-off, ms. */
@@ -757,9 +778,9 @@ export const RONGTAI_SIM_STATUS_MS = 1000;
  * Model `RT8600S` simulates the iOS variant: the full characteristic table (both
  * `fff1` and `8b00…`), type `84` accepted on `8b00…` only. Any other model (default
  * `EVOLUTION-1`) has `fff1` only, type `83`.
- * Actions: `remote-power` (the chair's own remote toggles power), `lose-next-power`
- * (the next power toggle written is lost) and `lose-every-power` (every power toggle
- * written is lost until `remote-power`).
+ * Actions: `remote-power` (the chair's own remote toggles power), `ignore-next-stop`
+ * (the next toggle that would switch it off is lost) and `ignore-every-stop` (every such
+ * toggle is lost until `remote-power`).
  */
 export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
   const model = options.model ?? 'EVOLUTION-1';
@@ -783,11 +804,12 @@ export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
     ignored: 0,
     powerToggles: 0,
     togglesWhileResetting: 0,
+    stopsIgnored: 0,
   };
   let notifier: ((service: string, characteristic: string, bytes: Uint8Array) => void) | undefined;
   let subscribed = false;
-  let loseNextPower = false;
-  let loseEveryPower = false;
+  let ignoreNextStop = false;
+  let ignoreEveryStop = false;
   let streamTimer: unknown;
   let runStartedAt = 0;
   let runSecondsAtStart = 0;
@@ -841,8 +863,13 @@ export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
   };
   const apply = (key: number): boolean => {
     if (key === RONGTAI_KEYS.power) {
-      if (loseNextPower) loseNextPower = false;
-      else if (!loseEveryPower) togglePower();
+      // The stop faults lose a toggle that would switch the chair off; switching on still works.
+      if (isOn(s.runState) && (ignoreNextStop || ignoreEveryStop)) {
+        ignoreNextStop = false;
+        s.stopsIgnored++;
+      } else {
+        togglePower();
+      }
       return true;
     }
     const technique = (Object.entries(MODE_KEYS) as [RongTaiMode, number][]).find(([, k]) => k === key)?.[0];
@@ -944,16 +971,16 @@ export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
       { label: 'Power presses', value: `${s.powerToggles} (${s.togglesWhileResetting} while returning to rest)` },
     ],
     state: () => ({ ...s, secondsLeft: s.running ? currentSecondsLeft() : 0, variant: variant === 0x84 ? '84' : '83' }),
-    actions: ['remote-power', 'lose-next-power', 'lose-every-power'],
+    actions: ['remote-power', 'ignore-next-stop', 'ignore-every-stop'],
     act(action) {
       if (action === 'remote-power') {
-        loseEveryPower = false;
+        ignoreEveryStop = false;
         togglePower();
         sendStatus();
-      } else if (action === 'lose-next-power') {
-        loseNextPower = true;
-      } else if (action === 'lose-every-power') {
-        loseEveryPower = true;
+      } else if (action === 'ignore-next-stop') {
+        ignoreNextStop = true;
+      } else if (action === 'ignore-every-stop') {
+        ignoreEveryStop = true;
       }
     },
   };

@@ -77,6 +77,16 @@ const STATUS_LENGTH = 15;
 const FIRMWARE_LENGTH = 14;
 
 /**
+ * Stop proof (DESIGN §4): a kind-`10` status with byte 4 = 0 or 0 rpm, asked for with
+ * `AA 10 10 00` right after the stop and again at 500 ms, within 1 s. The status reply has
+ * never been captured from hardware (buttplugio/stpihkal issue #127 quotes the app's code),
+ * so a gun that never answers it is treated as one that cannot confirm.
+ */
+export const THERAGUN_STOP_DEADLINE_MS = 1000;
+/** When to ask for the gun's status after a stop, ms after the stop write settled. */
+export const THERAGUN_STOP_ASK_AT_MS: readonly number[] = [0, 500];
+
+/**
  * Write gap, ms. The source documents none. Speed frames are single acknowledged
  * writes, so the link never has more than one in flight; 50 ms (20 updates a second)
  * is ample for the governor's ramp and stays above typical connection intervals
@@ -230,6 +240,8 @@ export function openTheragun(ctx: ConnectionContext): OpenResult {
     bytes,
     withResponse: ack,
   });
+  // Whether a kind-10 status arrived in this connection (the answer to a status request).
+  let reported = false;
   const session: ProtocolSession = {
     model,
     capabilities,
@@ -252,7 +264,22 @@ export function openTheragun(ctx: ConnectionContext): OpenResult {
           return [];
       }
     },
-    decode: decodeTheragun,
+    decode(bytes: Uint8Array): DecodeResult {
+      const result = decodeTheragun(bytes);
+      if (result.kind === 'status' && result.status.running !== undefined) reported = true;
+      return result;
+    },
+    // One repeat of the 0-rpm frame when the first is not confirmed.
+    stopEscalation: () => [[out(speedFrame(0), withResponse)]],
+    stopProof: {
+      deadlineMs: THERAGUN_STOP_DEADLINE_MS,
+      askAtMs: THERAGUN_STOP_ASK_AT_MS,
+      judge: (status) => {
+        if (status.running === false || status.level === 0) return 'off';
+        return status.running === true ? 'running' : undefined;
+      },
+      reportsState: () => reported,
+    },
   };
   return { ok: true, session };
 }
@@ -265,6 +292,8 @@ interface TheragunSimState {
   statusRequests: number;
   framesReceived: number;
   badFrames: number;
+  /** 0-rpm frames ignored by the `ignore-next-stop` / `ignore-every-stop` faults. */
+  stopsIgnored: number;
 }
 
 /** Firmware number the simulated gun reports (→ `4.1.5`). */
@@ -279,18 +308,25 @@ const SIM_FIRMWARE = 415;
  * checksum or an unknown kind are counted in `badFrames` and otherwise ignored (the
  * ATT write itself succeeds, as a GATT server accepts any bytes). Notifications are
  * sent synchronously from `onWrite`, only while the central is subscribed to `ffe1`.
- * Action `button-max` sets full speed as if the gun's own button were pressed.
+ * Actions: `button-max` sets full speed as if the gun's own button were pressed,
+ * `button-power` stops it; `ignore-next-stop` and `ignore-every-stop` make it ignore the
+ * next (or every) 0-rpm frame while it runs (its status still says it runs), until its
+ * power button; `no-status-replies` silences every notification (a gun that does not
+ * report its state).
  */
 export function simulateTheragun(options: SimOptions = {}): SimulatedPeripheral {
   const model: TheragunModel = isModel(options.model) ? options.model : 'Pro';
   const maxRpm = THERAGUN_MAX_RPM[model];
   const standard = new StandardServicesSim({ batteryPercent: 80 });
-  const state: TheragunSimState = { rpm: 0, running: false, firmwareQueries: 0, statusRequests: 0, framesReceived: 0, badFrames: 0 };
+  const state: TheragunSimState = { rpm: 0, running: false, firmwareQueries: 0, statusRequests: 0, framesReceived: 0, badFrames: 0, stopsIgnored: 0 };
   let notifier: ((service: string, characteristic: string, bytes: Uint8Array) => void) | undefined;
   let subscribed = false;
+  let ignoreNextStop = false;
+  let ignoreEveryStop = false;
+  let silent = false;
 
   const send = (bytes: Uint8Array): void => {
-    if (subscribed && notifier) notifier(THERAGUN_SERVICE, THERAGUN_NOTIFY, bytes);
+    if (subscribed && notifier && !silent) notifier(THERAGUN_SERVICE, THERAGUN_NOTIFY, bytes);
   };
   const sendStatus = (): void => send(statusNotification({ running: state.running, rpm: state.rpm }));
   const setRpm = (rpm: number): void => {
@@ -324,7 +360,13 @@ export function simulateTheragun(options: SimOptions = {}): SimulatedPeripheral 
       const kind = at(bytes, 2);
       if (kind === CMD_SPEED && bytes.length === 7 && at(bytes, 3) === 0x03) {
         state.framesReceived++;
-        setRpm((at(bytes, 4) << 8) | at(bytes, 5));
+        const rpm = (at(bytes, 4) << 8) | at(bytes, 5);
+        if (rpm === 0 && state.running && (ignoreNextStop || ignoreEveryStop)) {
+          ignoreNextStop = false;
+          state.stopsIgnored++;
+        } else {
+          setRpm(rpm);
+        }
         sendStatus();
       } else if (kind === KIND_STATUS && bytes.length === 4) {
         state.framesReceived++;
@@ -352,12 +394,18 @@ export function simulateTheragun(options: SimOptions = {}): SimulatedPeripheral 
     },
     readout: (): SimReadout[] => [{ label: 'Motor', value: `${state.rpm} rpm` }],
     state: () => ({ ...state }),
-    actions: ['button-max', 'button-power'],
+    actions: ['button-max', 'button-power', 'ignore-next-stop', 'ignore-every-stop', 'no-status-replies'],
     act(action) {
-      // The gun's own buttons: full speed, or off.
+      if (action === 'ignore-next-stop') ignoreNextStop = true;
+      else if (action === 'ignore-every-stop') ignoreEveryStop = true;
+      else if (action === 'no-status-replies') silent = true;
+      if (action.startsWith('ignore-') || action === 'no-status-replies') return;
+      // The gun's own buttons: full speed, or off (which also ends the stop faults).
       if (action === 'button-max') setRpm(maxRpm);
-      else if (action === 'button-power') setRpm(0);
-      else return;
+      else if (action === 'button-power') {
+        ignoreEveryStop = false;
+        setRpm(0);
+      } else return;
       sendStatus();
     },
   };

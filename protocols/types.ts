@@ -96,6 +96,11 @@ export type DecodeResult =
        */
       followUp?: Write[];
       /**
+       * The follow-up is another attempt at the stop under way (the chair's one extra
+       * toggle): the link's stop watch measures its deadline from when it settles.
+       */
+      followUpIsStop?: boolean;
+      /**
        * Commands the session held back (the chair while it returns to rest, or before its
        * first status) and now asks the link to queue again, in order. The link queues them
        * as ordinary commands (encoded when their turn comes, dropped by a stop) and drops
@@ -205,7 +210,42 @@ export interface ProtocolSession {
    * the protocol has no other way to stop. (The EMS pad: run-state off, then its oldest stop.)
    */
   stopEscalation?(): Write[][];
+  /**
+   * How this device proves that a stop took effect (DESIGN §4). Absent: the device
+   * cannot confirm, and a stop is done when its write settles.
+   */
+  stopProof?: StopProof;
 }
+
+/** What a status says about a stop: the motor is `off`, still `running`, or it tells neither (undefined). */
+export type StopVerdict = 'off' | 'running' | undefined;
+
+/**
+ * A protocol's declaration of how a stop is confirmed. The link watches every stop: after
+ * the stop's writes settle, it asks for a status at each of {@link askAtMs} (by encoding
+ * `queryStatus`), reads every status that arrives after that moment with {@link judge},
+ * and when none says `off` within {@link deadlineMs} it makes the next attempt of
+ * {@link ProtocolSession.stopEscalation} (each with its own deadline), then says the stop
+ * is unconfirmed. A device that has not reported its state in this connection
+ * ({@link reportsState} false) cannot confirm: the stop is written a second time after
+ * {@link CANNOT_CONFIRM_REPEAT_MS} instead.
+ */
+export interface StopProof {
+  /** Milliseconds after a stop attempt's writes settled by which a status must say `off`. */
+  deadlineMs: number;
+  /** When to ask for a status, milliseconds after the attempt's writes settled (0 = right away). */
+  askAtMs: readonly number[];
+  /**
+   * Reads one status that arrived `sinceMs` (milliseconds) after the latest stop attempt
+   * settled. Never throws.
+   */
+  judge(status: DeviceStatus, sinceMs: number): StopVerdict;
+  /** Whether the device has reported its state (answered a status request, or sent one by itself) in this connection. */
+  reportsState(): boolean;
+}
+
+/** A device that cannot confirm gets its stop written again after this many milliseconds. */
+export const CANNOT_CONFIRM_REPEAT_MS = 200;
 
 /** Result of opening a session: the protocol either accepts the connected peripheral or says why not. */
 export type OpenResult = { ok: true; session: ProtocolSession } | { ok: false; reason: string };

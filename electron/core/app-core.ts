@@ -15,7 +15,7 @@ import { loadSystemTransport } from '../ble/system';
 import { NobleTransport, type NobleLike } from '../ble/noble-transport';
 import { SIM_FAULTS, SimRadio, type SimFaultName } from '../ble/sim-radio';
 import type { AdapterState, DiscoveredPeripheral, Transport } from '../ble/types';
-import { DeviceLink, type LinkTimeouts, type ReconnectPolicy } from '../device/link';
+import { DeviceLink, type LinkTimeouts, type ReconnectPolicy, type StopStateEvent } from '../device/link';
 import { Scanner } from '../device/scanner';
 import {
   requestSchemas,
@@ -92,6 +92,13 @@ interface Connected {
   caps?: Capabilities;
   manufacturer?: string;
   modelNumber?: string;
+  /** How the latest stop stands, from the link's stop watch. */
+  stop?: StopStateEvent;
+}
+
+/** What the user reads when a massager did not confirm a stop. */
+function unconfirmedMessage(kind: DeviceKind): string {
+  return `The ${KIND_NAMES[kind]} did not confirm that it stopped. Switch it off by hand now: ${HAND_OFF[kind]}`;
 }
 
 /** See the module comment. */
@@ -109,6 +116,8 @@ export class AppCore implements Core {
   private readonly clock: GovernorClock;
   /** Devices lost while they may have been running (reconnecting gave up, or closed while reconnecting): stopped first on the next connect. */
   private readonly mayBeRunning = new Set<string>();
+  /** Devices whose last stop was not confirmed: no session starts on them until the user says they are off. */
+  private readonly offUnconfirmed = new Set<string>();
   /** A `device.connect` is under way: a second one is refused (two links to one device fight over it). */
   private connecting = false;
   /** Local day on which the usage log was found corrupt and reset (motor refused for that day). */
@@ -160,7 +169,11 @@ export class AppCore implements Core {
     });
     this.governor.on('clamped', (e) => this.broadcast('safety.clamped', e));
     this.governor.on('warning', (e) => this.broadcast('safety.warning', e));
-    this.governor.on('output', () => this.broadcastDevice());
+    this.governor.on('output', (step) => {
+      // The motor runs again: the last stop's confirmation is history.
+      if (step > 0 && this.device) delete this.device.stop;
+      this.broadcastDevice();
+    });
     if (this.demo) this.enableDemo();
   }
 
@@ -291,8 +304,16 @@ export class AppCore implements Core {
       }
       case 'session.start': {
         const req = p as { muscleGroup: MuscleGroup; plannedMotorSeconds: number; routineId?: string };
-        this.requireDevice();
+        this.requireConfirmedOff(this.requireDevice());
         return this.governor.startSession(conn, req);
+      }
+      case 'device.confirmOff': {
+        const d = this.requireDevice();
+        this.offUnconfirmed.delete(d.peripheralId);
+        if (d.stop?.state === 'unconfirmed') delete d.stop;
+        if (d.message === unconfirmedMessage(d.module.kind)) delete d.message;
+        this.broadcastDevice();
+        return this.deviceStatus();
       }
       case 'session.heartbeat':
         this.governor.heartbeat(conn, (p as { sessionId: string }).sessionId);
@@ -309,6 +330,7 @@ export class AppCore implements Core {
         if (this.device && this.device.connection !== 'connected') {
           throw new Refusal('not-connected', 'The massager is not connected yet. Wait for it to reconnect.');
         }
+        if (this.device) this.requireConfirmedOff(this.device);
         this.governor.resume(conn, (p as { sessionId: string }).sessionId);
         return this.governor.current();
       case 'session.end':
@@ -364,6 +386,16 @@ export class AppCore implements Core {
   }
 
   // ---- devices ----
+
+  /** Refuses motor use on a device whose last stop it did not confirm, until the user says it is off. */
+  private requireConfirmedOff(d: Connected): void {
+    if (this.offUnconfirmed.has(d.peripheralId)) {
+      throw new Refusal(
+        'device-not-confirmed-off',
+        `The ${KIND_NAMES[d.module.kind]} did not confirm the last stop. Check that it is off, then press “It is off”.`,
+      );
+    }
+  }
 
   private requireDevice(): Connected {
     if (!this.device || this.device.connection === 'disconnected') throw new Refusal('not-connected', 'Connect a massager first.');
@@ -454,6 +486,19 @@ export class AppCore implements Core {
         const message = `The ${KIND_NAMES[module.kind]} was switched off on the device itself, so the session stopped.`;
         void this.governor.stopAll('user-stop');
         this.broadcast('safety.warning', { code: 'off-by-hand', message });
+      }
+      this.broadcastDevice();
+    });
+    link.on('stop-state', (e) => {
+      if (this.device !== d) return;
+      d.stop = e;
+      if (e.state === 'unconfirmed') {
+        // Every attempt the protocol allows was made: the user must switch it off by hand,
+        // the session stays ended, and a new one waits for "It is off".
+        this.offUnconfirmed.add(d.peripheralId);
+        d.message = unconfirmedMessage(module.kind);
+        void this.governor.stopUnconfirmed();
+        this.broadcast('safety.warning', { code: 'stop-unconfirmed', message: d.message });
       }
       this.broadcastDevice();
     });
@@ -632,6 +677,9 @@ export class AppCore implements Core {
       ...(d.status.mode !== undefined ? { mode: d.status.mode } : {}),
       ...(d.status.heat !== undefined ? { heat: d.status.heat } : {}),
       ...(d.status.runState !== undefined ? { runState: d.status.runState } : {}),
+      ...(d.stop ? { stop: { ...d.stop } } : {}),
+      ...(this.offUnconfirmed.has(d.peripheralId) ? { offUnconfirmed: true } : {}),
+      handOff: HAND_OFF[d.module.kind],
       ...(d.status.secondsLeft !== undefined ? { secondsLeft: d.status.secondsLeft } : {}),
       ...(d.message ? { message: d.message } : {}),
     };

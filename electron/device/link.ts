@@ -27,8 +27,10 @@ import type {
   FoundCharacteristic,
   ProtocolModule,
   ProtocolSession,
+  StopProof,
   Write,
 } from '../../protocols/types';
+import { CANNOT_CONFIRM_REPEAT_MS } from '../../protocols/types';
 import { GattError } from '../ble/types';
 import type { GattConnection, Transport } from '../ble/types';
 
@@ -148,6 +150,25 @@ export type LinkState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | '
  */
 export type WriteOutcome = 'written' | 'superseded' | 'dropped' | 'nothing';
 
+/**
+ * How the latest stop stands, as far as the device can say (DESIGN §4):
+ * `waiting` for its proof; `confirmed` by a status that says the motor is off;
+ * `unconfirmed` (the deadline passed and every further attempt the protocol allows was
+ * made: the user must switch it off by hand); `cannot-confirm` (the device has not
+ * reported its state in this connection: the stop was written twice and that is all
+ * that can be known).
+ */
+export type StopConfirmState = 'waiting' | 'confirmed' | 'unconfirmed' | 'cannot-confirm';
+
+/** A change of the latest stop's state. */
+export interface StopStateEvent {
+  state: StopConfirmState;
+  /** Stop attempts made for this stop so far (1 = the stop itself). */
+  attempts: number;
+  /** Milliseconds from the stop's first write settling to the status that proved it (confirmed only). */
+  latencyMs?: number;
+}
+
 /** Events of {@link DeviceLink} and their payloads. */
 export interface DeviceLinkEvents {
   /** One decoded notification (exactly one event per notification), or the standard reads on connecting. */
@@ -167,6 +188,8 @@ export interface DeviceLinkEvents {
   /** Every write made, for logs: `atMs` on the link's clock. */
   wrote: { service: string; characteristic: string; bytes: Uint8Array; withResponse: boolean; atMs: number };
   state: LinkState;
+  /** The latest stop's confirmation changed (see {@link StopConfirmState}). */
+  'stop-state': StopStateEvent;
 }
 
 /** Errors of the link itself (not of a GATT operation). */
@@ -198,7 +221,30 @@ interface Job {
   writes?: LinkWrite[];
   /** A custom operation (reads). */
   run?: (conn: GattConnection) => Promise<void>;
+  /** A further attempt at the stop being watched (its settling re-arms the deadline). */
+  stopAttempt?: boolean;
   waiters: Waiter[];
+}
+
+/** The watch over one stop: its proof, attempts and timers. */
+interface StopWatch {
+  session: ProtocolSession;
+  proof: StopProof;
+  /** When the stop's first write settled (link clock, ms). */
+  firstSettledAt: number;
+  /** When the latest attempt settled. */
+  settledAt: number;
+  attempts: number;
+  /** Further attempts left (from the protocol's `stopEscalation`, read at the first deadline). */
+  escalation?: Write[][];
+  /** The device had not reported its state when the stop was made. */
+  silent: boolean;
+  timers: unknown[];
+  state: StopConfirmState;
+  /** When the proof arrived. */
+  confirmedAt?: number;
+  /** A further attempt is queued or under way: statuses until it settles may predate it and prove nothing. */
+  attemptPending: boolean;
 }
 
 /** Commands a stop removes from the queue: anything that could set the motor going. */
@@ -253,7 +299,9 @@ export class DeviceLink {
   /** After a reconnect: true until the owner commands again (nothing but the stop is written). */
   private held = false;
   /** Follow-ups and replays asked for by notifications that arrived while (re)connecting. */
-  private readonly early: { followUp: Write[]; replay: Command[] }[] = [];
+  private readonly early: { followUp: Write[]; followUpIsStop: boolean; replay: Command[] }[] = [];
+  /** The latest stop and how it stands. */
+  private watch: StopWatch | null = null;
 
   constructor(options: DeviceLinkOptions) {
     this.transport = options.transport;
@@ -324,6 +372,12 @@ export class DeviceLink {
     return this.held;
   }
 
+  /** How the latest stop stands (null before any stop on this connection). */
+  get stopState(): StopStateEvent | null {
+    const w = this.watch;
+    return w ? this.stopEvent(w) : null;
+  }
+
   // ---------------------------------------------------------------- connecting
 
   /**
@@ -357,6 +411,7 @@ export class DeviceLink {
     this.closing = true;
     this.cancelReconnect();
     this.stopKeepalive();
+    this.clearWatchTimers();
     this.failQueue(new LinkError('closed', 'The link was closed.'));
     const conn = this.conn;
     if (conn) {
@@ -400,6 +455,7 @@ export class DeviceLink {
         for (const w of session.encode({ type: 'stop' })) await this.writeOne(conn, w);
         const notice = session.stopNotice?.();
         if (notice) this.emit('notice', notice);
+        this.startWatch(session);
       }
 
       await conn.subscribe(session.notify.service, session.notify.characteristic, (bytes) => this.onNotification(session, bytes), this.timeouts.subscribeMs);
@@ -632,11 +688,15 @@ export class DeviceLink {
         }
         const notice = job.kind === 'stop' ? session.stopNotice?.() : session.takeNotice?.();
         if (notice) this.emit('notice', notice);
+        if (job.kind === 'stop') this.startWatch(session);
       }
       for (const w of job.waiters) w.resolve(outcome);
     } catch (error) {
       for (const w of job.waiters) w.reject(error as Error);
     }
+    // A further stop attempt, written or failed: its deadline starts now (a failure
+    // ends in the verdict the protocol's remaining attempts allow, never in a stuck watch).
+    if (job.stopAttempt && this.currentSession) this.attemptSettled(this.currentSession);
   }
 
   /** One write with the MTU check; records when it settled for the write gap. */
@@ -692,7 +752,8 @@ export class DeviceLink {
     }
     this.emit('status', result.status);
     if (result.notice) this.emit('notice', result.notice);
-    const answer = { followUp: result.followUp ?? [], replay: result.replay ?? [] };
+    this.judgeStop(session, result.status);
+    const answer = { followUp: result.followUp ?? [], followUpIsStop: result.followUpIsStop === true, replay: result.replay ?? [] };
     if (answer.followUp.length === 0 && answer.replay.length === 0) return;
     // While (re)connecting, the link is not yet ready to write: the answer waits for it
     // (a chair's first status after a reconnect decides whether the reconnect's stop is made).
@@ -701,8 +762,15 @@ export class DeviceLink {
   }
 
   /** Queues a notification's follow-up writes and replayed commands. */
-  private answer(a: { followUp: Write[]; replay: Command[] }): void {
-    if (a.followUp.length > 0) this.enqueue({ kind: 'follow-up', writes: a.followUp, waiters: [] }).catch(() => undefined);
+  private answer(a: { followUp: Write[]; followUpIsStop: boolean; replay: Command[] }): void {
+    if (a.followUp.length > 0) {
+      const job: Job = { kind: 'follow-up', writes: a.followUp, waiters: [] };
+      if (a.followUpIsStop) {
+        job.stopAttempt = true;
+        if (this.watch?.state === 'waiting') this.watch.attemptPending = true;
+      }
+      this.enqueue(job).catch(() => undefined);
+    }
     if (a.replay.length > 0) this.replay(a.replay);
   }
 
@@ -727,6 +795,127 @@ export class DeviceLink {
     }
   }
 
+  // ---------------------------------------------------------------- stop confirmation
+
+  private stopEvent(w: StopWatch): StopStateEvent {
+    const e: StopStateEvent = { state: w.state, attempts: w.attempts };
+    if (w.state === 'confirmed' && w.confirmedAt !== undefined) e.latencyMs = Math.max(0, Math.round(w.confirmedAt - w.firstSettledAt));
+    return e;
+  }
+
+  private clearWatchTimers(): void {
+    const w = this.watch;
+    if (!w) return;
+    for (const t of w.timers) this.clock.clearTimeout(t);
+    w.timers = [];
+  }
+
+  /**
+   * Starts watching a stop whose writes just settled (or that had nothing to write):
+   * asks for the device's status as its protocol says, and arms the deadline. A device
+   * that has not reported its state yet gets the stop written once more after
+   * {@link CANNOT_CONFIRM_REPEAT_MS}.
+   */
+  private startWatch(session: ProtocolSession): void {
+    this.clearWatchTimers();
+    const proof = session.stopProof;
+    const now = this.clock.now();
+    if (!proof) {
+      // The protocol declares no proof: the settled write is all there is.
+      this.watch = null;
+      this.emit('stop-state', { state: 'cannot-confirm', attempts: 1 });
+      return;
+    }
+    const w: StopWatch = {
+      session,
+      proof,
+      firstSettledAt: now,
+      settledAt: now,
+      attempts: 1,
+      silent: !proof.reportsState(),
+      timers: [],
+      state: 'waiting',
+      attemptPending: false,
+    };
+    this.watch = w;
+    this.emit('stop-state', this.stopEvent(w));
+    if (w.silent) {
+      w.timers.push(
+        this.clock.setTimeout(() => {
+          if (this.watch !== w || w.state !== 'waiting' || this.linkState !== 'connected') return;
+          this.enqueue({ kind: 'follow-up', command: { type: 'stop' }, waiters: [] }).catch(() => undefined);
+        }, CANNOT_CONFIRM_REPEAT_MS),
+      );
+    }
+    this.armAttempt(w);
+  }
+
+  /** Arms the status requests and the deadline of the watch's latest attempt. */
+  private armAttempt(w: StopWatch): void {
+    for (const at of w.proof.askAtMs) {
+      const ask = (): void => {
+        if (this.watch !== w || w.state !== 'waiting' || this.linkState !== 'connected') return;
+        const writes = w.session.encode({ type: 'queryStatus' });
+        if (writes.length > 0) this.enqueue({ kind: 'follow-up', writes, waiters: [] }).catch(() => undefined);
+      };
+      if (at <= 0) ask();
+      else w.timers.push(this.clock.setTimeout(ask, at));
+    }
+    w.timers.push(this.clock.setTimeout(() => this.attemptExpired(w), w.proof.deadlineMs));
+  }
+
+  /** A further stop attempt settled: its own deadline starts now. */
+  private attemptSettled(session: ProtocolSession): void {
+    const w = this.watch;
+    if (!w || w.session !== session || w.state !== 'waiting') return;
+    for (const t of w.timers) this.clock.clearTimeout(t);
+    w.timers = [];
+    w.attemptPending = false;
+    w.attempts += 1;
+    w.settledAt = this.clock.now();
+    this.emit('stop-state', this.stopEvent(w));
+    this.armAttempt(w);
+  }
+
+  /** The latest attempt's deadline passed without proof: the next attempt, or the verdict. */
+  private attemptExpired(w: StopWatch): void {
+    if (this.watch !== w || w.state !== 'waiting') return;
+    if (w.silent && !w.proof.reportsState()) {
+      this.finishWatch(w, 'cannot-confirm');
+      return;
+    }
+    w.escalation ??= w.session.stopEscalation?.() ?? [];
+    const next = w.escalation.shift();
+    if (next && next.length > 0 && this.linkState === 'connected') {
+      w.attemptPending = true;
+      this.enqueue({ kind: 'follow-up', writes: next, stopAttempt: true, waiters: [] }).catch(() => undefined);
+      return;
+    }
+    this.finishWatch(w, 'unconfirmed');
+  }
+
+  private finishWatch(w: StopWatch, state: StopConfirmState): void {
+    for (const t of w.timers) this.clock.clearTimeout(t);
+    w.timers = [];
+    w.state = state;
+    this.emit('stop-state', this.stopEvent(w));
+  }
+
+  /** A status arrived: when it proves the watched stop, the stop is confirmed. */
+  private judgeStop(session: ProtocolSession, status: DeviceStatus): void {
+    const w = this.watch;
+    if (!w || w.session !== session || w.attemptPending || (w.state !== 'waiting' && w.state !== 'cannot-confirm')) return;
+    let verdict;
+    try {
+      verdict = w.proof.judge(status, this.clock.now() - w.settledAt);
+    } catch {
+      return;
+    }
+    if (verdict !== 'off') return;
+    w.confirmedAt = this.clock.now();
+    this.finishWatch(w, 'confirmed');
+  }
+
   private startKeepalive(session: ProtocolSession): void {
     const keepalive = session.keepalive;
     if (!keepalive) return;
@@ -748,6 +937,7 @@ export class DeviceLink {
 
   private onLinkDown(reason: string): void {
     this.early.length = 0;
+    this.clearWatchTimers();
     this.offDisconnect?.();
     this.offDisconnect = null;
     this.conn = null;

@@ -64,6 +64,11 @@ export const requestSchemas = {
   /** Stops every motor the app can reach. Always allowed, never refused for state. */
   'device.stop': Empty,
   'device.setHeat': z.object({ on: z.boolean() }).strict(),
+  /**
+   * The user checked that the massager is off after a stop it did not confirm
+   * ("It is off"): a new session on it is allowed again.
+   */
+  'device.confirmOff': Empty,
   'session.start': z
     .object({
       muscleGroup: MuscleGroup,
@@ -198,6 +203,28 @@ export interface DeviceStatusEvent {
   heat?: boolean;
   hasHeat?: boolean;
   message?: string;
+  /** How the latest stop stands (absent before the first stop on this connection). */
+  stop?: StopStatus;
+  /**
+   * true after a stop the massager did not confirm, until the user says it is off
+   * (`device.confirmOff`): no session may start on it before that.
+   */
+  offUnconfirmed?: boolean;
+  /** How to switch this massager off by hand (its power button, the chair's remote). */
+  handOff?: string;
+}
+
+/**
+ * The latest stop as far as the device could say: `waiting` for its proof, `confirmed`
+ * by the device, `unconfirmed` (its deadline and every repeat passed: switch it off by
+ * hand), `cannot-confirm` (the device does not report its state: the stop was sent twice).
+ */
+export interface StopStatus {
+  state: 'waiting' | 'confirmed' | 'unconfirmed' | 'cannot-confirm';
+  /** Stop attempts made (1 = the stop itself). */
+  attempts: number;
+  /** Milliseconds from the stop's first write settling to the device's proof (confirmed only). */
+  latencyMs?: number;
 }
 
 export type SessionEndReason =
@@ -212,6 +239,7 @@ export type SessionEndReason =
   | 'device-lost'
   | 'app-quit'
   | 'suspend'
+  | 'stop-unconfirmed'
   | 'error';
 
 export interface SessionStartResult {
@@ -307,6 +335,8 @@ export type ErrorCode =
   /** `device.connect` without `protocolId` for a device that matches several protocols. */
   | 'choose-protocol'
   | 'device-error'
+  /** The massager did not confirm its last stop: the user must say it is off (`device.confirmOff`) first. */
+  | 'device-not-confirmed-off'
   | 'internal';
 
 /**

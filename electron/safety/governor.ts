@@ -382,6 +382,16 @@ export class SafetyGovernor {
     await this.stopMotor();
   }
 
+  /**
+   * A stop the device did not confirm (its deadline and repeats passed): a running or
+   * paused session ends with `stop-unconfirmed` and can no longer be resumed. No further
+   * stop is written from here: the link has made every attempt the protocol allows.
+   */
+  async stopUnconfirmed(): Promise<void> {
+    const s = this.session;
+    if (s && s.state !== 'ended') await this.finish(s, 'stop-unconfirmed', false);
+  }
+
   /** A renderer went away; when it owned the session, the motor stops. */
   async connectionLost(owner: string, reason: SessionEndReason): Promise<void> {
     const s = this.session;
@@ -566,9 +576,9 @@ export class SafetyGovernor {
     }
   }
 
-  private async finish(s: Session, reason: SessionEndReason): Promise<SessionEndedEvent> {
+  private async finish(s: Session, reason: SessionEndReason, writeStop = true): Promise<SessionEndedEvent> {
     // Stop first: the motor hears about it before any bookkeeping.
-    const stopping = this.stopMotor();
+    const stopping = writeStop ? this.stopMotor() : Promise.resolve();
     if (s.state === 'ended') {
       await stopping;
       return { sessionId: s.id, reason, message: END_MESSAGES[reason], usedMotorSeconds: s.usedSeconds };
@@ -608,5 +618,6 @@ export const END_MESSAGES: Record<SessionEndReason, string> = {
   'device-lost': 'The massager disconnected.',
   'app-quit': 'Stopped: Unknot is quitting.',
   suspend: 'Stopped: the computer went to sleep or was locked.',
+  'stop-unconfirmed': 'The massager did not confirm that it stopped. Switch it off by hand.',
   error: 'Stopped because of an error.',
 };

@@ -137,7 +137,7 @@ describe('the chair on the simulated radio', () => {
 
   it('a stop whose toggle is lost gets exactly one more', async () => {
     await startRoutine();
-    await ok('sim.fault', { peripheralId: id, fault: 'lose-next-power' });
+    await ok('sim.fault', { peripheralId: id, fault: 'ignore-next-stop' });
     const before = wire().length;
     await ok('device.stop');
     await sleep(800);

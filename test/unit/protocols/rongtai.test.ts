@@ -257,7 +257,7 @@ describe('RongTai power rule', () => {
     r.subscribe();
     startRoutineStep(r);
     r.advance(3000);
-    r.sim.act?.('lose-next-power');
+    r.sim.act?.('ignore-next-stop');
     const before = r.wire.length;
     r.send({ type: 'stop' });
     expect(r.sim.state().runState).toBe('running');
@@ -272,21 +272,22 @@ describe('RongTai power rule', () => {
     expect(r.notices).toEqual([]);
   });
 
-  it('a chair that ignores both toggles gets no third: the user is told to switch it off by hand', () => {
+  it('a chair that ignores both toggles gets no third, and a later Stop says to switch it off by hand', () => {
     const r = rig();
     r.subscribe();
     startRoutineStep(r);
     r.advance(3000);
-    r.sim.act?.('lose-every-power');
+    r.sim.act?.('ignore-every-stop');
     const before = r.wire.length;
     r.send({ type: 'stop' });
     r.advance(1500);
     expect(r.toggles(before)).toBe(2);
     r.advance(2000);
-    expect(r.notices).toEqual([]);
-    r.advance(1600);
-    expect(r.notices).toEqual([RONGTAI_BY_HAND_NOTICE]);
-    r.advance(10_000);
+    expect(r.toggles(before)).toBe(2);
+    r.advance(12_000);
+    expect(r.toggles(before)).toBe(2);
+    expect(r.sim.state()).toMatchObject({ runState: 'running', stopsIgnored: 2 });
+    // A later Stop sends no third toggle either, and says to switch the chair off by hand.
     expect(r.send({ type: 'stop' })).toEqual([]);
     expect(r.toggles(before)).toBe(2);
     expect(r.notices.at(-1)).toBe(RONGTAI_BY_HAND_NOTICE);
