@@ -4,6 +4,7 @@ import { ObservedSession } from './components/ObservedSession';
 import { go, stopEverything } from './controller';
 import { t } from './i18n/en';
 import { Devices } from './screens/Devices';
+import { OffUnconfirmed } from './screens/DevicePanel';
 import { FirstRun } from './screens/FirstRun';
 import { Guided } from './screens/Guided';
 import { History } from './screens/History';
@@ -60,6 +61,7 @@ function Banners() {
   );
   const blocked = useStore(motorBlocked);
   const screen = useStore((s) => s.screen);
+  const offUnconfirmed = useStore((s) => s.device.offUnconfirmed === true);
   return (
     <div className="banners">
       {link === 'lost' && (
@@ -68,6 +70,7 @@ function Banners() {
         </div>
       )}
       <ObservedSession />
+      {offUnconfirmed && screen !== 'devices' && <OffUnconfirmed />}
       {blocked && <div className="banner warn">{t.screening.blocked}</div>}
       {needsFirstRun && !blocked && screen !== 'first-run' && (
         <div className="banner info">

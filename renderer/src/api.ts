@@ -40,6 +40,7 @@ export interface ResultMap {
   'device.disconnect': unknown;
   'device.stop': unknown;
   'device.setHeat': unknown;
+  'device.confirmOff': DeviceStatusEvent;
   'session.start': SessionStartResult;
   'session.heartbeat': unknown;
   'session.setStep': unknown;

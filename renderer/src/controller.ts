@@ -9,7 +9,7 @@ import { BridgeError, call, devicesOf, on, onLinkState, tryCall } from './api';
 import { t } from './i18n/en';
 import { findRoutine } from './routines/library';
 import { clockElapsedMs, pauseClock, resumeClock, runnerState, scaleRoutine, startClock } from './routines/runner';
-import { chime, speak, stopSpeaking, unlockAudio } from './sound';
+import { alarm, chime, speak, stopSpeaking, unlockAudio } from './sound';
 import { announce, budgetFor, getState, observedSession, patchRun, setState, type Run, type Screen } from './store';
 
 const HEARTBEAT_MS = 1000;
@@ -173,6 +173,13 @@ export function init(): void {
   on('device.status', (device) => {
     const prev = getState().device;
     setState({ device: device ?? { connection: 'disconnected' } });
+    if (device?.stop?.state === 'unconfirmed' && prev.stop?.state !== 'unconfirmed') {
+      // Someone working on their own back may not be looking: say it with the step sound too.
+      const sound = getState().settings?.sound ?? 'chime';
+      if (sound !== 'off') alarm();
+      if (sound === 'chime-and-voice') speak(t.stop.spoken(device.handOff ?? ''));
+      announce(t.stop.unconfirmed, true);
+    }
     if (device?.connection === 'connected' && prev.connection !== 'connected') {
       announce(t.announce.connected(device.name ?? ''));
       void refreshAll();
@@ -219,6 +226,8 @@ export function init(): void {
   });
   on('safety.clamped', (clamped) => setState({ clamped }));
   on('safety.warning', (w) => {
+    // An unconfirmed stop has its own alert (with "It is off"), from the device status.
+    if (w?.code === 'stop-unconfirmed') return;
     setState({ warning: w?.message ?? null });
     if (w?.message) announce(w.message, true);
   });
@@ -294,6 +303,17 @@ export async function simFault(peripheralId: string, fault: string, name: string
     setState({ warning: errorText(err) });
   }
   void refreshSim();
+}
+
+/** "It is off": the user checked that a massager whose stop was not confirmed is off. */
+export async function confirmOff(): Promise<void> {
+  try {
+    const device = await call('device.confirmOff');
+    if (device) setState({ device });
+    announce(t.stop.confirmedOff);
+  } catch (err) {
+    setState({ warning: errorText(err) });
+  }
 }
 
 export async function setHeat(on: boolean): Promise<void> {

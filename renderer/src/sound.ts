@@ -30,6 +30,26 @@ export function chime(): void {
   }
 }
 
+/** Three short low beeps: something needs the user's hands now (a stop the massager did not confirm). */
+export function alarm(): void {
+  unlockAudio();
+  if (!ctx) return;
+  const t0 = ctx.currentTime;
+  for (let i = 0; i < 3; i++) {
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.type = 'square';
+    osc.frequency.value = 440;
+    const start = t0 + i * 0.3;
+    gain.gain.setValueAtTime(0.0001, start);
+    gain.gain.exponentialRampToValueAtTime(0.15, start + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.22);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(start);
+    osc.stop(start + 0.25);
+  }
+}
+
 export function speak(text: string): void {
   try {
     if (typeof speechSynthesis === 'undefined') return;

@@ -1,7 +1,7 @@
 /** The connected device: status, manual control with the ceiling on the slider, heat, a large Stop. */
 import { useId, useState, type CSSProperties } from 'react';
 import { MUSCLE_GROUPS, type MuscleGroup } from '../contract';
-import { endManualOrStop, setHeat, setManualIntensity, startManual, stopEverything, waterDue } from '../controller';
+import { confirmOff, endManualOrStop, setHeat, setManualIntensity, startManual, stopEverything, waterDue } from '../controller';
 import { t } from '../i18n/en';
 import { budgetFor, MIN_SESSION_SECONDS, motorBlocked, observedSession, screeningComplete, useStore, type State } from '../store';
 
@@ -12,6 +12,39 @@ export function ceilingOf(s: State): number {
   if (d.protocolId && set?.ceilings?.[d.protocolId] !== undefined) return set.ceilings[d.protocolId] as number;
   if (d.kind === 'ems') return set?.emsDefaultCeiling ?? 0.4;
   return set?.defaultCeiling ?? 0.6;
+}
+
+/** The words for a stop's state, as the device panel shows it. */
+export function stopStateText(state: 'waiting' | 'confirmed' | 'unconfirmed' | 'cannot-confirm'): string {
+  switch (state) {
+    case 'waiting':
+      return t.stop.waiting;
+    case 'confirmed':
+      return t.stop.confirmed;
+    case 'cannot-confirm':
+      return t.stop.cannotConfirm;
+    default:
+      return t.stop.unconfirmed;
+  }
+}
+
+/**
+ * A stop the massager did not confirm: the user is told to switch it off by hand, in that
+ * device's own way, and says "It is off" before any new session can start on it.
+ */
+export function OffUnconfirmed() {
+  const device = useStore((s) => s.device);
+  return (
+    <div className="stop-alert" role="alert">
+      <p>
+        <strong>{t.stop.unconfirmedTitle((device.kind && t.stop.kindNames[device.kind]) || t.stop.massager)}</strong> {device.handOff}
+      </p>
+      <p className="hint">{t.stop.itIsOffHint}</p>
+      <button type="button" className="btn" onClick={() => void confirmOff()}>
+        {t.stop.itIsOff}
+      </button>
+    </div>
+  );
 }
 
 export function DevicePanel() {
@@ -59,6 +92,7 @@ export function DevicePanel() {
     );
   }
   if (typeof device.secondsLeft === 'number') rows.push([t.device.deviceTimer, t.device.timeLeft(device.secondsLeft)]);
+  const stopText = device.stop ? stopStateText(device.stop.state) : undefined;
 
   return (
     <section className="card device-panel" aria-labelledby={`${uid}-h`}>
@@ -71,7 +105,7 @@ export function DevicePanel() {
           <span className="badge exp">{t.pairing.experimental}</span> {device.experimental}
         </p>
       )}
-      {device.message && <p className="hint">{device.message}</p>}
+      {device.message && !device.offUnconfirmed && <p className="hint">{device.message}</p>}
       {device.runState === 'resetting' && (
         <p className="notice" role="status">
           {t.device.resetting}
@@ -89,6 +123,12 @@ export function DevicePanel() {
       <button type="button" className="btn stop big" onClick={() => void stopEverything()}>
         {t.device.stop}
       </button>
+      {stopText && !device.offUnconfirmed && (
+        <p className={`stop-state ${device.stop?.state ?? ''}`} role="status">
+          {stopText}
+        </p>
+      )}
+      {device.offUnconfirmed && <OffUnconfirmed />}
 
       {typeof device.maxStep === 'number' && (
         <p className="hint">{t.device.ceilingNote(ceilPct, device.maxStep, unit)}</p>
