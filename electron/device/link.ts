@@ -546,6 +546,7 @@ export class DeviceLink {
     const notConnected = this.requireConnected();
     if (notConnected) return Promise.reject(notConnected);
     this.held = false;
+    if (value > 0) this.supersedeWatch();
     const command: Command = { type: 'setIntensity', value };
     const pending = this.queue.find((j) => j.kind === 'intensity');
     if (pending) {
@@ -597,6 +598,7 @@ export class DeviceLink {
     const notConnected = this.requireConnected();
     if (notConnected) return Promise.reject(notConnected);
     this.held = false;
+    if (jobKindOf(command) === 'motion' || (command.type === 'setHeat' && command.on)) this.supersedeWatch();
     return this.enqueue({ kind: jobKindOf(command), command, waiters: [] });
   }
 
@@ -801,6 +803,16 @@ export class DeviceLink {
     const e: StopStateEvent = { state: w.state, attempts: w.attempts };
     if (w.state === 'confirmed' && w.confirmedAt !== undefined) e.latencyMs = Math.max(0, Math.round(w.confirmedAt - w.firstSettledAt));
     return e;
+  }
+
+  /**
+   * The owner commands the motor on again: the stop being watched is history. Its
+   * timers go, so no late repeat or escalation stops the new run.
+   */
+  private supersedeWatch(): void {
+    if (this.watch?.state !== 'waiting') return;
+    this.clearWatchTimers();
+    this.watch = null;
   }
 
   private clearWatchTimers(): void {

@@ -11,23 +11,27 @@ export function unlockAudio(): void {
   }
 }
 
+/** Plays one tone: `freq` Hz from `start` (audio-context seconds), rising to `peak` and fading out over `length` seconds. */
+function tone(audio: AudioContext, freq: number, type: OscillatorType, start: number, peak: number, length: number): void {
+  const osc = audio.createOscillator();
+  const gain = audio.createGain();
+  osc.type = type;
+  osc.frequency.value = freq;
+  gain.gain.setValueAtTime(0.0001, start);
+  gain.gain.exponentialRampToValueAtTime(peak, start + 0.02);
+  gain.gain.exponentialRampToValueAtTime(0.0001, start + length);
+  osc.connect(gain).connect(audio.destination);
+  osc.start(start);
+  osc.stop(start + length + 0.05);
+}
+
+/** Two rising notes: the routine moved to its next step. */
 export function chime(): void {
   unlockAudio();
   if (!ctx) return;
   const t0 = ctx.currentTime;
-  for (const [i, freq] of [660, 880].entries()) {
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    osc.type = 'sine';
-    osc.frequency.value = freq;
-    const start = t0 + i * 0.16;
-    gain.gain.setValueAtTime(0.0001, start);
-    gain.gain.exponentialRampToValueAtTime(0.2, start + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.6);
-    osc.connect(gain).connect(ctx.destination);
-    osc.start(start);
-    osc.stop(start + 0.65);
-  }
+  tone(ctx, 660, 'sine', t0, 0.2, 0.6);
+  tone(ctx, 880, 'sine', t0 + 0.16, 0.2, 0.6);
 }
 
 /** Three short low beeps: something needs the user's hands now (a stop the massager did not confirm). */
@@ -35,19 +39,7 @@ export function alarm(): void {
   unlockAudio();
   if (!ctx) return;
   const t0 = ctx.currentTime;
-  for (let i = 0; i < 3; i++) {
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    osc.type = 'square';
-    osc.frequency.value = 440;
-    const start = t0 + i * 0.3;
-    gain.gain.setValueAtTime(0.0001, start);
-    gain.gain.exponentialRampToValueAtTime(0.15, start + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.22);
-    osc.connect(gain).connect(ctx.destination);
-    osc.start(start);
-    osc.stop(start + 0.25);
-  }
+  for (let i = 0; i < 3; i++) tone(ctx, 440, 'square', t0 + i * 0.3, 0.15, 0.22);
 }
 
 export function speak(text: string): void {

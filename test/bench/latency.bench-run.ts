@@ -7,7 +7,10 @@
  *     `session.setStep` at 1,000 per second; median and 99th percentile over ≥ 200 stops;
  * (b) writes per second reaching the peripheral during the flood, and whether the
  *     peripheral ends at the governor's output for the last intensity sent;
- * (c) time from an injected link drop to reconnected.
+ * (c) time from an injected link drop to reconnected;
+ * (d) per simulated device (Theragun, chair, EMS pad): from `device.stop` to the stop's
+ *     first byte at the peripheral, and to the device's confirmation (`device.status`
+ *     with the stop confirmed), in the core with the 4 ms radio model.
  *
  * Uses a fresh temporary data folder, so its motor time spends no real budget, and it
  * stays within the caps (every write goes through the governor). Prints a table and
@@ -167,6 +170,74 @@ async function measure(simLatencyMs: number) {
 
 type Results = Awaited<ReturnType<typeof measure>>;
 
+const CONFIRM_DEVICES = [
+  { label: 'Theragun', name: /^Pro$/, stops: 20, running: (s: Record<string, unknown>) => Number(s.rpm) > 0 },
+  { label: 'RongTai chair', name: /^EVOLUTION-/, stops: 6, running: (s: Record<string, unknown>) => s.runState === 'running' },
+  { label: 'JieLi EMS pad', name: /^hy\d/, stops: 20, running: (s: Record<string, unknown>) => s.running === true },
+] as const;
+
+/** (d): stop → wire and stop → confirmation, per simulated device. */
+async function measureConfirmation() {
+  const out: Record<string, { stops: number; wire_ms: { p50: number; max: number }; confirm_ms: { p50: number; max: number }; attempts_max: number }> = {};
+  for (const device of CONFIRM_DEVICES) {
+    const core = await createCore({ dataDir: mkdtempSync(join(tmpdir(), 'unknot-bench-c-')), demo: true, timeScale: 1, host: 'browser', version: 'bench', simLatencyMs: 4 });
+    const events: { event: string; payload: unknown }[] = [];
+    core.attach({ id: 'bench', kind: 'ws', send: (event, payload) => events.push({ event, payload }) });
+    const ok = async <T>(channel: string, payload?: unknown): Promise<T> => {
+      const r = await core.handle('bench', channel, payload);
+      if (!r.ok) throw new Error(`${channel}: ${r.error.message}`);
+      return r.result as T;
+    };
+    await ok('screening.set', { answers: { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false, implant: false, epilepsy: false } });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    await ok('scan.start');
+    let id: string | undefined;
+    while (!id) {
+      const last = [...events].reverse().find((e) => e.event === 'scan.results')?.payload as ScanResults | undefined;
+      id = last?.devices.find((d) => device.name.test(d.name))?.peripheralId;
+      if (!id) await sleep(10);
+    }
+    await ok('device.connect', { peripheralId: id });
+    const radio = core.simRadio()!;
+    const wire: number[] = [];
+    const confirm: number[] = [];
+    let attemptsMax = 0;
+    for (let i = 0; i < device.stops; i++) {
+      const group = GROUPS.filter((g) => g !== 'neck')[i % (GROUPS.length - 1)]; // EMS is never used on the neck
+      const s = await ok<{ sessionId: string }>('session.start', { muscleGroup: group, plannedMotorSeconds: 60 });
+      const hb = setInterval(() => void core.handle('bench', 'session.heartbeat', { sessionId: s.sessionId }), 400);
+      await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.3, motion: 'circular' });
+      while (!device.running(radio.peripheral(id)!.state())) await sleep(5);
+      await sleep(200);
+      const writesBefore = radio.writes(id).length;
+      const eventsBefore = events.length;
+      const t0 = performance.now();
+      await ok('device.stop');
+      clearInterval(hb);
+      let confirmed: { latencyMs?: number; attempts: number } | undefined;
+      while (!confirmed) {
+        confirmed = events
+          .slice(eventsBefore)
+          .map((e) => (e.event === 'device.status' ? (e.payload as DeviceStatusEvent).stop : undefined))
+          .find((x) => x?.state === 'confirmed');
+        if (!confirmed) await sleep(1);
+      }
+      confirm.push(performance.now() - t0);
+      attemptsMax = Math.max(attemptsMax, confirmed.attempts);
+      const first = radio.writes(id).slice(writesBefore)[0];
+      if (first) wire.push(first.atMs - t0);
+    }
+    out[device.label] = {
+      stops: device.stops,
+      wire_ms: { p50: round(percentile(wire, 50), 1), max: round(Math.max(...wire), 1) },
+      confirm_ms: { p50: round(percentile(confirm, 50), 1), max: round(Math.max(...confirm), 1) },
+      attempts_max: attemptsMax,
+    };
+    await core.shutdown();
+  }
+  return out;
+}
+
 function table(title: string, r: Results): string {
   return [
     title,
@@ -181,8 +252,10 @@ function table(title: string, r: Results): string {
 it('benchmark: stop latency under flood, flood writes, reconnect time', async () => {
   const radio = await measure(4);
   const appOnly = await measure(0);
+  const confirmation = await measureConfirmation();
   const results = {
     ...radio,
+    stop_confirmation: confirmation,
     app_only: { sim_att_latency_ms: 0, stop_latency_ms: appOnly.stop_latency_ms, flood_final_value_correct: appOnly.flood_final_value_correct },
   };
   writeFileSync(join(__dirname, '..', '..', 'bench-results.json'), JSON.stringify(results, null, 2) + '\n');
@@ -192,6 +265,11 @@ it('benchmark: stop latency under flood, flood writes, reconnect time', async ()
       'Unknot benchmark (client thread → browser-host WebSocket → governor → device link → noble → simulated radio)',
       table('With a 4 ms ATT radio model:', radio),
       table('With an instant radio (what the app alone adds):', appOnly),
+      'Stop → first stop byte at the device → the device confirms (4 ms radio model, no flood):',
+      ...Object.entries(confirmation).map(
+        ([label, c]) =>
+          `  ${label.padEnd(16)} wire p50 ${c.wire_ms.p50} ms (max ${c.wire_ms.max})   confirmed p50 ${c.confirm_ms.p50} ms (max ${c.confirm_ms.max})   ${c.stops} stops, at most ${c.attempts_max} attempt(s)`,
+      ),
       'Written to bench-results.json',
       '',
     ].join('\n'),

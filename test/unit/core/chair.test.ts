@@ -3,55 +3,32 @@
  * simulated radio, the device link, the governor and the core, judged by the simulated
  * chair's own state and by the frames on the wire.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCore, type AppCore } from '../../../electron/core/app-core';
-import type { DeviceStatusEvent, EventChannel, Reply, ScanResults, SessionStartResult } from '../../../electron/ipc/contract';
+import type { AppCore } from '../../../electron/core/app-core';
+import type { DeviceStatusEvent, EventChannel, Reply, SessionStartResult } from '../../../electron/ipc/contract';
 import { RONGTAI_SIM_RESET_MS } from '../../../protocols/rongtai';
+import { ALL_NO, sleep, startCore, until } from '../helpers/core-harness';
 
-const ANSWERS = { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false };
 const POWER = 'f083017bf1';
-
-async function until<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the chair on the simulated radio', () => {
   let core: AppCore;
   let events: { event: EventChannel; payload: unknown }[];
   let id: string;
   let hb: ReturnType<typeof setInterval> | undefined;
-  const call = async (channel: string, payload?: unknown): Promise<Reply> => core.handle('ws:1', channel, payload);
-  const ok = async <T>(channel: string, payload?: unknown): Promise<T> => {
-    const r = await call(channel, payload);
-    if (!r.ok) throw new Error(`${channel}: ${r.error.code} ${r.error.message}`);
-    return r.result as T;
-  };
+  let call: (channel: string, payload?: unknown) => Promise<Reply>;
+  let ok: <T>(channel: string, payload?: unknown) => Promise<T>;
   const chair = () => core.simRadio()!.peripheral(id)!.state();
   const wire = () => core.simRadio()!.writes(id).map((w) => Buffer.from(w.bytes).toString('hex'));
   const toggles = (from = 0) => wire().slice(from).filter((h) => h === POWER).length;
   const lastStatus = () => [...events].reverse().find((e) => e.event === 'device.status')?.payload as DeviceStatusEvent | undefined;
 
   beforeEach(async () => {
-    core = await createCore({ dataDir: mkdtempSync(join(tmpdir(), 'unknot-chair-')), demo: true, timeScale: 1, host: 'browser', version: 'test' });
-    events = [];
-    core.attach({ id: 'ws:1', kind: 'ws', send: (event, payload) => events.push({ event, payload }) });
-    await ok('scan.start');
-    id = await until(() => {
-      const last = [...events].reverse().find((e) => e.event === 'scan.results')?.payload as ScanResults | undefined;
-      return last?.devices.find((d) => d.name.startsWith('EVOLUTION-'))?.peripheralId;
-    });
+    const h = await startCore();
+    ({ core, events, call, ok } = h);
+    id = await h.find(/^EVOLUTION-/);
     await ok('device.connect', { peripheralId: id });
-    await ok('screening.set', { answers: ANSWERS });
+    await ok('screening.set', { answers: ALL_NO });
     await ok('settings.set', { doctorNoticeAcknowledged: true });
   });
   afterEach(async () => {

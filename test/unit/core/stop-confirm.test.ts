@@ -4,24 +4,10 @@
  * device link's stop watch, the governor and the core), judged by what the device decoded
  * and by the frames on the wire.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCore, type AppCore } from '../../../electron/core/app-core';
-import type { DeviceStatusEvent, EventChannel, Reply, ScanResults, SessionEndedEvent, SessionStartResult } from '../../../electron/ipc/contract';
-
-const ANSWERS = { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false, implant: false, epilepsy: false };
-
-async function until<T>(fn: () => T | undefined | false, ms = 5000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what}: not met in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import type { AppCore } from '../../../electron/core/app-core';
+import type { DeviceStatusEvent, EventChannel, Reply, SessionEndedEvent, SessionStartResult } from '../../../electron/ipc/contract';
+import { ALL_NO, startCore, until } from '../helpers/core-harness';
 
 interface DeviceCase {
   label: string;
@@ -79,28 +65,19 @@ describe.each(DEVICES.map((d) => [d.label, d] as const))('stop confirmation: %s'
   let events: { event: EventChannel; payload: unknown }[];
   let id: string;
   let hb: ReturnType<typeof setInterval> | undefined;
-  const call = async (channel: string, payload?: unknown): Promise<Reply> => core.handle('ws:1', channel, payload);
-  const ok = async <T>(channel: string, payload?: unknown): Promise<T> => {
-    const r = await call(channel, payload);
-    if (!r.ok) throw new Error(`${channel}: ${r.error.code} ${r.error.message}`);
-    return r.result as T;
-  };
+  let call: (channel: string, payload?: unknown) => Promise<Reply>;
+  let ok: <T>(channel: string, payload?: unknown) => Promise<T>;
   const sim = () => core.simRadio()!.peripheral(id)!.state();
   const wire = () => core.simRadio()!.writes(id).map((w) => Buffer.from(w.bytes).toString('hex'));
   const statuses = () => events.filter((e) => e.event === 'device.status').map((e) => e.payload as DeviceStatusEvent);
 
   async function setup(faultsBeforeConnect: string[] = []): Promise<void> {
-    core = await createCore({ dataDir: mkdtempSync(join(tmpdir(), 'unknot-stop-')), demo: true, timeScale: 1, host: 'browser', version: 'test' });
-    events = [];
-    core.attach({ id: 'ws:1', kind: 'ws', send: (event, payload) => events.push({ event, payload }) });
-    await ok('scan.start');
-    id = await until(() => {
-      const last = [...events].reverse().find((e) => e.event === 'scan.results')?.payload as ScanResults | undefined;
-      return last?.devices.find((d) => device.name.test(d.name))?.peripheralId;
-    });
+    const h = await startCore();
+    ({ core, events, call, ok } = h);
+    id = await h.find(device.name);
     for (const f of faultsBeforeConnect) await ok('sim.fault', { peripheralId: id, fault: f });
     await ok('device.connect', { peripheralId: id });
-    await ok('screening.set', { answers: ANSWERS });
+    await ok('screening.set', { answers: ALL_NO });
     await ok('settings.set', { doctorNoticeAcknowledged: true });
   }
 
@@ -181,6 +158,19 @@ describe.each(DEVICES.map((d) => [d.label, d] as const))('stop confirmation: %s'
     const again = await call('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 120 });
     expect(again).toMatchObject({ ok: true });
   }, 30_000);
+
+  it.runIf(device.label !== 'RongTai chair')('a new session right after a stop is not stopped by that stop’s late repeat', async () => {
+    await setup();
+    await run();
+    await ok('sim.fault', { peripheralId: id, fault: 'ignore-next-stop' });
+    await ok('device.stop');
+    // The stop is still waiting for its proof when the user starts again at once.
+    await run();
+    const before = wire().length;
+    await new Promise((r) => setTimeout(r, device.deadlineMs * 2 + 500));
+    expect(device.running(sim())).toBe(true);
+    expect(wire().slice(before).filter((h) => device.stopFrames.includes(h))).toEqual([]);
+  }, 20_000);
 
   it.runIf(device.canBeSilent)('a device that never reports its state: the stop is sent twice, 200 ms apart, "cannot confirm", and it still starts again', async () => {
     await setup(['no-status-replies']);
