@@ -662,6 +662,12 @@ class RongTaiSession implements ProtocolSession {
     }
     this.learn(state, now);
     this.heatOn = status.heat;
+    if (this.stopFailed) {
+      // A chair that would not stop gets nothing more from the app until it is off.
+      this.held = [];
+      this.pendingNotice = undefined;
+      return { kind: 'status', status };
+    }
     if (this.held.length > 0 && state !== 'resetting') {
       const replay = this.held;
       this.held = [];

@@ -233,7 +233,7 @@ export class AppCore implements Core {
   async shutdown(): Promise<void> {
     await this.governor.stopAll('app-quit');
     this.governor.dispose();
-    if (this.device) await this.device.link.disconnect().catch(() => undefined);
+    if (this.device) await this.device.link.disconnect({ waitForProofMs: 2000 }).catch(() => undefined);
     this.device = null;
     this.radio?.dispose();
     await this.scanner.dispose().catch(() => undefined);
@@ -297,6 +297,7 @@ export class AppCore implements Core {
         return this.deviceStatus();
       case 'device.setHeat': {
         const d = this.requireDevice();
+        if ((p as { on: boolean }).on) this.requireConfirmedOff(d);
         if (!d.caps?.heat) throw new Refusal('refused', 'This device has no heat.');
         if (this.motorBlock(d.module.kind, 'upper-back')) throw new Refusal('blocked-by-screening', 'Answer the safety questions first.');
         await d.link.send({ type: 'setHeat', on: (p as { on: boolean }).on });
@@ -506,6 +507,7 @@ export class AppCore implements Core {
       if (this.device !== d) return;
       if (info.expected) return;
       d.connection = 'reconnecting';
+      delete d.stop;
       // What the device last reported is no longer known (and the reconnect writes a stop).
       delete d.status.level;
       delete d.status.running;
@@ -585,7 +587,14 @@ export class AppCore implements Core {
     if (d.connection !== 'connected') this.mayBeRunning.add(d.peripheralId);
     this.device = null;
     this.governor.attachMotor(null);
-    await d.link.disconnect().catch(() => undefined);
+    const verdict = await d.link.disconnect().catch(() => null);
+    if (verdict && (verdict.state === 'waiting' || verdict.state === 'unconfirmed')) {
+      // Closed with a stop the device did not confirm: it may still run. The next
+      // connection stops it first, and no session starts on it before "It is off".
+      this.mayBeRunning.add(d.peripheralId);
+      this.offUnconfirmed.add(d.peripheralId);
+      this.broadcast('safety.warning', { code: 'stop-unconfirmed-disconnected', message: `${unconfirmedMessage(d.module.kind)} Unknot has disconnected from it.` });
+    }
     this.broadcastDevice();
   }
 

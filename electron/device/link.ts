@@ -223,6 +223,8 @@ interface Job {
   run?: (conn: GattConnection) => Promise<void>;
   /** A further attempt at the stop being watched (its settling re-arms the deadline). */
   stopAttempt?: boolean;
+  /** A status request of a stop watch: dropped when the watch ends or another one starts. */
+  watchQuery?: boolean;
   waiters: Waiter[];
 }
 
@@ -401,13 +403,19 @@ export class DeviceLink {
 
   /**
    * Closes the link. With `stopFirst` (default true) it first writes a stop (errors
-   * ignored). No reconnect follows; `disconnected` is emitted with `expected: true`.
+   * ignored) and waits, at most `waitForProofMs` (default 10 000), for the device's
+   * verdict on it, making every further attempt its protocol allows. No reconnect
+   * follows; `disconnected` is emitted with `expected: true`.
+   * @returns how the last stop stood when the link closed (null when none was made):
+   *   a `waiting` or `unconfirmed` stop means the device may still be running.
    */
-  async disconnect(options: { stopFirst?: boolean } = {}): Promise<void> {
+  async disconnect(options: { stopFirst?: boolean; waitForProofMs?: number } = {}): Promise<StopStateEvent | null> {
     const stopFirst = options.stopFirst ?? true;
     if (stopFirst && this.linkState === 'connected') {
       await this.stop().catch(() => undefined);
+      await this.awaitStopVerdict(options.waitForProofMs ?? 10_000);
     }
+    const verdict = this.stopState;
     this.closing = true;
     this.cancelReconnect();
     this.stopKeepalive();
@@ -420,6 +428,27 @@ export class DeviceLink {
       if (this.conn === conn) this.onLinkDown('closed by Unknot');
     }
     this.setState('closed');
+    return verdict;
+  }
+
+  /** Resolves once the watched stop has a verdict (or there is none to wait for), or after `maxMs`. */
+  private awaitStopVerdict(maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.watch?.state !== 'waiting') return resolve();
+      let timer: unknown = null;
+      const off = this.on('stop-state', (e) => {
+        if (e.state === 'waiting') return;
+        finish();
+      });
+      const offDown = this.on('disconnected', () => finish());
+      const finish = (): void => {
+        off();
+        offDown();
+        if (timer !== null) this.clock.clearTimeout(timer);
+        resolve();
+      };
+      timer = this.clock.setTimeout(finish, maxMs);
+    });
   }
 
   private async setup(isReconnect: boolean): Promise<LinkInfo> {
@@ -598,7 +627,6 @@ export class DeviceLink {
     const notConnected = this.requireConnected();
     if (notConnected) return Promise.reject(notConnected);
     this.held = false;
-    if (jobKindOf(command) === 'motion' || (command.type === 'setHeat' && command.on)) this.supersedeWatch();
     return this.enqueue({ kind: jobKindOf(command), command, waiters: [] });
   }
 
@@ -806,13 +834,25 @@ export class DeviceLink {
   }
 
   /**
-   * The owner commands the motor on again: the stop being watched is history. Its
+   * The owner commands the motor on again (an intensity above 0; a mode or heat alone
+   * does not count: the chair holds them while it stops): the stop being watched is history. Its
    * timers go, so no late repeat or escalation stops the new run.
    */
   private supersedeWatch(): void {
     if (this.watch?.state !== 'waiting') return;
     this.clearWatchTimers();
     this.watch = null;
+    this.dropWatchQueries();
+  }
+
+  /** Removes queued status requests of a stop watch (they would only delay what follows). */
+  private dropWatchQueries(): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const job = this.queue[i] as Job;
+      if (!job.watchQuery) continue;
+      this.queue.splice(i, 1);
+      for (const w of job.waiters) w.resolve('dropped');
+    }
   }
 
   private clearWatchTimers(): void {
@@ -829,7 +869,12 @@ export class DeviceLink {
    * {@link CANNOT_CONFIRM_REPEAT_MS}.
    */
   private startWatch(session: ProtocolSession): void {
+    // Another Stop while this one still waits for its proof: the same stop, pressed again.
+    // Its deadline and further attempts go on (restarting them would let repeated presses
+    // put off the verdict for ever).
+    if (this.watch?.state === 'waiting' && this.watch.session === session) return;
     this.clearWatchTimers();
+    this.dropWatchQueries();
     const proof = session.stopProof;
     const now = this.clock.now();
     if (!proof) {
@@ -867,8 +912,9 @@ export class DeviceLink {
     for (const at of w.proof.askAtMs) {
       const ask = (): void => {
         if (this.watch !== w || w.state !== 'waiting' || this.linkState !== 'connected') return;
+        if (this.queue.some((j) => j.watchQuery)) return; // one request waiting is enough
         const writes = w.session.encode({ type: 'queryStatus' });
-        if (writes.length > 0) this.enqueue({ kind: 'follow-up', writes, waiters: [] }).catch(() => undefined);
+        if (writes.length > 0) this.enqueue({ kind: 'follow-up', writes, watchQuery: true, waiters: [] }).catch(() => undefined);
       };
       if (at <= 0) ask();
       else w.timers.push(this.clock.setTimeout(ask, at));
@@ -909,6 +955,7 @@ export class DeviceLink {
   private finishWatch(w: StopWatch, state: StopConfirmState): void {
     for (const t of w.timers) this.clock.clearTimeout(t);
     w.timers = [];
+    if (state === 'confirmed') this.dropWatchQueries();
     w.state = state;
     this.emit('stop-state', this.stopEvent(w));
   }
@@ -949,7 +996,10 @@ export class DeviceLink {
 
   private onLinkDown(reason: string): void {
     this.early.length = 0;
+    // The device can no longer say anything about that stop; the reconnect makes and watches its own.
     this.clearWatchTimers();
+    this.dropWatchQueries();
+    this.watch = null;
     this.offDisconnect?.();
     this.offDisconnect = null;
     this.conn = null;

@@ -172,6 +172,21 @@ describe.each(DEVICES.map((d) => [d.label, d] as const))('stop confirmation: %s'
     expect(wire().slice(before).filter((h) => device.stopFrames.includes(h))).toEqual([]);
   }, 20_000);
 
+  it.runIf(device.label === 'Theragun')('many stops in a row leave no backlog of status requests in front of the next run', async () => {
+    await setup();
+    for (let i = 0; i < 30; i++) {
+      const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 60 });
+      await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.3 });
+      await ok('device.stop');
+    }
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 60 });
+    hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 400);
+    const t0 = Date.now();
+    await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.5 });
+    await until(() => device.running(sim()), 1500, 'the gun runs again promptly');
+    expect(Date.now() - t0).toBeLessThan(1500);
+  }, 30_000);
+
   it.runIf(device.canBeSilent)('a device that never reports its state: the stop is sent twice, 200 ms apart, "cannot confirm", and it still starts again', async () => {
     await setup(['no-status-replies']);
     await run();

@@ -216,8 +216,10 @@ describe('DeviceLink with the simulated Theragun Pro', () => {
     const events = record(link);
     await link.connect();
     await link.setIntensity(0.25);
-    await link.disconnect();
-    expect(written(world).slice(-2)).toEqual(['AA 92 01 03 03 88 03', STOP]);
+    const verdict = await link.disconnect();
+    // the stop, then the status request whose answer proves it, before the link closes
+    expect(written(world).slice(-3)).toEqual(['AA 92 01 03 03 88 03', STOP, 'AA 10 10 00']);
+    expect(verdict).toMatchObject({ state: 'confirmed', attempts: 1 });
     expect(events.disconnected).toEqual([{ reason: 'closed by Unknot', expected: true }]);
     expect(link.state).toBe('closed');
     await sleep(100);
