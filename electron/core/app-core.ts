@@ -18,6 +18,7 @@ import type { AdapterState, DiscoveredPeripheral, Transport } from '../ble/types
 import { DeviceLink, type LinkTimeouts, type ReconnectPolicy, type StopStateEvent } from '../device/link';
 import { Scanner } from '../device/scanner';
 import {
+  forbiddenKeyPath,
   requestSchemas,
   type AdapterInfo,
   type AppInfo,
@@ -194,6 +195,10 @@ export class AppCore implements Core {
       return { ok: false, error: { code: 'unknown-channel', message: `There is no channel named "${String(channel).slice(0, 60)}".` } };
     }
     const schema = requestSchemas[channel as keyof typeof requestSchemas] as z.ZodType;
+    const forbidden = channel === 'device.stop' ? undefined : forbiddenKeyPath(payload);
+    if (forbidden !== undefined) {
+      return { ok: false, error: { code: 'invalid-payload', message: `Invalid request for ${channel}: the key "${forbidden}" is not allowed.` } };
+    }
     const parsed = schema.safeParse(payload);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -61,8 +61,11 @@ export const requestSchemas = {
   'session.get': Empty,
   'device.connect': z.object({ peripheralId: Id, protocolId: Id.optional() }).strict(),
   'device.disconnect': Empty,
-  /** Stops every motor the app can reach. Always allowed, never refused for state. */
-  'device.stop': Empty,
+  /**
+   * Stops every motor the app can reach. Always allowed, never refused for state, and its
+   * payload is ignored whatever it is: a stop never fails validation.
+   */
+  'device.stop': z.unknown().transform(() => undefined),
   'device.setHeat': z.object({ on: z.boolean() }).strict(),
   /**
    * The user checked that the massager is off after a stop it did not confirm
@@ -316,6 +319,26 @@ export interface SimPeripheralState {
   readout: { label: string; value: string }[];
   state: Record<string, number | string | boolean>;
   faults: string[];
+}
+
+/** Object keys no payload may carry, at any depth (they would reach prototypes). */
+const FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'];
+
+/**
+ * The path of the first forbidden key (`__proto__`, `constructor`, `prototype`) found as an
+ * own property anywhere in a payload, e.g. `answers.__proto__`; undefined when there is none.
+ * zod drops such keys from records silently, so the boundary looks for them before parsing.
+ * Nesting deeper than 20 levels is reported as `(too deep)`.
+ */
+export function forbiddenKeyPath(payload: unknown, depth = 0): string | undefined {
+  if (payload === null || typeof payload !== 'object') return undefined;
+  if (depth > 20) return '(too deep)';
+  for (const key of Object.keys(payload)) {
+    if (FORBIDDEN_KEYS.includes(key)) return key;
+    const inner = forbiddenKeyPath((payload as Record<string, unknown>)[key], depth + 1);
+    if (inner !== undefined) return `${key}.${inner}`;
+  }
+  return undefined;
 }
 
 /** The reply envelope of every request (IPC and WebSocket alike). */

@@ -15,6 +15,7 @@ import type { Core } from '../core/types';
 import {
   EVENT_CHANNELS,
   REQUEST_CHANNELS,
+  forbiddenKeyPath,
   requestSchemas,
   type ErrorCode,
   type EventChannel,
@@ -108,6 +109,8 @@ export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
     }
     const schema: ZodType | undefined = Object.hasOwn(requestSchemas, channel) ? requestSchemas[channel] : undefined;
     if (!schema) return refusal('unknown-channel', `Unknown channel "${String(channel)}".`);
+    const forbidden = channel === 'device.stop' ? undefined : forbiddenKeyPath(payload);
+    if (forbidden !== undefined) return refusal('invalid-payload', `The key "${forbidden}" is not allowed.`);
     const parsed = schema.safeParse(payload);
     if (!parsed.success) return refusal('invalid-payload', describeIssues(parsed.error));
     const connectionId = attached.get(event.sender.id)!.id;

@@ -320,7 +320,8 @@ export class SafetyGovernor {
     if (typeof intensity !== 'number' || !Number.isFinite(intensity) || intensity < 0 || intensity > 1) {
       throw new RangeError('Intensity must be a number from 0 to 1.');
     }
-    s.lastHeartbeatMs = this.clock.now();
+    // Only session.heartbeat feeds the watchdog (DESIGN §2): a window that keeps sending
+    // steps but has stopped its heartbeat is not known to be alive.
     this.account(s);
     s.target = intensity;
     if (motion && motion !== s.motion) {

@@ -68,6 +68,33 @@ describe('app core on the simulated radio', () => {
     });
   });
 
+  it('a stop ignores its payload; __proto__ keys are refused; steps alone do not feed the watchdog', async () => {
+    await connectTheragun();
+    await ok('screening.set', { answers: ANSWERS });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    for (const payload of [null, { force: true }, 'now']) {
+      const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 120 });
+      await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.3 });
+      await ok('session.heartbeat', { sessionId: s.sessionId });
+      await until(() => rpm() > 0, 5000);
+      expect(await call('device.stop', payload)).toMatchObject({ ok: true });
+      await until(() => rpm() === 0, 1000);
+    }
+    expect(await call('screening.set', JSON.parse('{"answers":{"__proto__":{"pregnant":true}}}'))).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-payload', message: expect.stringContaining('__proto__') },
+    });
+    // setStep every 200 ms without a heartbeat: the watchdog still ends the session after 3 s.
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'shoulders', plannedMotorSeconds: 120 });
+    const steps = setInterval(() => void call('session.setStep', { sessionId: s.sessionId, intensity: 0.3 }), 200);
+    try {
+      const ended = await until(() => events.find((e) => e.event === 'session.ended' && (e.payload as { sessionId: string }).sessionId === s.sessionId)?.payload as { reason: string } | undefined, 6000);
+      expect(ended.reason).toBe('watchdog');
+    } finally {
+      clearInterval(steps);
+    }
+  }, 20_000);
+
   it('reports the system adapter as unavailable with its reason on this machine', async () => {
     const a = await ok<{ state: string; message: string }>('adapter.get');
     expect(a.state).toBe('unavailable');

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EVENT_CHANNELS, REQUEST_CHANNELS, type RequestChannel } from '../../../electron/ipc/contract';
 import { createIpcBridge, isAppUrl } from '../../../electron/main/ipc';
 import { APP_ENTRY_URL, APP_ORIGIN } from '../../../electron/main/protocol';
@@ -36,8 +36,8 @@ const VALID: Record<RequestChannel, unknown> = {
   'sim.fault': { peripheralId: 'p1', fault: 'drop-link' },
 };
 
-/** A payload each channel's schema rejects. */
-const INVALID: Record<RequestChannel, unknown> = {
+/** A payload each channel's schema rejects (a stop has none: it ignores its payload). */
+const INVALID: Record<Exclude<RequestChannel, 'device.stop'>, unknown> = {
   'app.info': { extra: 1 },
   'adapter.get': 'x',
   'demo.enable': { on: true },
@@ -48,7 +48,6 @@ const INVALID: Record<RequestChannel, unknown> = {
   'session.get': 'now',
   'device.connect': { peripheralId: '' },
   'device.disconnect': { id: 'p' },
-  'device.stop': { now: true },
   'device.setHeat': { on: 'yes' },
   'device.confirmOff': { force: true },
   'session.start': { muscleGroup: 'knee', plannedMotorSeconds: 180 },
@@ -122,12 +121,29 @@ describe('IPC bridge', () => {
       expect(core.handle).not.toHaveBeenCalled();
     });
 
-    it('refuses an invalid payload as invalid-payload before the core', async () => {
+    it.skipIf(channel === 'device.stop')('refuses an invalid payload as invalid-payload before the core', async () => {
       const { core, wc, invoke } = setup();
-      const reply = await invoke(channel, wc.mainFrame, INVALID[channel]);
+      const reply = await invoke(channel, wc.mainFrame, INVALID[channel as Exclude<RequestChannel, 'device.stop'>]);
       expect(reply).toMatchObject({ ok: false, error: { code: 'invalid-payload' } });
       expect(core.handle).not.toHaveBeenCalled();
     });
+  });
+
+  it('a stop ignores its payload: whatever it carries, the core is asked to stop', async () => {
+    const { core, wc, invoke } = setup();
+    for (const payload of [null, { force: true }, 'now', 42, [], { __proto__: 1 }]) {
+      expect(await invoke('device.stop', wc.mainFrame, payload)).toMatchObject({ ok: true });
+    }
+    expect(core.handle).toHaveBeenCalledTimes(6);
+    for (const call of vi.mocked(core.handle).mock.calls) expect(call.slice(1)).toEqual(['device.stop', undefined]);
+  });
+
+  it('refuses __proto__, constructor and prototype keys anywhere in a payload before the core', async () => {
+    const { core, wc, invoke } = setup();
+    const bad = JSON.parse('{"answers":{"__proto__":{"pregnant":false},"pregnant":false}}');
+    expect(await invoke('screening.set', wc.mainFrame, bad)).toMatchObject({ ok: false, error: { code: 'invalid-payload', message: expect.stringContaining('answers.__proto__') } });
+    expect(await invoke('settings.set', wc.mainFrame, JSON.parse('{"ceilings":{"constructor":0.5}}'))).toMatchObject({ ok: false, error: { code: 'invalid-payload' } });
+    expect(core.handle).not.toHaveBeenCalled();
   });
 
   it('refuses a frame that was disposed while being checked', async () => {
