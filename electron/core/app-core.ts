@@ -347,10 +347,13 @@ export class AppCore implements Core {
         return this.settingsView();
       case 'settings.set':
         await this.settings.update(p ?? {});
+        await this.governor.recheckBlock();
         this.broadcastDevice();
         return this.settingsView();
       case 'screening.set':
         await this.settings.setScreening((p as { answers: Record<string, boolean> }).answers);
+        // A "yes" that blocks the running session's device or area stops it at once.
+        await this.governor.recheckBlock();
         return this.settingsView();
       case 'usage.today':
         return this.usage.budgets(this.settings.get().dailyBudgetSeconds, this.clock.wallNow());

@@ -243,6 +243,8 @@ export type SessionEndReason =
   | 'app-quit'
   | 'suspend'
   | 'stop-unconfirmed'
+  /** A health answer changed so that the motor may not run for this device and area. */
+  | 'screening'
   | 'error';
 
 export interface SessionStartResult {

@@ -393,6 +393,16 @@ export class SafetyGovernor {
     if (s && s.state !== 'ended') await this.finish(s, 'stop-unconfirmed', false);
   }
 
+  /**
+   * The screening or settings changed: when the motor may no longer run for the running
+   * or paused session's device and area, the session ends with a stop at once.
+   */
+  async recheckBlock(): Promise<void> {
+    const s = this.session;
+    if (!s || s.state === 'ended' || !this.motor) return;
+    if (this.limits.motorBlock(this.motor.kind, s.group)) await this.finish(s, 'screening');
+  }
+
   /** A renderer went away; when it owned the session, the motor stops. */
   async connectionLost(owner: string, reason: SessionEndReason): Promise<void> {
     const s = this.session;
@@ -620,5 +630,6 @@ export const END_MESSAGES: Record<SessionEndReason, string> = {
   'app-quit': 'Stopped: Unknot is quitting.',
   suspend: 'Stopped: the computer went to sleep or was locked.',
   'stop-unconfirmed': 'The massager did not confirm that it stopped. Switch it off by hand.',
+  screening: 'Stopped: a health answer changed. Talk to a doctor before massaging this way.',
   error: 'Stopped because of an error.',
 };

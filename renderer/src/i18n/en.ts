@@ -312,6 +312,7 @@ export const en = {
       'app-quit': 'Unknot was closed.',
       suspend: 'The computer went to sleep, so the massager was stopped.',
       'stop-unconfirmed': 'The massager did not confirm that it stopped. Switch it off by hand.',
+      screening: 'A health answer changed, so the massager was stopped. Talk to a doctor before massaging this way.',
       error: 'Something went wrong, so the massager was stopped.',
     } satisfies Record<SessionEndReason, string>,
   },

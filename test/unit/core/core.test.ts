@@ -95,6 +95,27 @@ describe('app core on the simulated radio', () => {
     }
   }, 20_000);
 
+  it('a "yes" to a health question mid-session stops the motor at once and ends the session, and no later step raises it', async () => {
+    await connectTheragun();
+    await ok('screening.set', { answers: ANSWERS });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    const hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 400);
+    try {
+      await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.5 });
+      await until(() => rpm() > 0, 5000);
+      await ok('screening.set', { answers: { ...ANSWERS, 'high-blood-pressure': true } });
+      const ended = events.find((e) => e.event === 'session.ended')?.payload as { reason: string; message: string } | undefined;
+      expect(ended).toMatchObject({ reason: 'screening', message: expect.stringMatching(/health answer changed/) });
+      await until(() => rpm() === 0, 1000);
+      expect(await call('session.setStep', { sessionId: s.sessionId, intensity: 1 })).toMatchObject({ ok: false, error: { code: 'no-session' } });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(rpm()).toBe(0);
+    } finally {
+      clearInterval(hb);
+    }
+  });
+
   it('reports the system adapter as unavailable with its reason on this machine', async () => {
     const a = await ok<{ state: string; message: string }>('adapter.get');
     expect(a.state).toBe('unavailable');
