@@ -302,7 +302,13 @@ export class AppCore implements Core {
         return this.deviceStatus();
       case 'device.setHeat': {
         const d = this.requireDevice();
-        if ((p as { on: boolean }).on) this.requireConfirmedOff(d);
+        if ((p as { on: boolean }).on) {
+          this.requireConfirmedOff(d);
+          // Switching heat on may power the device on: that happens only under a running session.
+          if (this.governor.current()?.state !== 'running') {
+            throw new Refusal('refused', 'Heat comes on during a session: start a routine or manual control first.');
+          }
+        }
         if (!d.caps?.heat) throw new Refusal('refused', 'This device has no heat.');
         if (this.motorBlock(d.module.kind, 'upper-back')) throw new Refusal('blocked-by-screening', 'Answer the safety questions first.');
         await d.link.send({ type: 'setHeat', on: (p as { on: boolean }).on });

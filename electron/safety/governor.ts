@@ -135,6 +135,8 @@ interface Session {
   /** Requested intensity 0..1 before the ceiling. */
   target: number;
   motion?: Motion;
+  /** The motion last sent to the device while its step was above 0. */
+  writtenMotion?: Motion;
   /** Ramped output 0..1 (before quantising to a step). */
   output: number;
   /** Last step written (0 = stopped). */
@@ -324,9 +326,13 @@ export class SafetyGovernor {
     // steps but has stopped its heartbeat is not known to be alive.
     this.account(s);
     s.target = intensity;
-    if (motion && motion !== s.motion) {
-      s.motion = motion;
-      if (s.state === 'running') this.motor?.writeMotion(motion);
+    if (motion) s.motion = motion;
+    // A mode or technique is sent only while the motor runs under this session (step > 0):
+    // on a chair a technique key alone runs the rollers at the chair's own speed. When the
+    // step rises from 0, apply() sends the motion just before the intensity.
+    if (s.state === 'running' && s.step > 0 && s.target > 0 && s.motion && s.motion !== s.writtenMotion) {
+      s.writtenMotion = s.motion;
+      this.motor?.writeMotion(s.motion);
     }
     if (s.state === 'running') this.apply(s);
   }
@@ -351,7 +357,7 @@ export class SafetyGovernor {
     s.lastTickMs = this.clock.now();
     s.lastHeartbeatMs = s.lastTickMs;
     delete s.lastRampMs;
-    if (s.motion) this.motor.writeMotion(s.motion);
+    delete s.writtenMotion; // sent again with the first step above 0
     this.apply(s);
     this.emit('state', this.stateEvent(s));
   }
@@ -537,8 +543,13 @@ export class SafetyGovernor {
     s.step = step;
     this.emit('output', step);
     if (step === 0) {
+      delete s.writtenMotion;
       void this.stopMotor();
     } else {
+      if (wasOff && s.motion && s.motion !== s.writtenMotion) {
+        s.writtenMotion = s.motion;
+        motor.writeMotion(s.motion);
+      }
       motor.writeIntensity(step / steps);
       this.armDeadline(s);
     }

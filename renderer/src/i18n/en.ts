@@ -351,6 +351,7 @@ export const en = {
     mode: 'Mode',
     modesNote: 'Modes follow the routine’s motion.',
     heat: 'Heat',
+    heatNeedsSession: 'Heat comes on during a session (a routine or manual control).',
     stop: 'Stop',
     clamped: (req: number, got: number, unit: string) => `Asked for ${stepText(req, unit)}; held at the ceiling, ${stepText(got, unit)}.`,
     experimentalNote: 'Experimental protocol:',

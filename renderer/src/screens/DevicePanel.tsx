@@ -69,6 +69,7 @@ export function DevicePanel() {
   const other = useStore((s) => observedSession(s) !== null);
   const ended = run?.mode === 'manual' && run.phase === 'summary' ? run : null;
   const unit = device.stepUnit ?? '';
+  const sessionRunning = useStore((s) => s.session?.state === 'running');
 
   const onSlide = (v: number): void => {
     setLevel(v);
@@ -204,10 +205,18 @@ export function DevicePanel() {
         </p>
       )}
       {device.hasHeat && (
-        <label className="check">
-          <input type="checkbox" checked={Boolean(device.heat)} onChange={(e) => void setHeat(e.target.checked)} />
-          {t.device.heat}
-        </label>
+        <>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={Boolean(device.heat)}
+              disabled={!sessionRunning && !device.heat}
+              onChange={(e) => void setHeat(e.target.checked)}
+            />
+            {t.device.heat}
+          </label>
+          {!sessionRunning && !device.heat && <p className="hint">{t.device.heatNeedsSession}</p>}
+        </>
       )}
     </section>
   );

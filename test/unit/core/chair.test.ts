@@ -112,6 +112,24 @@ describe('the chair on the simulated radio', () => {
     await until(() => chair().runState === 'running', 4000);
   }, 25_000);
 
+  it('a step of 0 with a motion sends the chair nothing (no technique key runs it at its own speed), and heat needs a session', async () => {
+    expect(await call('device.setHeat', { on: true })).toMatchObject({ ok: false, error: { code: 'refused' } });
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 400);
+    for (const motion of ['circular', 'back-and-forth', 'on-knot', 'long-strokes']) {
+      await ok('session.setStep', { sessionId: s.sessionId, intensity: 0, motion });
+      await sleep(300);
+    }
+    expect(wire()).toEqual([]);
+    expect(chair()).toMatchObject({ runState: 'idle', running: false });
+    const state = await ok<{ usedMotorSeconds: number }>('session.get');
+    expect(state.usedMotorSeconds).toBe(0);
+    // Within the session heat may power the chair on; that starts no motion.
+    await ok('device.setHeat', { on: true });
+    await until(() => chair().heat === true, 3000);
+    expect(chair()).toMatchObject({ runState: 'ready', running: false });
+  });
+
   it('a stop whose toggle is lost gets exactly one more', async () => {
     await startRoutine();
     await ok('sim.fault', { peripheralId: id, fault: 'ignore-next-stop' });

@@ -35,7 +35,8 @@ describe('stop confirmation under attack (found by an adversarial pass)', () => 
     await until(() => sim().runState === 'running', 6000);
     await h.ok('sim.fault', { peripheralId: id, fault: 'ignore-every-stop' });
     await h.ok('device.stop');
-    await h.ok('device.setHeat', { on: true });
+    // Heat after the stop is refused (no session runs); the watch must not be lost either way.
+    expect(await h.call('device.setHeat', { on: true })).toMatchObject({ ok: false });
     await sleep(9000);
     expect(sim().runState).toBe('running');
     expect(statuses().some((s) => s.stop?.state === 'unconfirmed')).toBe(true);

@@ -286,3 +286,41 @@ describe('screening', () => {
     expect(() => gov.startSession('w', { muscleGroup: 'neck', plannedMotorSeconds: 200 })).toThrow(/consult a doctor/);
   });
 });
+
+describe('modes and techniques only with the motor running', () => {
+  it('a motion with step 0 sends nothing; it goes out just before the first step above 0; a changed motion while running goes at once', () => {
+    const { motor, gov, run } = setup({ steps: 6 });
+    const { sessionId } = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.setStep('win', sessionId, 0, 'circular');
+    run(sessionId, 2000);
+    expect(motor.log.filter((r) => r.type === 'motion' || r.type === 'intensity')).toEqual([]);
+    gov.setStep('win', sessionId, 0.5, 'circular');
+    run(sessionId, 1000); // the ramp's first update sets its reference; the rise follows
+    const firstOn = motor.log.findIndex((r) => r.type === 'intensity');
+    expect(firstOn).toBeGreaterThan(0);
+    expect(motor.log[firstOn - 1]).toMatchObject({ type: 'motion', motion: 'circular' });
+    gov.setStep('win', sessionId, 0.5, 'back-and-forth');
+    expect(motor.log.filter((r) => r.type === 'motion').map((r) => r.motion)).toEqual(['circular', 'back-and-forth']);
+    // back to 0 with another motion: a stop, and the motion is not sent
+    gov.setStep('win', sessionId, 0, 'long-strokes');
+    run(sessionId, 1000);
+    expect(motor.log.filter((r) => r.type === 'motion').map((r) => r.motion)).toEqual(['circular', 'back-and-forth']);
+    expect(motor.lastStep()).toBe(0);
+  });
+
+  it('paused, nothing is sent; a resume sends the motion again with its first step above 0', () => {
+    const { motor, gov, run } = setup({ steps: 6 });
+    const { sessionId } = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.setStep('win', sessionId, 0.5, 'circular');
+    gov.pause('win', sessionId);
+    gov.setStep('win', sessionId, 0.5, 'back-and-forth');
+    const before = motor.log.length;
+    run(sessionId, 1000);
+    expect(motor.log.slice(before).filter((r) => r.type === 'motion' || r.type === 'intensity')).toEqual([]);
+    gov.resume('win', sessionId);
+    run(sessionId, 1000);
+    const after = motor.log.slice(before).filter((r) => r.type === 'motion' || r.type === 'intensity');
+    expect(after[0]).toMatchObject({ type: 'motion', motion: 'back-and-forth' });
+    expect(after[1]).toMatchObject({ type: 'intensity' });
+  });
+});
