@@ -587,6 +587,8 @@ export class AppCore implements Core {
       stop: async () => {
         await link.stop();
       },
+      // Motor time runs until the device confirms the stop (at most the longest escalation).
+      untilStopped: () => link.awaitStopVerdict(10_000),
     };
     this.governor.attachMotor(port);
     await this.settings.rememberDevice(req.peripheralId, { protocolId: module.id, name: d.name }).catch(() => undefined);

@@ -431,8 +431,11 @@ export class DeviceLink {
     return verdict;
   }
 
-  /** Resolves once the watched stop has a verdict (or there is none to wait for), or after `maxMs`. */
-  private awaitStopVerdict(maxMs: number): Promise<void> {
+  /**
+   * Resolves once the watched stop has a verdict (or there is none to wait for), the link
+   * drops, or `maxMs` (milliseconds) pass. Never rejects.
+   */
+  awaitStopVerdict(maxMs: number): Promise<void> {
     return new Promise((resolve) => {
       if (this.watch?.state !== 'waiting') return resolve();
       let timer: unknown = null;

@@ -73,6 +73,12 @@ export interface MotorPort {
   writeTimer(seconds: number): void;
   /** Stops the motor; resolves when the stop is on the wire (or failed). */
   stop(): Promise<void>;
+  /**
+   * Resolves when the latest stop is over as far as the device can say (confirmed,
+   * unconfirmed after every attempt, or cannot confirm), or at once when there is nothing
+   * to wait for. Absent: a stop is over when its write settles.
+   */
+  untilStopped?(): Promise<void>;
 }
 
 /** Where motor time and pain events are recorded (the usage log). */
@@ -544,7 +550,7 @@ export class SafetyGovernor {
     this.emit('output', step);
     if (step === 0) {
       delete s.writtenMotion;
-      void this.stopMotor();
+      void this.stopMotor(wasOff ? undefined : s);
     } else {
       if (wasOff && s.motion && s.motion !== s.writtenMotion) {
         s.writtenMotion = s.motion;
@@ -573,13 +579,14 @@ export class SafetyGovernor {
     if (s.state !== 'running') return;
     this.account(s);
     if (this.session !== s || s.state !== 'running') return;
+    const wasOn = s.step > 0;
     s.state = 'paused';
     s.pausedReason = reason;
     s.output = 0;
     s.step = 0;
     this.clearDeadline(s);
     this.emit('output', 0);
-    if (writeStop) void this.stopMotor();
+    if (writeStop) void this.stopMotor(wasOn ? s : undefined);
     this.emit('state', this.stateEvent(s));
   }
 
@@ -588,19 +595,45 @@ export class SafetyGovernor {
     delete s.deadline;
   }
 
-  private async stopMotor(): Promise<void> {
+  /**
+   * Stops the motor; resolves once the stop is on the wire. When the motor ran under
+   * `chargeTo`, the time until the device confirms the stop (DESIGN §4: motor time runs
+   * until then) is charged to that session's group afterwards, in the background.
+   */
+  private async stopMotor(chargeTo?: Session): Promise<void> {
     const motor = this.motor;
     if (!motor) return;
+    const fromMs = this.clock.now();
     try {
       await motor.stop();
     } catch {
       // The link reports its own failures; the governor has done all it can.
     }
+    if (chargeTo) void this.chargeStopTail(chargeTo, motor, fromMs);
+  }
+
+  /** Charges the motor time from a stop command until the device says it is over. */
+  private async chargeStopTail(s: Session, motor: MotorPort, fromMs: number): Promise<void> {
+    try {
+      await motor.untilStopped?.();
+    } catch {
+      // counted up to now all the same
+    }
+    const dt = (Math.max(0, this.clock.now() - fromMs) / 1000) * this.timeScale;
+    if (dt <= 0) return;
+    const wall = this.clock.wallNow();
+    try {
+      this.ledger.addMotorTime(s.id, s.group, wall - dt * 1000, wall);
+    } catch {
+      return;
+    }
+    // A paused session's clock stops when the motor does: the tail is its time too.
+    if (s.state === 'paused') s.usedSeconds += dt;
   }
 
   private async finish(s: Session, reason: SessionEndReason, writeStop = true): Promise<SessionEndedEvent> {
     // Stop first: the motor hears about it before any bookkeeping.
-    const stopping = writeStop ? this.stopMotor() : Promise.resolve();
+    const stopping = writeStop ? this.stopMotor(s.state === 'running' && s.step > 0 ? s : undefined) : Promise.resolve();
     if (s.state === 'ended') {
       await stopping;
       return { sessionId: s.id, reason, message: END_MESSAGES[reason], usedMotorSeconds: s.usedSeconds };

@@ -324,3 +324,47 @@ describe('modes and techniques only with the motor running', () => {
     expect(after[1]).toMatchObject({ type: 'intensity' });
   });
 });
+
+describe('motor time runs until the device confirms the stop', () => {
+  /** A motor whose stops are confirmed 2 s after they are written. */
+  function slowConfirm() {
+    const t = setup({ steps: 6 });
+    t.motor.untilStopped = () => new Promise<void>((resolve) => t.clock.setTimeout(resolve, 2000));
+    return t;
+  }
+  const flush = () => new Promise((r) => setTimeout(r, 0));
+
+  it('an ended session is charged up to the confirmation, not the stop command', async () => {
+    const { clock, ledger, gov, run } = slowConfirm();
+    const { sessionId } = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.setStep('win', sessionId, 0.5);
+    run(sessionId, 10_000);
+    const ended = await gov.end('win', sessionId);
+    const atStop = ledger.usedSeconds('upper-back', clock.wallNow());
+    expect(atStop).toBeCloseTo(ended.usedMotorSeconds, 1);
+    clock.advance(2000);
+    await flush();
+    expect(ledger.usedSeconds('upper-back', clock.wallNow())).toBeCloseTo(atStop + 2, 1);
+  });
+
+  it('a pause: the session clock stops when the device confirms', async () => {
+    const { clock, gov, run } = slowConfirm();
+    const { sessionId } = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.setStep('win', sessionId, 0.5);
+    run(sessionId, 5000);
+    gov.pause('win', sessionId);
+    const atPause = gov.current()!.usedMotorSeconds;
+    await flush(); // the stop is on the wire; its confirmation is 2 s away
+    clock.advance(2000);
+    await flush();
+    expect(gov.current()!.usedMotorSeconds).toBeCloseTo(atPause + 2, 1);
+    // A motor that was not running is charged nothing for its stop.
+    gov.resume('win', sessionId);
+    gov.pause('win', sessionId);
+    const again = gov.current()!.usedMotorSeconds;
+    await flush();
+    clock.advance(2000);
+    await flush();
+    expect(gov.current()!.usedMotorSeconds).toBeCloseTo(again, 3);
+  });
+});
