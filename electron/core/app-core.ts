@@ -351,11 +351,20 @@ export class AppCore implements Core {
         return this.governor.hurt(conn, (p as { sessionId: string }).sessionId);
       case 'settings.get':
         return this.settingsView();
-      case 'settings.set':
+      case 'settings.set': {
+        const before = this.device ? this.settings.ceilingFor(this.device.module.id, this.device.module.kind) : undefined;
         await this.settings.update(p ?? {});
         await this.governor.recheckBlock();
+        const after = this.device ? this.settings.ceilingFor(this.device.module.id, this.device.module.kind) : undefined;
+        if (before !== undefined && after !== undefined && after > before && this.governor.current()) {
+          this.broadcast('safety.warning', {
+            code: 'ceiling-next-session',
+            message: `The higher ceiling (${Math.round(after * 100)}%) applies from the next session; this one stays at ${Math.round(this.governor.ceilingInForce() * 100)}%.`,
+          });
+        }
         this.broadcastDevice();
         return this.settingsView();
+      }
       case 'screening.set':
         await this.settings.setScreening((p as { answers: Record<string, boolean> }).answers);
         // A "yes" that blocks the running session's device or area stops it at once.
@@ -672,7 +681,8 @@ export class AppCore implements Core {
     const d = this.device;
     if (!d) return { connection: 'disconnected' };
     const caps = d.caps;
-    const ceiling = this.settings.ceilingFor(d.module.id, d.module.kind);
+    // The ceiling in force (a raised one waits for the next session).
+    const ceiling = Math.min(this.settings.ceilingFor(d.module.id, d.module.kind), this.governor.ceilingInForce());
     return {
       connection: d.connection,
       peripheralId: d.peripheralId,

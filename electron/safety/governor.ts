@@ -141,6 +141,8 @@ interface Session {
   /** Requested intensity 0..1 before the ceiling. */
   target: number;
   motion?: Motion;
+  /** The ceiling when the session started (a raised one waits for the next session). */
+  ceilingAtStart?: number;
   /** The motion last sent to the device while its step was above 0. */
   writtenMotion?: Motion;
   /** Ramped output 0..1 (before quantising to a step). */
@@ -219,7 +221,18 @@ export class SafetyGovernor {
   /** The highest step the ceiling allows on the attached device (0 when none). */
   maxStep(): number {
     if (!this.motor) return 0;
-    return ceilingStep(this.clampCeiling(this.limits.ceiling()), this.motor.steps);
+    return ceilingStep(this.ceilingInForce(), this.motor.steps);
+  }
+
+  /**
+   * The ceiling (0..1) in force: the current setting, except that during a session a
+   * raised one applies only from the next session (a lowered one applies at once), from
+   * whichever window it was changed.
+   */
+  ceilingInForce(): number {
+    const now = this.clampCeiling(this.limits.ceiling());
+    const s = this.session;
+    return s && s.state !== 'ended' && s.ceilingAtStart !== undefined ? Math.min(now, s.ceilingAtStart) : now;
   }
 
   /** The last step commanded (0 when stopped). */
@@ -290,6 +303,7 @@ export class SafetyGovernor {
       lastHeartbeatMs: now,
       lastTickMs: now,
     };
+    s.ceilingAtStart = this.clampCeiling(this.limits.ceiling());
     // Read before this session is recorded: afterwards it would be the group's last one.
     const intensityFactor = this.ledger.lastSessionHurt(req.muscleGroup) ? PAIN_INTENSITY_FACTOR : 1;
     this.session = s;

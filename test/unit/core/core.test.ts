@@ -116,6 +116,27 @@ describe('app core on the simulated radio', () => {
     }
   });
 
+  it('another window raising the ceiling does not raise the running gun: it applies from the next session, and says so', async () => {
+    await connectTheragun();
+    await ok('screening.set', { answers: ANSWERS });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    const hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 400);
+    try {
+      await ok('session.setStep', { sessionId: s.sessionId, intensity: 1 });
+      await until(() => rpm() === 2169, 10_000);
+      await ok('settings.set', { ceilings: { theragun: 1 } }, 'ws:2');
+      await ok('session.setStep', { sessionId: s.sessionId, intensity: 1 });
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(rpm()).toBe(2169);
+      expect(events.find((e) => e.event === 'safety.warning' && (e.payload as { code: string }).code === 'ceiling-next-session')?.payload).toMatchObject({
+        message: expect.stringMatching(/applies from the next session/),
+      });
+    } finally {
+      clearInterval(hb);
+    }
+  }, 20_000);
+
   it('reports the system adapter as unavailable with its reason on this machine', async () => {
     const a = await ok<{ state: string; message: string }>('adapter.get');
     expect(a.state).toBe('unavailable');

@@ -36,6 +36,8 @@ export class RecordingMotor implements MotorPort {
   async stop(): Promise<void> {
     this.log.push({ t: this.clock.now(), type: 'stop' });
   }
+  /** Set by a test to delay the stops' confirmation; absent, a stop is over when written. */
+  untilStopped?: () => Promise<void>;
   /** Steps written, with 0 for stops, in order. */
   steps_(): number[] {
     return this.log

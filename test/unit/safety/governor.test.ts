@@ -368,3 +368,27 @@ describe('motor time runs until the device confirms the stop', () => {
     expect(gov.current()!.usedMotorSeconds).toBeCloseTo(again, 3);
   });
 });
+
+describe('a raised ceiling applies from the next session, a lowered one at once', () => {
+  it('raised mid-session (from any window: the governor reads the setting), the running gun stays at the old ceiling', async () => {
+    const { motor, gov, run, limits } = setup();
+    const first = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.setStep('win', first.sessionId, 1);
+    run(first.sessionId, 8000);
+    expect(motor.lastStep()).toBe(2169);
+    limits.ceilingValue = 1;
+    gov.setStep('win', first.sessionId, 1);
+    run(first.sessionId, 8000);
+    expect(Math.max(...motor.steps_())).toBe(2169);
+    expect(gov.maxStep()).toBe(2169);
+    limits.ceilingValue = 0.3;
+    gov.setStep('win', first.sessionId, 1);
+    expect(motor.lastStep()).toBe(Math.floor(0.3 * 3616));
+    await gov.end('win', first.sessionId);
+    limits.ceilingValue = 1;
+    const second = gov.startSession('win', { muscleGroup: 'shoulders', plannedMotorSeconds: 240 });
+    gov.setStep('win', second.sessionId, 1);
+    run(second.sessionId, 10_000);
+    expect(motor.lastStep()).toBe(3616);
+  });
+});
