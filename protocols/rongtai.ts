@@ -393,8 +393,9 @@ interface StopCheck {
  * - **After a stop toggle**, status frames of the next {@link RONGTAI_STOP_GRACE_MS} are
  *   not taken as knowledge (they may predate it). After that, resetting, idle or ready
  *   means the stop was taken; running gets exactly one more toggle, and if running
- *   persists {@link RONGTAI_STOP_RETRY_MS} after it, the user is told to switch the
- *   chair off by hand ({@link RONGTAI_BY_HAND_NOTICE}) and no toggle follows.
+ *   persists {@link RONGTAI_STOP_RETRY_MS} after it, no toggle follows and nothing held is
+ *   replayed (the link's stop watch tells the user to switch the chair off by hand; a later
+ *   stop repeats {@link RONGTAI_BY_HAND_NOTICE}).
  * - **Switching on** (a speed, heat, power on) while the chair is resetting, while a
  *   stop toggle's effect is not yet seen, or before the first status of a connection:
  *   nothing is sent; the command is held and handed back as `replay` once a status

@@ -396,16 +396,27 @@ export function simulateTheragun(options: SimOptions = {}): SimulatedPeripheral 
     state: () => ({ ...state }),
     actions: ['button-max', 'button-power', 'ignore-next-stop', 'ignore-every-stop', 'no-status-replies'],
     act(action) {
-      if (action === 'ignore-next-stop') ignoreNextStop = true;
-      else if (action === 'ignore-every-stop') ignoreEveryStop = true;
-      else if (action === 'no-status-replies') silent = true;
-      if (action.startsWith('ignore-') || action === 'no-status-replies') return;
-      // The gun's own buttons: full speed, or off (which also ends the stop faults).
-      if (action === 'button-max') setRpm(maxRpm);
-      else if (action === 'button-power') {
-        ignoreEveryStop = false;
-        setRpm(0);
-      } else return;
+      switch (action) {
+        case 'ignore-next-stop':
+          ignoreNextStop = true;
+          return;
+        case 'ignore-every-stop':
+          ignoreEveryStop = true;
+          return;
+        case 'no-status-replies':
+          silent = true;
+          return;
+        // The gun's own buttons: full speed, or off (which also ends the stop faults).
+        case 'button-max':
+          setRpm(maxRpm);
+          break;
+        case 'button-power':
+          ignoreEveryStop = false;
+          setRpm(0);
+          break;
+        default:
+          return;
+      }
       sendStatus();
     },
   };

@@ -31,6 +31,7 @@ import type {
   Write,
 } from '../../protocols/types';
 import { CANNOT_CONFIRM_REPEAT_MS } from '../../protocols/types';
+import type { StopStatus } from '../ipc/contract';
 import { GattError } from '../ble/types';
 import type { GattConnection, Transport } from '../ble/types';
 
@@ -158,16 +159,10 @@ export type WriteOutcome = 'written' | 'superseded' | 'dropped' | 'nothing';
  * reported its state in this connection: the stop was written twice and that is all
  * that can be known).
  */
-export type StopConfirmState = 'waiting' | 'confirmed' | 'unconfirmed' | 'cannot-confirm';
+export type StopConfirmState = StopStatus['state'];
 
-/** A change of the latest stop's state. */
-export interface StopStateEvent {
-  state: StopConfirmState;
-  /** Stop attempts made for this stop so far (1 = the stop itself). */
-  attempts: number;
-  /** Milliseconds from the stop's first write settling to the status that proved it (confirmed only). */
-  latencyMs?: number;
-}
+/** A change of the latest stop's state: the contract's {@link StopStatus}, which `device.status` carries as it is. */
+export type StopStateEvent = StopStatus;
 
 /** Events of {@link DeviceLink} and their payloads. */
 export interface DeviceLinkEvents {
@@ -859,8 +854,11 @@ export class DeviceLink {
   }
 
   private clearWatchTimers(): void {
-    const w = this.watch;
-    if (!w) return;
+    if (this.watch) this.clearTimers(this.watch);
+  }
+
+  /** Cancels a watch's pending status requests, repeat and deadline timers. */
+  private clearTimers(w: StopWatch): void {
     for (const t of w.timers) this.clock.clearTimeout(t);
     w.timers = [];
   }
@@ -929,8 +927,7 @@ export class DeviceLink {
   private attemptSettled(session: ProtocolSession): void {
     const w = this.watch;
     if (!w || w.session !== session || w.state !== 'waiting') return;
-    for (const t of w.timers) this.clock.clearTimeout(t);
-    w.timers = [];
+    this.clearTimers(w);
     w.attemptPending = false;
     w.attempts += 1;
     w.settledAt = this.clock.now();
@@ -956,8 +953,7 @@ export class DeviceLink {
   }
 
   private finishWatch(w: StopWatch, state: StopConfirmState): void {
-    for (const t of w.timers) this.clock.clearTimeout(t);
-    w.timers = [];
+    this.clearTimers(w);
     if (state === 'confirmed') this.dropWatchQueries();
     w.state = state;
     this.emit('stop-state', this.stopEvent(w));

@@ -57,6 +57,13 @@ describe('app core on the simulated radio', () => {
     await ok('device.connect', { peripheralId: id });
   }
 
+  /** Connects the simulated Theragun with the screening answered "no" and the doctor notice acknowledged. */
+  async function connectScreened(): Promise<void> {
+    await connectTheragun();
+    await ok('screening.set', { answers: ANSWERS });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+  }
+
   it('refuses invalid payloads and unknown channels with a clear error', async () => {
     expect(await call('nope')).toMatchObject({ ok: false, error: { code: 'unknown-channel' } });
     for (const bad of [{ sessionId: 'x', intensity: 'high' }, { sessionId: 'x', intensity: Number.NaN }, { sessionId: 'x', intensity: 1.5 }, { sessionId: 'x', intensity: -1 }, null, 'string']) {
@@ -69,9 +76,7 @@ describe('app core on the simulated radio', () => {
   });
 
   it('a stop ignores its payload; __proto__ keys are refused; steps alone do not feed the watchdog', async () => {
-    await connectTheragun();
-    await ok('screening.set', { answers: ANSWERS });
-    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    await connectScreened();
     for (const payload of [null, { force: true }, 'now']) {
       const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 120 });
       await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.3 });
@@ -96,9 +101,7 @@ describe('app core on the simulated radio', () => {
   }, 20_000);
 
   it('a "yes" to a health question mid-session stops the motor at once and ends the session, and no later step raises it', async () => {
-    await connectTheragun();
-    await ok('screening.set', { answers: ANSWERS });
-    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    await connectScreened();
     const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
     const hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 400);
     try {
@@ -117,9 +120,7 @@ describe('app core on the simulated radio', () => {
   });
 
   it('another window raising the ceiling does not raise the running gun: it applies from the next session, and says so', async () => {
-    await connectTheragun();
-    await ok('screening.set', { answers: ANSWERS });
-    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    await connectScreened();
     const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
     const hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 400);
     try {
@@ -171,9 +172,7 @@ describe('app core on the simulated radio', () => {
   });
 
   it('losing the owning connection stops the motor', async () => {
-    await connectTheragun();
-    await ok('screening.set', { answers: ANSWERS });
-    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    await connectScreened();
     const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
     await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.3 });
     await until(() => rpm() > 0, 5000);
@@ -191,9 +190,7 @@ describe('app core on the simulated radio', () => {
     const notice = events.find((e) => e.event === 'store.notice')?.payload as { message: string } | undefined;
     expect(notice?.message).toMatch(/motor stays off until midnight/);
     expect(readdirSync(dir).some((f) => f.startsWith('usage.json.corrupt-'))).toBe(true);
-    await connectTheragun();
-    await ok('screening.set', { answers: ANSWERS });
-    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    await connectScreened();
     expect(await call('session.start', { muscleGroup: 'neck', plannedMotorSeconds: 200 })).toMatchObject({
       ok: false,
       error: { code: 'budget-exhausted' },
@@ -201,9 +198,7 @@ describe('app core on the simulated radio', () => {
   });
 
   it('"delete my data" removes the history but keeps today\'s minutes, so the daily limit still holds', async () => {
-    await connectTheragun();
-    await ok('screening.set', { answers: ANSWERS });
-    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    await connectScreened();
     const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'neck', plannedMotorSeconds: 240 });
     await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.3 });
     const hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 500);
@@ -240,9 +235,7 @@ describe('app core on the simulated radio', () => {
   });
 
   it('a page that opens later learns the connected device and the running session', async () => {
-    await connectTheragun();
-    await ok('screening.set', { answers: ANSWERS });
-    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    await connectScreened();
     expect(await ok('session.get')).toBeNull();
     const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
     expect(await ok('device.get', undefined, 'ws:9')).toMatchObject({ connection: 'connected', name: 'Pro', protocolId: 'theragun' });
@@ -285,9 +278,7 @@ describe('app core on the simulated radio', () => {
   });
 
   it('after "Stop — it hurts" the next session of that area starts gentler, and the one after that normally', async () => {
-    await connectTheragun();
-    await ok('screening.set', { answers: ANSWERS });
-    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    await connectScreened();
     const first = await ok<SessionStartResult>('session.start', { muscleGroup: 'lower-back', plannedMotorSeconds: 200 });
     expect(first.intensityFactor).toBe(1);
     await ok('session.setStep', { sessionId: first.sessionId, intensity: 0.3 });
@@ -305,9 +296,7 @@ describe('app core on the simulated radio', () => {
   });
 
   it('a device switched off by hand mid-session ends the session, and no later step switches it back on', async () => {
-    await connectTheragun();
-    await ok('screening.set', { answers: ANSWERS });
-    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    await connectScreened();
     const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
     await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.3 });
     const hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 500);
