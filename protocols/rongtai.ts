@@ -785,7 +785,11 @@ export const RONGTAI_SIM_STATUS_MS = 1000;
  * Model `RT8600S` simulates the iOS variant: the full characteristic table (both
  * `fff1` and `8b00…`), type `84` accepted on `8b00…` only. Any other model (default
  * `EVOLUTION-1`) has `fff1` only, type `83`.
- * Actions: `remote-power` (the chair's own remote toggles power), `ignore-next-stop`
+ * Actions: `remote-power` (the chair's own remote toggles power), `remote-speed-max`
+ * (the remote sets speed 6, which the chair keeps for its next start),
+ * `speed-keys-need-running` (from now on the chair ignores speed keys until its rollers
+ * run: a controller the public sources do not rule out, under which a start runs at the
+ * remembered speed until the second speed key), `ignore-next-stop`
  * (the next toggle that would switch it off is lost) and `ignore-every-stop` (every such
  * toggle is lost until `remote-power`).
  */
@@ -817,6 +821,7 @@ export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
   let subscribed = false;
   let ignoreNextStop = false;
   let ignoreEveryStop = false;
+  let speedNeedsRunning = false;
   let streamTimer: unknown;
   let runStartedAt = 0;
   let runSecondsAtStart = 0;
@@ -895,7 +900,8 @@ export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
         if (s.timerMinutes === 0) startTimer(10); // a program runs on the chair's default timer
       }
     } else if (isSpeed) {
-      s.speed = key - RONGTAI_KEYS.speed1 + 1;
+      if (speedNeedsRunning && !s.running) s.ignored++;
+      else s.speed = key - RONGTAI_KEYS.speed1 + 1;
     } else if (key === RONGTAI_KEYS.heat) {
       s.heat = !s.heat;
     } else if (s.running) {
@@ -978,9 +984,14 @@ export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
       { label: 'Power presses', value: `${s.powerToggles} (${s.togglesWhileResetting} while returning to rest)` },
     ],
     state: () => ({ ...s, secondsLeft: s.running ? currentSecondsLeft() : 0, variant: variant === 0x84 ? '84' : '83' }),
-    actions: ['remote-power', 'ignore-next-stop', 'ignore-every-stop'],
+    actions: ['remote-power', 'remote-speed-max', 'speed-keys-need-running', 'ignore-next-stop', 'ignore-every-stop'],
     act(action) {
-      if (action === 'remote-power') {
+      if (action === 'remote-speed-max') {
+        s.speed = RONGTAI_SPEEDS;
+        sendStatus();
+      } else if (action === 'speed-keys-need-running') {
+        speedNeedsRunning = true;
+      } else if (action === 'remote-power') {
         ignoreEveryStop = false;
         togglePower();
         sendStatus();

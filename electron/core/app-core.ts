@@ -499,7 +499,9 @@ export class AppCore implements Core {
         delete d.status.level;
         delete d.status.secondsLeft;
       }
-      if (s.level !== undefined) this.governor.reportDeviceLevel(s.level, s.levelIsIntensity === true);
+      if (s.level !== undefined) {
+        this.governor.reportDeviceLevel(s.level, s.levelIsIntensity === true, s.runState === 'running' || (s.runState === undefined && s.running === true));
+      }
       // Switched off on the device itself (its button or remote) while Unknot had it
       // running: that is the user's stop, and no later step may switch it back on. The
       // chair's session says so itself (it knows whether the app sent a stop; a

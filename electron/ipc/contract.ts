@@ -245,6 +245,7 @@ export type SessionEndReason =
   | 'stop-unconfirmed'
   /** A health answer changed so that the motor may not run for this device and area. */
   | 'screening'
+  | 'above-ceiling'
   | 'error';
 
 export interface SessionStartResult {

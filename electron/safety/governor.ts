@@ -155,6 +155,12 @@ interface Session {
   lastRampMs?: number;
   /** When the motor was last switched from off to on (monotonic ms). */
   onSinceMs?: number;
+  /**
+   * Set when the motor is switched from off to on; cleared by the device's first report
+   * that it runs, which must show a level within the ceiling (a chair starts at its own
+   * remembered speed until its speed key lands).
+   */
+  awaitingFirstRunReport?: boolean;
   deadline?: unknown;
 }
 
@@ -444,10 +450,26 @@ export class SafetyGovernor {
     if (s) this.pauseSession(s, message, false);
   }
 
-  /** A status from the device: warns when it reports a level above the ceiling (set by its own buttons). */
-  reportDeviceLevel(level: number, levelIsIntensity: boolean): void {
+  /**
+   * A status from the device. `level` is in device steps (the unit of
+   * {@link MotorPort.stepUnit}); it is compared with the ceiling only when
+   * `levelIsIntensity`. The first report that the device runs (`deviceRunning`) after the
+   * motor was switched on must show a level within the ceiling's step, or the session
+   * ends at once with reason `above-ceiling` (a chair runs at its own remembered speed
+   * until its speed key lands, issue 13). Any later report above the ceiling (set on the
+   * device by its own buttons) is a warning `above-ceiling` (DESIGN §4).
+   */
+  reportDeviceLevel(level: number, levelIsIntensity: boolean, deviceRunning = false): void {
     if (!this.motor || !levelIsIntensity || !Number.isFinite(level)) return;
     const max = this.maxStep();
+    const s = this.session;
+    if (s && s.state === 'running' && s.awaitingFirstRunReport && deviceRunning) {
+      delete s.awaitingFirstRunReport;
+      if (level > max) {
+        void this.finish(s, 'above-ceiling');
+        return;
+      }
+    }
     if (level > max) {
       this.emit('warning', {
         code: 'above-ceiling',
@@ -559,6 +581,7 @@ export class SafetyGovernor {
     if (wasOff && step > 0) {
       s.lastTickMs = this.clock.now();
       s.onSinceMs = s.lastTickMs;
+      s.awaitingFirstRunReport = true;
     }
     s.step = step;
     this.emit('output', step);
@@ -689,5 +712,7 @@ export const END_MESSAGES: Record<SessionEndReason, string> = {
   suspend: 'Stopped: the computer went to sleep or was locked.',
   'stop-unconfirmed': 'The massager did not confirm that it stopped. Switch it off by hand.',
   screening: 'Stopped: a health answer changed. Talk to a doctor before massaging this way.',
+  'above-ceiling':
+    'Stopped: the massager started above your ceiling (at a setting it remembered from earlier). Lower it on the device itself, then start again.',
   error: 'Stopped because of an error.',
 };

@@ -313,6 +313,7 @@ export const en = {
       suspend: 'The computer went to sleep, so the massager was stopped.',
       'stop-unconfirmed': 'The massager did not confirm that it stopped. Switch it off by hand.',
       screening: 'A health answer changed, so the massager was stopped. Talk to a doctor before massaging this way.',
+      'above-ceiling': 'The massager started above your ceiling, at a setting it kept from earlier, so it was stopped. Turn it down on the massager itself, then start again.',
       error: 'Something went wrong, so the massager was stopped.',
     } satisfies Record<SessionEndReason, string>,
   },

@@ -142,4 +142,31 @@ describe('the chair on the simulated radio', () => {
     expect(toggles(before)).toBe(2);
     expect(chair()).toMatchObject({ runState: 'idle', togglesWhileResetting: 0 });
   }, 20_000);
+
+  it('a start whose first running status shows a speed above the ceiling is stopped at once (the chair kept speed 6 and ignored the first speed key)', async () => {
+    await ok('sim.fault', { peripheralId: id, fault: 'remote-speed-max' });
+    await ok('sim.fault', { peripheralId: id, fault: 'speed-keys-need-running' });
+    const s = await ok<SessionStartResult>('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    hb = setInterval(() => void call('session.heartbeat', { sessionId: s.sessionId }), 400);
+    await ok('session.setStep', { sessionId: s.sessionId, intensity: 0.5, motion: 'circular' });
+    // The chair itself ran at 6 (above the ceiling's 3) for a moment …
+    await until(() => chair().runState === 'running', 5000);
+    // … and the app switched it off on the first status that said so.
+    await until(() => chair().runState === 'resetting', 3000);
+    const ended = await until(() => events.find((e) => e.event === 'session.ended')?.payload as { reason: string; message: string } | undefined);
+    expect(ended).toMatchObject({ reason: 'above-ceiling', message: expect.stringMatching(/above your ceiling/) });
+    expect(toggles()).toBe(2);
+    await sleep(RONGTAI_SIM_RESET_MS + 500);
+    expect(chair()).toMatchObject({ runState: 'idle', togglesWhileResetting: 0 });
+    expect(await ok('session.get')).toBeNull();
+  }, 20_000);
+
+  it('a start within the ceiling is not stopped by its first running status, and a later speed set on the remote only warns', async () => {
+    await startRoutine();
+    await ok('sim.fault', { peripheralId: id, fault: 'remote-speed-max' });
+    const w = await until(() => events.find((e) => e.event === 'safety.warning' && (e.payload as { code: string }).code === 'above-ceiling'), 3000);
+    expect(w).toBeDefined();
+    expect(chair().runState).toBe('running');
+    expect(events.some((e) => e.event === 'session.ended')).toBe(false);
+  });
 });

@@ -60,6 +60,31 @@ describe('intensity ceiling', () => {
     expect(warnings).toEqual(['above-ceiling']);
   });
 
+  it('ends the session when the first report that the device runs after a start shows a level above the ceiling; later ones only warn', async () => {
+    const { gov, motor, ended, run } = setup();
+    const warnings: string[] = [];
+    gov.on('warning', (w) => warnings.push(w.code));
+    const a = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.setStep('win', a.sessionId, 0.3);
+    run(a.sessionId, 2000);
+    gov.reportDeviceLevel(3000, true, false); // not running yet: a warning, the check waits
+    expect(ended).toEqual([]);
+    gov.reportDeviceLevel(1000, true, true); // the first running report is within 2169 rpm
+    gov.reportDeviceLevel(3000, true, true); // a later one above it is the gun's own buttons
+    expect(ended).toEqual([]);
+    expect(warnings).toEqual(['above-ceiling', 'above-ceiling']);
+    await gov.stopAll('user-stop');
+    const b = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.reportDeviceLevel(3000, true, true); // before the motor is on: no first-run check yet
+    expect(ended.map((e) => e.reason)).toEqual(['user-stop']);
+    gov.setStep('win', b.sessionId, 0.3);
+    run(b.sessionId, 1000);
+    gov.reportDeviceLevel(3000, true, true);
+    await Promise.resolve();
+    expect(ended.map((e) => e.reason)).toEqual(['user-stop', 'above-ceiling']);
+    expect(motor.lastStep()).toBe(0);
+  });
+
   it('refuses a start when the ceiling is below the device minimum running step', () => {
     const clock = new FakeClock();
     const limits = new TestLimits();
