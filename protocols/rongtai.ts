@@ -766,6 +766,8 @@ interface RongTaiSimState {
   togglesWhileResetting: number;
   /** Toggles that would have switched the chair off, lost to the `ignore-*-stop` faults. */
   stopsIgnored: number;
+  /** The highest speed the rollers have run at since the simulation began (0 when never). */
+  topRunningSpeed: number;
 }
 
 /** How long the simulated chair takes to return to rest after a power-off, ms. */
@@ -816,6 +818,7 @@ export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
     powerToggles: 0,
     togglesWhileResetting: 0,
     stopsIgnored: 0,
+    topRunningSpeed: 0,
   };
   let notifier: ((service: string, characteristic: string, bytes: Uint8Array) => void) | undefined;
   let subscribed = false;
@@ -830,6 +833,10 @@ export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
     s.runState = state;
     s.running = state === 'running';
     s.powered = state !== 'idle';
+    noteSpeed();
+  };
+  const noteSpeed = (): void => {
+    if (s.running) s.topRunningSpeed = Math.max(s.topRunningSpeed, s.speed);
   };
   const currentSecondsLeft = (): number =>
     s.timerMinutes === 0 ? 0 : Math.max(0, runSecondsAtStart - Math.floor((clock.now() - runStartedAt) / 1000));
@@ -902,6 +909,7 @@ export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
     } else if (isSpeed) {
       if (speedNeedsRunning && !s.running) s.ignored++;
       else s.speed = key - RONGTAI_KEYS.speed1 + 1;
+      noteSpeed();
     } else if (key === RONGTAI_KEYS.heat) {
       s.heat = !s.heat;
     } else if (s.running) {
@@ -988,6 +996,7 @@ export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
     act(action) {
       if (action === 'remote-speed-max') {
         s.speed = RONGTAI_SPEEDS;
+        noteSpeed();
         sendStatus();
       } else if (action === 'speed-keys-need-running') {
         speedNeedsRunning = true;

@@ -474,6 +474,10 @@ export class AppCore implements Core {
       // connection completes as soon as the device advertises, or times out).
       reconnect: { ...this.options.reconnect, isAdvertising: () => !this.scanner.scanning || this.scanner.isFresh(req.peripheralId) },
       ...(model ? { model } : {}),
+      // The governor's ramp, held at the device too: writes bunched by a slow link that
+      // recovers are bounded when their turn comes (routine time runs faster in the demo).
+      rampPerSecond: KIND_RULES[module.kind].rampPerSecond * (this.options.demo ? this.options.timeScale : 1),
+      rampNow: () => this.clock.now(),
     });
     const d: Connected = {
       link,

@@ -31,6 +31,7 @@ import type {
   Write,
 } from '../../protocols/types';
 import { CANNOT_CONFIRM_REPEAT_MS } from '../../protocols/types';
+import { intensityToStep } from '../../protocols/intensity';
 import type { StopStatus } from '../ipc/contract';
 import { GattError } from '../ble/types';
 import type { GattConnection, Transport } from '../ble/types';
@@ -110,6 +111,21 @@ export interface DeviceLinkOptions {
   timeouts?: Partial<LinkTimeouts>;
   reconnect?: Partial<ReconnectPolicy>;
   clock?: LinkClock;
+  /**
+   * The fastest rise the device may see, as a fraction of its full range per second of
+   * this link's clock (the governor's ramp, DESIGN §1). Each intensity is bounded when
+   * its turn comes to be written: no higher than the last value the device received
+   * (its write settled) plus this rate × the time since then (from rest: since the motor
+   * was first asked to run, when that is later), and never below the minimum running
+   * step. Absent: no bound (the caller ramps).
+   */
+  rampPerSecond?: number;
+  /**
+   * The monotonic clock (ms) the ramp rate is measured on, when it is not this link's
+   * clock: the governor's, so a governor on routine time and its link agree. Timers stay
+   * on the link's clock. Defaults to `clock.now`.
+   */
+  rampNow?: () => number;
 }
 
 /** A write as the link accepts it: a protocol write, optionally marked splittable. */
@@ -299,6 +315,16 @@ export class DeviceLink {
   private readonly early: { followUp: Write[]; followUpIsStop: boolean; replay: Command[] }[] = [];
   /** The latest stop and how it stands. */
   private watch: StopWatch | null = null;
+  /** The ramp bound (fraction of full range per second), or null for none. */
+  private readonly rampPerSecond: number | null;
+  private readonly rampNow: () => number;
+  /** The intensity (0..1, a whole step) the device last received, and when that write settled (link clock). */
+  private received = { value: 0, atMs: Number.NEGATIVE_INFINITY };
+  /** When a rise above the received value was first asked for (link clock), or null. */
+  private riseAskedAt: number | null = null;
+  /** An intensity the ramp bound holds back (its waiters still wait), and the timer that queues it again. */
+  private rampHeld: Job | null = null;
+  private rampTimer: unknown = null;
 
   constructor(options: DeviceLinkOptions) {
     this.transport = options.transport;
@@ -309,6 +335,11 @@ export class DeviceLink {
     this.timeouts = { ...DEFAULT_LINK_TIMEOUTS, ...options.timeouts };
     this.policy = { ...DEFAULT_RECONNECT, ...options.reconnect };
     this.clock = options.clock ?? SYSTEM_CLOCK;
+    const rate = options.rampPerSecond;
+    if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) throw new RangeError(`rampPerSecond must be a positive number (got ${rate})`);
+    this.rampPerSecond = rate ?? null;
+    const clock = this.clock;
+    this.rampNow = options.rampNow ?? (() => clock.now());
   }
 
   // ---------------------------------------------------------------- events
@@ -472,6 +503,10 @@ export class DeviceLink {
       const session = result.session;
       this.conn = conn;
       this.currentSession = session;
+      // The ramp bound starts from rest with each connection (a reconnect writes a stop first).
+      this.received = { value: 0, atMs: this.rampNow() };
+      this.riseAskedAt = null;
+      this.releaseRampHeld('dropped');
       this.offDisconnect = conn.onDisconnect((reason) => {
         if (this.conn === conn) this.onLinkDown(reason);
       });
@@ -480,6 +515,7 @@ export class DeviceLink {
       if (isReconnect) {
         // The device may still be running: the very first write is a stop.
         for (const w of session.encode({ type: 'stop' })) await this.writeOne(conn, w);
+        this.received = { value: 0, atMs: this.rampNow() };
         const notice = session.stopNotice?.();
         if (notice) this.emit('notice', notice);
         this.startWatch(session);
@@ -574,6 +610,9 @@ export class DeviceLink {
     if (notConnected) return Promise.reject(notConnected);
     this.held = false;
     if (value > 0) this.supersedeWatch();
+    this.releaseRampHeld('superseded');
+    if (value <= this.received.value) this.riseAskedAt = null;
+    else this.riseAskedAt ??= this.rampNow(); // counts only from rest (see rampSince)
     const command: Command = { type: 'setIntensity', value };
     const pending = this.queue.find((j) => j.kind === 'intensity');
     if (pending) {
@@ -597,6 +636,8 @@ export class DeviceLink {
   stop(): Promise<WriteOutcome> {
     const notConnected = this.requireConnected();
     if (notConnected) return Promise.reject(notConnected);
+    this.releaseRampHeld('dropped');
+    this.riseAskedAt = null;
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const job = this.queue[i] as Job;
       if (!MOTION_KINDS.has(job.kind)) continue;
@@ -702,7 +743,21 @@ export class DeviceLink {
       } else {
         const session = this.currentSession;
         if (!session) throw new LinkError('not-connected', 'The device is not connected.');
-        const writes: LinkWrite[] = job.writes ?? (job.command ? session.encode(job.command) : []);
+        let command = job.command;
+        let heldBack: number | null = null;
+        if (command?.type === 'setIntensity') {
+          const bounded = this.rampBound(command.value, session.capabilities);
+          if (bounded <= this.received.value && command.value > this.received.value) {
+            // No higher step is allowed yet: the job waits (its waiters with it) until one is.
+            this.holdForRamp(job, session.capabilities);
+            return;
+          }
+          if (bounded < command.value) {
+            heldBack = command.value;
+            command = { type: 'setIntensity', value: bounded };
+          }
+        }
+        const writes: LinkWrite[] = job.writes ?? (command ? session.encode(command) : []);
         if (writes.length === 0) outcome = 'nothing';
         for (let i = 0; i < writes.length; i++) {
           if (i > 0 && job.kind !== 'stop' && this.queue[0]?.kind === 'stop') {
@@ -716,15 +771,105 @@ export class DeviceLink {
         }
         const notice = job.kind === 'stop' ? session.stopNotice?.() : session.takeNotice?.();
         if (notice) this.emit('notice', notice);
-        if (job.kind === 'stop') this.startWatch(session);
+        if (job.kind === 'stop') {
+          this.received = { value: 0, atMs: this.rampNow() };
+          this.startWatch(session);
+        } else if (command?.type === 'setIntensity' && outcome !== 'dropped') {
+          if (outcome === 'written') {
+            // From here the bound counts from this write's settling.
+            const caps = session.capabilities;
+            this.received = { value: intensityToStep(command.value, caps.steps) / caps.steps, atMs: this.rampNow() };
+            this.riseAskedAt = null;
+          }
+          // The rest of the rise is asked for again once allowed (also when the protocol
+          // wrote nothing now, e.g. a chair that holds commands while it returns to rest).
+          if (heldBack !== null) this.holdForRamp({ kind: 'intensity', command: { type: 'setIntensity', value: heldBack }, waiters: [] }, session.capabilities);
+        }
       }
       for (const w of job.waiters) w.resolve(outcome);
     } catch (error) {
+      // Whether the device got it is unknown: the bound counts from now, from the lower value.
+      if (job.command?.type === 'setIntensity') this.received = { ...this.received, atMs: this.rampNow() };
       for (const w of job.waiters) w.reject(error as Error);
     }
     // A further stop attempt, written or failed: its deadline starts now (a failure
     // ends in the verdict the protocol's remaining attempts allow, never in a stuck watch).
     if (job.stopAttempt && this.currentSession) this.attemptSettled(this.currentSession);
+  }
+
+  /**
+   * The highest intensity (0..1) that may be written now toward `value`: the last value
+   * the device received plus the ramp rate × the time since {@link rampSince}, rounded
+   * down to a whole step, and never below the minimum running step. Decreases are never
+   * bounded.
+   */
+  private rampBound(value: number, caps: Capabilities): number {
+    const rate = this.rampPerSecond;
+    if (rate === null || value <= this.received.value) return value;
+    const now = this.rampNow();
+    const since = this.rampSince();
+    const allowed = this.received.value + (rate * Math.max(0, now - since)) / 1000;
+    const allowedStep = Math.max(caps.minRunningStep, Math.floor(allowed * caps.steps + 1e-9));
+    return intensityToStep(value, caps.steps) <= allowedStep ? value : allowedStep / caps.steps;
+  }
+
+  /**
+   * Where the ramp bound counts from: when the last write the device received settled;
+   * from rest, when the motor was first asked to run again (if later), so a device that
+   * stood still for a while does not get its ceiling at once.
+   */
+  private rampSince(): number {
+    if (this.received.value > 0 || this.riseAskedAt === null) return this.received.atMs;
+    return Math.max(this.received.atMs, this.riseAskedAt);
+  }
+
+  /**
+   * Holds an intensity job the ramp bound does not allow yet, and queues it again at the
+   * moment its next step is allowed (no earlier than 20 ms). A newer intensity supersedes
+   * it and a stop drops it ({@link releaseRampHeld}).
+   */
+  private holdForRamp(job: Job, caps: Capabilities): void {
+    const rate = this.rampPerSecond;
+    const target = job.command?.type === 'setIntensity' ? job.command.value : null;
+    if (rate === null || target === null) return;
+    this.releaseRampHeld('superseded');
+    this.rampHeld = job;
+    const now = this.rampNow();
+    const since = this.rampSince();
+    const allowedStep = Math.floor((this.received.value + (rate * Math.max(0, now - since)) / 1000) * caps.steps + 1e-9);
+    const nextStep = Math.min(intensityToStep(target, caps.steps), allowedStep + 1);
+    const dueAt = since + ((nextStep / caps.steps - this.received.value) / rate) * 1000;
+    this.rampTimer = this.clock.setTimeout(() => {
+      this.rampTimer = null;
+      const held = this.rampHeld;
+      this.rampHeld = null;
+      if (!held) return;
+      const stopping = this.inFlight?.kind === 'stop' || this.queue.some((j) => j.kind === 'stop');
+      if (this.linkState !== 'connected' || this.held || stopping) {
+        for (const w of held.waiters) w.resolve('dropped');
+        return;
+      }
+      const queued = this.queue.find((j) => j.kind === 'intensity');
+      if (queued) {
+        for (const w of held.waiters) w.resolve('superseded');
+        return;
+      }
+      this.queue.push(held);
+      this.pump();
+    }, Math.max(20, Math.ceil(dueAt - now)));
+  }
+
+  /** Ends the wait of an intensity the ramp bound held back: its waiters resolve with `outcome`. */
+  private releaseRampHeld(outcome: WriteOutcome, error?: Error): void {
+    if (this.rampTimer !== null) this.clock.clearTimeout(this.rampTimer);
+    this.rampTimer = null;
+    const held = this.rampHeld;
+    this.rampHeld = null;
+    if (!held) return;
+    for (const w of held.waiters) {
+      if (error) w.reject(error);
+      else w.resolve(outcome);
+    }
   }
 
   /** One write with the MTU check; records when it settled for the write gap. */
@@ -756,6 +901,7 @@ export class DeviceLink {
   }
 
   private failQueue(error: Error): void {
+    this.releaseRampHeld('dropped', error);
     if (this.gapTimer !== null) {
       this.clock.clearTimeout(this.gapTimer);
       this.gapTimer = null;

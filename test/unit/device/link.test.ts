@@ -169,6 +169,94 @@ describe('DeviceLink with the simulated Theragun Pro', () => {
     expect(written(world).map(rpmOf)).toEqual([362, 1447]);
   });
 
+  it('the ramp bound on an injected clock: from rest the gun gets 1 rpm, then at most 723 rpm per second of that clock; a stop ends the climb', async () => {
+    world = simWorld();
+    const clock = new ManualClock();
+    link = await gunLink(world, { clock, rampPerSecond: 0.2 });
+    const connecting = link.connect();
+    while (link.state !== 'connected' || link.queued > 0) {
+      clock.advance(10);
+      await sleep(2);
+    }
+    await connecting;
+    await sleep(30);
+    clock.advance(1000);
+    const speeds: { rpm: number; atMs: number }[] = [];
+    link.on('wrote', (w) => {
+      if (w.bytes.length === 7 && w.bytes[1] !== 0x07) speeds.push({ rpm: rpmOf(hex(w.bytes)), atMs: w.atMs });
+    });
+    const asked = clock.now();
+    expect(await link.setIntensity(0.5)).toBe('written'); // written, as far as allowed now
+    expect(speeds).toEqual([{ rpm: 1, atMs: asked }]);
+    // one second of the injected clock, in 10 ms slices with real time for the radio
+    for (let t = 0; t < 1000; t += 10) {
+      clock.advance(10);
+      await sleep(3);
+    }
+    const top = speeds.at(-1)!;
+    expect(top.rpm).toBeGreaterThan(600); // it climbs …
+    expect(top.rpm).toBeLessThanOrEqual(1 + 723.2 * ((top.atMs - asked) / 1000)); // … no faster than the ramp
+    for (let i = 1; i < speeds.length; i++) {
+      const rise = speeds[i]!.rpm - speeds[i - 1]!.rpm;
+      expect(rise).toBeLessThanOrEqual(Math.floor(723.2 * ((speeds[i]!.atMs - speeds[i - 1]!.atMs) / 1000)) + 1);
+    }
+    // a stop ends the climb: nothing more is asked for afterwards
+    await link.stop();
+    const n = speeds.length;
+    for (let t = 0; t < 500; t += 10) {
+      clock.advance(10);
+      await sleep(2);
+    }
+    expect(speeds.length).toBe(n);
+    expect(world.gun.state().rpm).toBe(0);
+  });
+
+  /**
+   * Drives a governor-like ramp (0.2 of full range per second, capped at 0.5) through a
+   * link whose first 1.2 s are slow (300 ms per ATT operation), and returns the rise the
+   * gun saw between each two consecutive speed writes it received, rpm per second.
+   */
+  async function rampThroughSlowLink(rampPerSecond?: number): Promise<{ rates: number[]; last: number }> {
+    world = simWorld({ slowLatencyMs: 300 });
+    link = await gunLink(world, rampPerSecond === undefined ? {} : { rampPerSecond });
+    await link.connect();
+    await sleep(150);
+    world.radio.clearWriteLog();
+    world.radio.inject(world.gunId, 'slow');
+    const start = performance.now();
+    const pending: Promise<WriteOutcome>[] = [];
+    for (;;) {
+      const t = (performance.now() - start) / 1000;
+      if (t > 3.2) break;
+      if (t > 1.2) world.radio.clearFaults(world.gunId);
+      pending.push(link.setIntensity(Math.min(0.5, 0.2 * t)));
+      await sleep(50);
+    }
+    await Promise.allSettled(pending);
+    await waitFor(() => world!.gun.state().rpm === 1808, 3000, 'the ramp to reach 0.5 (1808 rpm)');
+    const log = world.radio.writes(world.gunId).filter((r) => r.bytes.length === 7 && r.bytes[1] !== 0x07);
+    const rates: number[] = [];
+    for (let i = 1; i < log.length; i++) {
+      const dv = rpmOf(hex(log[i]!.bytes)) - rpmOf(hex(log[i - 1]!.bytes));
+      const dt = (log[i]!.atMs - log[i - 1]!.atMs) / 1000;
+      if (dv > 0) rates.push(dv / Math.max(dt, 1e-3));
+    }
+    return { rates, last: rpmOf(hex(log.at(-1)!.bytes)) };
+  }
+
+  it('bounds each intensity at dequeue: after a slow link recovers, the gun never sees a rise faster than the ramp (723 rpm/s on a Pro)', async () => {
+    const { rates, last } = await rampThroughSlowLink(0.2);
+    expect(last).toBe(1808);
+    expect(rates.length).toBeGreaterThan(3);
+    // 0.2 × 3616 = 723.2 rpm/s; 5% for the simulated radio's own timing of each receipt
+    expect(Math.max(...rates)).toBeLessThanOrEqual(723.2 * 1.05);
+  }, 15_000);
+
+  it('without the bound (no rampPerSecond), the same recovering link shows the gun a faster rise', async () => {
+    const { rates } = await rampThroughSlowLink();
+    expect(Math.max(...rates)).toBeGreaterThan(723.2 * 1.05);
+  }, 15_000);
+
   it('rejects intensities outside 0..1 and NaN without writing', async () => {
     world = simWorld();
     link = await gunLink(world);
