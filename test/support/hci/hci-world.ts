@@ -35,6 +35,12 @@ export interface HciWorldOptions {
   peripheral?: Partial<Omit<ControllerOptions, 'deviceId' | 'name' | 'address'>>;
   /** Purge noble from `require.cache` first, so this world gets a noble of its own. */
   freshNoble?: boolean;
+  /**
+   * bleno's advertising interval, ms (default 20, so connecting takes little time). bleno
+   * reads it from `BLENO_ADVERTISING_INTERVAL` whenever it sets its advertising
+   * parameters, so the variable stays set in this (test) process.
+   */
+  advertisingIntervalMs?: number;
 }
 
 /** One peripheral of the world. */
@@ -76,6 +82,7 @@ function purgeNoble(): void {
 /** Builds the world: link, controllers, bleno peripherals (advertising once powered on), noble and the app's transport. */
 export function hciWorld(options: HciWorldOptions): HciWorld {
   installVirtualHciSocket();
+  process.env.BLENO_ADVERTISING_INTERVAL = String(options.advertisingIntervalMs ?? 20);
   const link = new VirtualLink(options.link);
   useVirtualLink(link);
   const central = link.addController({ aclBufferLength: 27, aclBufferCount: 4, ...options.central, name: 'central', deviceId: 0, address: options.central?.address ?? CENTRAL_ADDRESS });
