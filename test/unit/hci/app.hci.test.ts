@@ -64,7 +64,7 @@ describe('the app on noble’s HCI binding', () => {
     expect(world.problems()).toEqual([]);
   });
 
-  it('a write of MTU − 3 bytes goes as one ATT Write Request, fragmented over 27-byte ACL buffers; one byte more is the caller’s to split', async () => {
+  it('a write of MTU − 3 bytes (253 at the negotiated 256) goes as one ATT Write Request, fragmented over 27-byte ACL buffers', async () => {
     const gun = world.byName('Pro');
     const conn = await world.transport.connect(gun.id, 3000);
     await conn.discover([THERAGUN_SERVICE], 3000);
