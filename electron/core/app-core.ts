@@ -32,9 +32,10 @@ import {
   type SimPeripheralState,
 } from '../ipc/contract';
 import { GovernorRefusal, SafetyGovernor, systemClock, type GovernorClock, type MotorPort } from '../safety/governor';
-import { BASE_QUESTIONS, DAILY_BUDGET_MAX_SECONDS, KIND_RULES, allQuestions, screeningBlock } from '../safety/rules';
+import { BASE_QUESTIONS, KIND_RULES, allQuestions, screeningBlock } from '../safety/rules';
 import { SettingsError, SettingsStore, toSettingsView } from '../store/settings';
-import { USAGE_FILE, UsageLog, localDayClock } from '../store/usage';
+import { USAGE_FILE, UsageLog } from '../store/usage';
+import { usageLedger } from '../store/usage-ledger';
 import type { StoreNotice } from '../store/json-file';
 import type { Core, CoreConnection } from './types';
 
@@ -121,8 +122,6 @@ export class AppCore implements Core {
   private readonly offUnconfirmed = new Set<string>();
   /** A `device.connect` is under way: a second one is refused (two links to one device fight over it). */
   private connecting = false;
-  /** Local day on which the usage log was found corrupt and reset (motor refused for that day). */
-  private usageLostOn: string | null = null;
 
   constructor(
     private readonly options: CoreOptions,
@@ -136,18 +135,11 @@ export class AppCore implements Core {
     system.onAdapterState(() => this.broadcast('adapter.state', this.adapterInfo()));
 
     this.governor = new SafetyGovernor(
-      {
-        // After the usage log had to be reset (a corrupt file), today's use is unknown:
-        // count the day as spent rather than let a damaged file grant a fresh budget.
-        usedSeconds: (group, wallMs) =>
-          this.usageLostOn === localDayClock.dayKey(wallMs) ? DAILY_BUDGET_MAX_SECONDS : usage.usedSeconds(group, localDayClock.dayKey(wallMs)),
-        addMotorTime: (id, group, from, to) => usage.addMotorTime(id, group, from, to),
-        startSession: ({ sessionId, group, routineId, wallMs }) => usage.startSession(sessionId, group, wallMs, routineId),
-        endSession: (id, reason, wallMs) => void usage.endSession(id, reason, wallMs).catch(() => undefined),
-        recordPain: (id, group, wallMs) => void usage.recordPain(id, group, wallMs).catch(() => undefined),
-        lastSessionHurt: (group) => this.lastSessionHurt(group),
-        nextMidnight: (wallMs) => localDayClock.nextMidnight(wallMs),
-      },
+      // After the usage log was lost (a corrupt file, or a missing one the settings say
+      // was kept), the log itself records the day's use as unknown: each budget is spent.
+      // A reservation is on disk before the motor starts, and so is the settings' note
+      // that a usage log exists here (its failure is a settings notice, not a refusal).
+      usageLedger(usage, { afterReserve: () => settings.noteUsageLogKept().catch(() => undefined) }),
       {
         ceiling: () => (this.device ? settings.ceilingFor(this.device.module.id, this.device.module.kind) : 0.6),
         sessionCapSeconds: () => settings.get().sessionCapSeconds,
@@ -243,6 +235,8 @@ export class AppCore implements Core {
     this.radio?.dispose();
     await this.scanner.dispose().catch(() => undefined);
     await this.system.dispose?.().catch(() => undefined);
+    // the stop tails charged and their reservations released, then the final save
+    await this.governor.idle();
     await Promise.all([this.usage.flush(), this.settings.flush()]).catch(() => undefined);
     this.usage.dispose();
   }
@@ -250,8 +244,8 @@ export class AppCore implements Core {
   /** Store notices from loading (a corrupt file moved aside), shown to every renderer that attaches. */
   addNotices(notices: StoreNotice[]): void {
     notices = notices.map((n) => {
+      // The usage log recorded the day's use as unknown (every budget spent): say so.
       if (n.kind !== 'reset' || n.file !== USAGE_FILE) return n;
-      this.usageLostOn = localDayClock.dayKey(this.clock.wallNow());
       return { ...n, message: `${n.message} Today's massage time is unknown, so to be safe the motor stays off until midnight.` };
     });
     this.notices.push(...notices);
@@ -378,19 +372,12 @@ export class AppCore implements Core {
       }
       case 'data.delete': {
         await this.governor.stopAll('user-stop');
-        // Today's motor time per group survives the deletion (as one unnamed entry per
-        // group), so deleting the history is not a way around the daily limit.
-        const now = this.clock.wallNow();
-        const today = this.usage.budgets(DAILY_BUDGET_MAX_SECONDS, now).filter((b) => b.usedSeconds > 0);
-        await this.usage.deleteAll();
+        // Each group's budget day in force survives the deletion (as one unnamed entry per
+        // group), so deleting the history is not a way around the daily limit. Settings
+        // first: the kept log's save records again that a usage log exists.
+        await this.governor.idle();
         await this.settings.deleteAll();
-        const midnight = localDayClock.startOfDay(now);
-        for (const b of today) {
-          const id = `kept-${b.muscleGroup}-${localDayClock.dayKey(now)}`;
-          this.usage.startSession(id, b.muscleGroup, midnight);
-          this.usage.addMotorTime(id, b.muscleGroup, Math.max(midnight, now - b.usedSeconds * 1000), now);
-        }
-        await this.usage.flush();
+        await this.usage.deleteAll({ keepBudgetsAt: this.clock.wallNow() });
         return this.settingsView();
       }
       case 'sim.state':
@@ -639,11 +626,6 @@ export class AppCore implements Core {
     return null;
   }
 
-  /** Whether the group's most recent session ended with "Stop — it hurts". */
-  private lastSessionHurt(group: MuscleGroup): boolean {
-    return this.usage.latestSession(group)?.endReason === 'hurt';
-  }
-
   // ---- views ----
 
   private appInfo(): AppInfo {
@@ -829,8 +811,12 @@ export async function createCore(options: CoreOptions): Promise<AppCore> {
   const early: StoreNotice[] = [];
   const onNotice = (n: StoreNotice): void => (core ? core.addNotices([n]) : void early.push(n));
   const settings = new SettingsStore({ dir: options.dataDir, onNotice });
-  const usage = new UsageLog({ dir: options.dataDir, onNotice });
-  const [s, u] = await Promise.all([settings.load(), usage.load()]);
+  // Every save of the usage log is noted in the settings (once), so a log deleted later is noticed.
+  const noteKept = (): void => void settings.noteUsageLogKept().catch(() => undefined);
+  const usage = new UsageLog({ dir: options.dataDir, onNotice, onSaved: noteKept });
+  const s = await settings.load();
+  const u = await usage.load({ expectFile: s.settings.usageLogKept });
+  if (u.source === 'file') noteKept();
   const system = options.systemTransport ?? loadSystemTransport();
   core = new AppCore(options, settings, usage, system);
   const seen = new Set<StoreNotice>();

@@ -291,7 +291,10 @@ export interface BudgetInfo {
   usedSeconds: number;
   budgetSeconds: number;
   remainingSeconds: number;
-  /** ISO time of the next local midnight, when the budget resets. */
+  /**
+   * ISO time the group's budget resets: the later of the next local midnight in the zone
+   * of its latest charge and the next local midnight in the current zone (DESIGN §1).
+   */
   resetsAt: string;
 }
 
@@ -358,6 +361,8 @@ export type ErrorCode =
   | 'refused'
   | 'blocked-by-screening'
   | 'budget-exhausted'
+  /** The usage log holds as many sessions from today and yesterday as it keeps: no new session until older ones can go. */
+  | 'usage-log-full'
   /** `device.connect` without `protocolId` for a device that matches several protocols. */
   | 'choose-protocol'
   | 'device-error'

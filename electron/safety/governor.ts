@@ -29,6 +29,8 @@ import {
   KIND_RULES,
   MIN_GRANT_SECONDS,
   PAIN_INTENSITY_FACTOR,
+  RESERVE_AHEAD_SECONDS,
+  RESERVE_RENEW_MS,
   SESSION_CAP_MAX_SECONDS,
   WATCHDOG_DEADLINE_MS,
 } from './rules';
@@ -83,7 +85,7 @@ export interface MotorPort {
 
 /** Where motor time and pain events are recorded (the usage log). */
 export interface UsageLedger {
-  /** Motor-on seconds charged to `group` on the local day of `wallMs`. */
+  /** Motor-on seconds charged to `group`'s budget day in force at `wallMs` (DESIGN §1's day rule). */
   usedSeconds(group: MuscleGroup, wallMs: number): number;
   /** Charges motor time; the ledger splits an interval that spans local midnight. */
   addMotorTime(sessionId: string, group: MuscleGroup, fromWallMs: number, toWallMs: number): void;
@@ -92,8 +94,20 @@ export interface UsageLedger {
   recordPain(sessionId: string, group: MuscleGroup, wallMs: number): void;
   /** Whether the last session of `group` ended in a pain event. */
   lastSessionHurt(group: MuscleGroup): boolean;
-  /** Epoch ms of the next local midnight after `wallMs`. */
-  nextMidnight(wallMs: number): number;
+  /** Epoch ms when `group`'s budget resets, as seen at `wallMs` (a local midnight). */
+  nextMidnight(wallMs: number, group: MuscleGroup): number;
+  /** Why no new session may start (e.g. the usage log is full of entries it may not drop), or null. Optional. */
+  startRefusal?(wallMs: number): { code: string; message: string } | null;
+  /**
+   * Optional: makes the log on disk cover the session's motor seconds charged so far
+   * plus `aheadSeconds` (a reservation, counted if the app dies); resolves once it is
+   * on disk, rejects when it cannot be written. With it, the motor starts only once a
+   * reservation of {@link RESERVE_AHEAD_SECONDS} is on disk, and it is renewed every
+   * {@link RESERVE_RENEW_MS} while the motor may run.
+   */
+  reserve?(sessionId: string, group: MuscleGroup, aheadSeconds: number, wallMs: number): Promise<void>;
+  /** Optional: drops the session's reservation (the motor is off and its time charged). */
+  release?(sessionId: string): void;
 }
 
 /** Limits in force, read at every decision (settings may change at any time). */
@@ -162,9 +176,21 @@ interface Session {
    */
   awaitingFirstRunReport?: boolean;
   deadline?: unknown;
+  /** Motor seconds of this session the log on disk covers (charged plus reserved); absent: no reservation. */
+  coveredSeconds?: number;
+  /** A reservation is being written. */
+  reserving?: boolean;
+  /** When a reservation was last asked for (monotonic ms). */
+  lastReserveMs?: number;
+  /** Stop tails still being timed (their motor time is not charged yet). */
+  tails?: number;
 }
 
 const TICK_MS = 50;
+
+/** Why a session paused when its motor time could not be put on disk first (issue 13, 3d). */
+const RESERVE_FAILED = 'Unknot could not save its usage log, so the massager was stopped. Check that the disk has space, then resume.';
+const RESERVE_BEHIND = 'Saving the usage log fell behind, so the massager was stopped to keep the daily limit exact. Resume when ready.';
 
 let counter = 0;
 function newSessionId(): string {
@@ -185,6 +211,8 @@ export class SafetyGovernor {
     output: [],
   };
   private lastClampKey = '';
+  /** Stop tails being timed (see {@link idle}). */
+  private readonly tailsPending = new Set<Promise<void>>();
 
   constructor(
     private readonly ledger: UsageLedger,
@@ -261,8 +289,9 @@ export class SafetyGovernor {
    * @returns the session id and the granted motor seconds (the plan shortened to the
    *   session cap and to what is left of today's budget).
    * @throws GovernorRefusal `not-connected`, `blocked-by-screening`, `refused` (another
-   *   session runs, or the ceiling is below the device's minimum running step), or
-   *   `budget-exhausted` (under 60 s left; the message says when it resets).
+   *   session runs, or the ceiling is below the device's minimum running step), the
+   *   ledger's refusal (`usage-log-full`), or `budget-exhausted` (under 60 s left; the
+   *   message says when it resets).
    */
   startSession(owner: string, req: { muscleGroup: MuscleGroup; plannedMotorSeconds: number; routineId?: string }): SessionStartResult {
     const motor = this.motor;
@@ -270,7 +299,7 @@ export class SafetyGovernor {
     if (this.session && this.session.state !== 'ended') {
       throw new GovernorRefusal('refused', 'A session is already running. Stop it before starting another.');
     }
-    const block = this.limits.motorBlock(motor.kind, req.muscleGroup);
+    const block = this.limits.motorBlock(motor.kind, req.muscleGroup) ?? this.ledger.startRefusal?.(this.clock.wallNow()) ?? null;
     if (block) throw new GovernorRefusal(block.code, block.message);
     if (this.maxStep() < motor.minRunningStep) {
       throw new GovernorRefusal(
@@ -282,7 +311,7 @@ export class SafetyGovernor {
     const budget = Math.min(this.limits.dailyBudgetSeconds(), DAILY_BUDGET_MAX_SECONDS);
     const left = Math.max(0, budget - this.ledger.usedSeconds(req.muscleGroup, wall));
     if (left < MIN_GRANT_SECONDS) {
-      const minutes = Math.max(1, Math.ceil((this.ledger.nextMidnight(wall) - wall) / 60_000));
+      const minutes = Math.max(1, Math.ceil((this.ledger.nextMidnight(wall, req.muscleGroup) - wall) / 60_000));
       const wait = minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
       throw new GovernorRefusal(
         'budget-exhausted',
@@ -516,6 +545,76 @@ export class SafetyGovernor {
     }
     this.account(s);
     if (s.state === 'running') this.apply(s);
+    if (s.state === 'running' && s.step > 0) this.keepCovered(s);
+  }
+
+  /**
+   * While the motor runs: renews the reservation every second, and stops the motor
+   * (a pause) when the log on disk no longer covers the time it has run.
+   */
+  private keepCovered(s: Session): void {
+    if (!this.ledger.reserve) return;
+    if (s.coveredSeconds === undefined || s.coveredSeconds - s.usedSeconds < 0.5 * this.timeScale) {
+      this.pauseSession(s, RESERVE_BEHIND);
+      return;
+    }
+    if (this.clock.now() - (s.lastReserveMs ?? -Infinity) >= RESERVE_RENEW_MS) this.reserveFor(s);
+  }
+
+  /** Whether the log on disk covers the next seconds of motor time, so the motor may start (always, without reservations). */
+  private startCovered(s: Session): boolean {
+    if (!this.ledger.reserve) return true;
+    return s.coveredSeconds !== undefined && s.coveredSeconds - s.usedSeconds >= RESERVE_AHEAD_SECONDS * this.timeScale - 1e-6;
+  }
+
+  /**
+   * Asks the ledger to cover the session's motor time so far plus the next
+   * {@link RESERVE_AHEAD_SECONDS} on disk (one request at a time). A motor start waiting
+   * for it goes ahead once it is written; a failed write pauses the session.
+   */
+  private reserveFor(s: Session): void {
+    const ledger = this.ledger;
+    if (!ledger.reserve || s.reserving) return;
+    s.reserving = true;
+    s.lastReserveMs = this.clock.now();
+    const ahead = RESERVE_AHEAD_SECONDS * this.timeScale;
+    const used = s.usedSeconds;
+    let request: Promise<void>;
+    try {
+      request = ledger.reserve(s.id, s.group, ahead, this.clock.wallNow());
+    } catch (error) {
+      request = Promise.reject(error);
+    }
+    request.then(
+      () => {
+        s.reserving = false;
+        s.coveredSeconds = Math.max(s.coveredSeconds ?? 0, used + ahead);
+        if (this.session === s && s.state === 'running' && s.step === 0) this.apply(s);
+        else this.maybeRelease(s);
+      },
+      () => {
+        s.reserving = false;
+        if (this.session === s && s.state === 'running') this.pauseSession(s, RESERVE_FAILED);
+        this.maybeRelease(s);
+      },
+    );
+  }
+
+  /** Drops the reservation once the motor is off, its time charged and no reservation is being written. */
+  private maybeRelease(s: Session): void {
+    if (s.reserving || (s.tails ?? 0) > 0 || (s.state === 'running' && s.step > 0)) return;
+    if (s.coveredSeconds === undefined) return;
+    delete s.coveredSeconds;
+    try {
+      this.ledger.release?.(s.id);
+    } catch {
+      // the reservation stays: it is charged on the next start (the safe side)
+    }
+  }
+
+  /** Resolves when every stop tail still being timed has been charged (call before a final save). */
+  async idle(): Promise<void> {
+    while (this.tailsPending.size > 0) await Promise.all([...this.tailsPending]);
   }
 
   /** Counts motor-on time since the last tick and ends the session at its limits. */
@@ -556,6 +655,14 @@ export class SafetyGovernor {
     const max = this.maxStep();
     const requested = intensityToStep(s.target, steps);
     const targetValue = Math.min(s.target, max / steps);
+    // The motor starts only once the log on disk covers its next seconds (issue 13, 3d);
+    // until then it stays off and the ramp waits at zero.
+    if (s.step === 0 && targetValue > 0 && !this.startCovered(s)) {
+      s.output = 0;
+      delete s.lastRampMs;
+      this.reserveFor(s);
+      return;
+    }
     if (targetValue <= s.output) {
       s.output = targetValue; // decreases are immediate
     } else {
@@ -641,31 +748,54 @@ export class SafetyGovernor {
     const motor = this.motor;
     if (!motor) return;
     const fromMs = this.clock.now();
+    // counted from now, so the reservation is not released before the tail is charged
+    if (chargeTo) chargeTo.tails = (chargeTo.tails ?? 0) + 1;
     try {
       await motor.stop();
     } catch {
       // The link reports its own failures; the governor has done all it can.
     }
-    if (chargeTo) void this.chargeStopTail(chargeTo, motor, fromMs);
+    if (chargeTo) {
+      const tail = this.chargeStopTail(chargeTo, motor, fromMs);
+      this.tailsPending.add(tail);
+      void tail.finally(() => this.tailsPending.delete(tail));
+    }
   }
 
-  /** Charges the motor time from a stop command until the device says it is over. */
+  /**
+   * Charges the motor time from a stop command until the device says it is over. The
+   * reservation on disk keeps covering it meanwhile; afterwards it is released.
+   */
   private async chargeStopTail(s: Session, motor: MotorPort, fromMs: number): Promise<void> {
+    const reserve = this.ledger.reserve;
+    const renew =
+      reserve && motor.untilStopped
+        ? this.clock.setInterval(() => {
+            const ahead = ((Math.max(0, this.clock.now() - fromMs) / 1000) + RESERVE_AHEAD_SECONDS) * this.timeScale;
+            reserve.call(this.ledger, s.id, s.group, ahead, this.clock.wallNow()).catch(() => undefined);
+          }, RESERVE_RENEW_MS)
+        : null;
     try {
       await motor.untilStopped?.();
     } catch {
       // counted up to now all the same
+    } finally {
+      if (renew !== null) this.clock.clearInterval(renew);
+      s.tails = Math.max(0, (s.tails ?? 1) - 1);
     }
     const dt = (Math.max(0, this.clock.now() - fromMs) / 1000) * this.timeScale;
-    if (dt <= 0) return;
-    const wall = this.clock.wallNow();
-    try {
-      this.ledger.addMotorTime(s.id, s.group, wall - dt * 1000, wall);
-    } catch {
-      return;
+    if (dt > 0) {
+      const wall = this.clock.wallNow();
+      try {
+        this.ledger.addMotorTime(s.id, s.group, wall - dt * 1000, wall);
+        // A paused session's clock stops when the motor does: the tail is its time too.
+        if (s.state === 'paused') s.usedSeconds += dt;
+      } catch {
+        // not charged; the reservation stays (the safe side)
+        return;
+      }
     }
-    // A paused session's clock stops when the motor does: the tail is its time too.
-    if (s.state === 'paused') s.usedSeconds += dt;
+    this.maybeRelease(s);
   }
 
   private async finish(s: Session, reason: SessionEndReason, writeStop = true): Promise<SessionEndedEvent> {
@@ -691,6 +821,9 @@ export class SafetyGovernor {
     };
     this.emit('state', this.stateEvent(s));
     this.emit('ended', ended);
+    // With the motor off (no stop tail to time), the reservation goes now; after an
+    // unconfirmed stop it stays (the device may still run).
+    if (writeStop) this.maybeRelease(s);
     await stopping;
     return ended;
   }

@@ -21,6 +21,13 @@ export const MIN_GRANT_SECONDS = 60;
 /** The renderer's heartbeat period and the watchdog deadline, real milliseconds. */
 export const HEARTBEAT_PERIOD_MS = 1000;
 export const WATCHDOG_DEADLINE_MS = 3000;
+/**
+ * Safe-side accounting across a crash (issue 13, 3d): before the motor starts and every
+ * `RESERVE_RENEW_MS` after, the usage log on disk covers the motor time used plus the
+ * next `RESERVE_AHEAD_SECONDS` (real seconds).
+ */
+export const RESERVE_AHEAD_SECONDS = 3;
+export const RESERVE_RENEW_MS = 1000;
 /** Factor proposed for the next session of a group after a pain event. */
 export const PAIN_INTENSITY_FACTOR = 0.7;
 

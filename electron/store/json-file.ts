@@ -42,7 +42,8 @@ export interface StoreNotice {
   path: string;
   /** Absolute path of the kept old copy (`<name>.corrupt-<timestamp>`), or null if none was kept. */
   movedTo: string | null;
-  reason: 'unreadable' | 'corrupt' | 'invalid' | 'out-of-bounds' | 'io-error';
+  /** `missing`: the usage log is gone though the settings say one was kept (issue 13). */
+  reason: 'unreadable' | 'corrupt' | 'invalid' | 'out-of-bounds' | 'io-error' | 'missing';
   /** Technical detail (parser or validation message, error code). */
   detail: string;
   /** One or two plain sentences for the user. */
@@ -186,11 +187,20 @@ export class JsonFile<T> {
       } else {
         this.pending = { op, waiters: [{ resolve, reject }] };
       }
-      if (!this.pumping) {
-        this.pumping = this.pump().finally(() => {
-          this.pumping = null;
-        });
-      }
+      this.kick();
+    });
+  }
+
+  /**
+   * Starts the pump unless it runs. An operation enqueued just as the pump finishes (from
+   * a waiter's continuation, before the pump's own promise settles) is picked up by a new
+   * pump rather than left waiting forever.
+   */
+  private kick(): void {
+    if (this.pumping) return;
+    this.pumping = this.pump().finally(() => {
+      this.pumping = null;
+      if (this.pending) this.kick();
     });
   }
 

@@ -57,6 +57,12 @@ export interface Settings {
   screening: Record<string, boolean>;
   /** Remembered devices by peripheral id. */
   devices: Record<string, RememberedDevice>;
+  /**
+   * A usage log has been written in this data folder. A folder whose settings say so
+   * and whose `usage.json` is gone is treated like one with a corrupt log (issue 13).
+   * Not a user setting: set by {@link SettingsStore.noteUsageLogKept}.
+   */
+  usageLogKept: boolean;
 }
 
 /** Returns a fresh copy of the default settings. */
@@ -73,6 +79,7 @@ export function defaultSettings(): Settings {
     stopShortcut: DEFAULT_STOP_SHORTCUT,
     screening: {},
     devices: {},
+    usageLogKept: false,
   };
 }
 
@@ -101,6 +108,7 @@ const SettingsFileSchema = z.object({
   stopShortcut: z.string().optional(),
   screening: z.record(z.string(), z.boolean()).optional(),
   devices: z.record(z.string(), RememberedDeviceSchema).optional(),
+  usageLogKept: z.boolean().optional(),
 });
 /** A settings file as parsed from disk, before {@link normalizeSettings}. */
 export type SettingsFile = z.infer<typeof SettingsFileSchema>;
@@ -170,6 +178,7 @@ export function normalizeSettings(file: SettingsFile): { settings: Settings; adj
   if (file.sound !== undefined) settings.sound = file.sound;
   if (file.doctorNoticeAcknowledged !== undefined) settings.doctorNoticeAcknowledged = file.doctorNoticeAcknowledged;
   if (file.screening) settings.screening = { ...file.screening };
+  if (file.usageLogKept !== undefined) settings.usageLogKept = file.usageLogKept;
   if (file.devices) {
     for (const [id, device] of Object.entries(file.devices)) settings.devices[id] = { ...device };
   }
@@ -385,6 +394,19 @@ export class SettingsStore {
     this.current = next;
     await this.persist();
     return this.get();
+  }
+
+  /**
+   * Records that a usage log exists in this data folder (no-op when already recorded)
+   * and saves: from then on a missing `usage.json` counts as a lost log.
+   *
+   * @throws the file-system error when the save fails (the flag stays set in memory).
+   */
+  async noteUsageLogKept(): Promise<void> {
+    this.assertLoaded();
+    if (this.current.usageLogKept) return;
+    this.current = { ...cloneSettings(this.current), usageLogKept: true };
+    await this.persist();
   }
 
   /** Forgets a remembered device (no-op if unknown) and saves. */

@@ -36,9 +36,9 @@ export interface CoreHarness {
   find(name: RegExp): Promise<string>;
 }
 
-/** Starts a demo core (time scale 1) in a fresh temporary data folder. */
-export async function startCore(): Promise<CoreHarness> {
-  const core = await createCore({ dataDir: mkdtempSync(join(tmpdir(), 'unknot-core-')), demo: true, timeScale: 1, host: 'browser', version: 'test' });
+/** Starts a demo core (time scale 1) in `dataDir` (default: a fresh temporary data folder). */
+export async function startCore(dataDir = mkdtempSync(join(tmpdir(), 'unknot-core-'))): Promise<CoreHarness> {
+  const core = await createCore({ dataDir, demo: true, timeScale: 1, host: 'browser', version: 'test' });
   const events: CoreHarness['events'] = [];
   core.attach({ id: 'ws:1', kind: 'ws', send: (event, payload) => events.push({ event, payload }) });
   const call = (channel: string, payload?: unknown): Promise<Reply> => core.handle('ws:1', channel, payload);

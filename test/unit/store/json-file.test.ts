@@ -110,6 +110,20 @@ describe('JsonFile', () => {
     expect(readdirSync(dir)).toEqual(['doc.json']);
   });
 
+  it('a save started the moment a delete (or save) resolves is written too, not left waiting', async () => {
+    const dir = tempDir();
+    const file = makeFile(dir);
+    await file.save({ version: 1, count: 1, items: [] });
+    await file.remove();
+    // the continuation of remove() runs before the finished pump has let go: this save must still land
+    const saved = file.save({ version: 1, count: 2, items: ['kept'] });
+    const outcome = await Promise.race([saved.then(() => 'written'), new Promise((r) => setTimeout(() => r('stuck'), 5000))]);
+    expect(outcome).toBe('written');
+    expect(JSON.parse(readFileSync(path.join(dir, 'doc.json'), 'utf8'))).toEqual({ version: 1, count: 2, items: ['kept'] });
+    await file.save({ version: 1, count: 3, items: [] });
+    await expect(Promise.race([file.save({ version: 1, count: 4, items: [] }).then(() => 'written'), new Promise((r) => setTimeout(() => r('stuck'), 5000))])).resolves.toBe('written');
+  });
+
   it('refuses to save a document that fails the schema', async () => {
     const dir = tempDir();
     const file = makeFile(dir);

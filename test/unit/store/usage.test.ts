@@ -138,7 +138,7 @@ describe('UsageLog', () => {
       startedAt: new Date(now - 200_000).toISOString(),
       endedAt: new Date(now + 1000).toISOString(),
       endReason: 'hurt',
-      motorSeconds: { '2024-06-14': 200 },
+      charges: [{ from: new Date(now - 200_000).toISOString(), to: new Date(now).toISOString(), offsetMinutes: 60, seconds: 200 }],
     });
     expect(second.log.lastPain('lower-back')).toEqual({ at: new Date(now).toISOString(), muscleGroup: 'lower-back', sessionId: 's1' });
     expect(second.log.lastPain('neck')).toBeNull();
