@@ -1,8 +1,11 @@
 /**
  * The safety property of the governor issue, over the whole main-process stack: for
  * any sequence of renderer commands (bad intensities included, starts, stops,
- * heartbeats, lost connections, dropped links, clock jumps), the simulated Theragun
- * Pro never receives a speed above the ceiling (floor(0.6 × 3616) = 2169 rpm), motor
+ * heartbeats, lost connections, dropped links, clock jumps, ceilings and screening
+ * answers from another window, heat, modes, time-zone changes), the simulated Theragun
+ * Pro never receives a speed above the ceiling in force (floor(0.6 × 3616) = 2169 rpm by
+ * default; a raised ceiling from the next session, a lowered one at once), nothing above
+ * 0 while a screening answer blocks it, motor
  * time per group per day never exceeds the daily budget, and every stop is the next
  * write on the wire after the write in flight (it lands within one write slot).
  *
@@ -26,7 +29,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Cmd =
   | { t: 'start'; group: string; planned: unknown }
-  | { t: 'step'; intensity: unknown }
+  | { t: 'step'; intensity: unknown; motion?: string }
   | { t: 'heartbeat' }
   | { t: 'advance'; ms: number }
   | { t: 'stop' }
@@ -38,7 +41,15 @@ type Cmd =
   | { t: 'drop-link' }
   | { t: 'jump-wall'; ms: number }
   /** Real time passes (the link's write gap and the radio run in real time). */
-  | { t: 'settle' };
+  | { t: 'settle' }
+  /** Another window sets the Theragun's ceiling. */
+  | { t: 'other-ceiling'; value: number }
+  /** Another window answers a screening question (a "yes" blocks the device). */
+  | { t: 'other-screening'; yes: boolean }
+  /** Heat on or off (the gun has none: refused, nothing written). */
+  | { t: 'heat'; on: boolean }
+  /** The process's time zone changes (a traveller, or a changed system setting). */
+  | { t: 'zone'; tz: string };
 
 const intensity = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 0, max: 1000 }).map((n) => n / 1000) },
@@ -57,7 +68,17 @@ const command: fc.Arbitrary<Cmd> = fc.oneof(
       planned: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 30, max: 900 }) }, { weight: 1, arbitrary: fc.constantFrom('x', Number.NaN) }),
     }),
   },
-  { weight: 6, arbitrary: fc.record({ t: fc.constant('step' as const), intensity }) },
+  {
+    weight: 6,
+    arbitrary: fc.record(
+      { t: fc.constant('step' as const), intensity, motion: fc.constantFrom('circular', 'back-and-forth', 'on-knot', 'long-strokes', 'spin') },
+      { requiredKeys: ['t', 'intensity'] },
+    ),
+  },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('other-ceiling' as const), value: fc.constantFrom(0.3, 0.45, 0.6, 0.8, 1) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('other-screening' as const), yes: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('heat' as const), on: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('zone' as const), tz: fc.constantFrom('UTC', 'America/New_York', 'Asia/Tokyo', 'Pacific/Kiritimati', 'Pacific/Pago_Pago') }) },
   { weight: 4, arbitrary: fc.constant({ t: 'heartbeat' as const }) },
   { weight: 6, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 5000 }) }) },
   { weight: 2, arbitrary: fc.constant({ t: 'stop' as const }) },
@@ -89,12 +110,17 @@ describe('safety property over the main-process stack', () => {
     });
   };
   const call = (channel: string, payload?: unknown): Promise<Reply> => core.handle(`ws:${conn}`, channel, payload);
+  /** Another window (it owns no session): settings and screening from there apply to everybody. */
+  const other = (channel: string, payload?: unknown): Promise<Reply> => core.handle('ws:other', channel, payload);
+  const NO = { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false };
+  const originalTz = process.env.TZ;
 
   beforeAll(async () => {
     clock = new FakeClock();
     core = await createCore({ dataDir: mkdtempSync(join(tmpdir(), 'unknot-prop-')), demo: true, timeScale: 1, host: 'browser', version: 'test', clock });
     attach();
-    await call('screening.set', { answers: { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false } });
+    core.attach({ id: 'ws:other', kind: 'ws', send: () => undefined });
+    await call('screening.set', { answers: NO });
     await call('settings.set', { doctorNoticeAcknowledged: true });
     await call('scan.start');
     for (let i = 0; i < 200 && !scan?.devices.some((d) => d.peripheralId === SIM); i++) await sleep(10);
@@ -103,6 +129,8 @@ describe('safety property over the main-process stack', () => {
   });
   afterAll(async () => {
     await core.shutdown();
+    if (originalTz === undefined) delete process.env.TZ;
+    else process.env.TZ = originalTz;
   });
 
   async function waitConnected(): Promise<void> {
@@ -118,17 +146,65 @@ describe('safety property over the main-process stack', () => {
       fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 40, size: 'max' }), async (cmds) => {
         let sessionId = 'none';
         const stopChecks: { writesBefore: number }[] = [];
+        // the model: the rpm bound from each write index on (a raised ceiling waits for the
+        // next session, a lowered one applies at once), and where the screening blocked
+        let ceiling = 0.6;
+        let bound = MAX_RPM;
+        const bounds: { at: number; max: number }[] = [{ at: radio.writes(SIM).length, max: bound }];
+        const setBound = (max: number): void => {
+          bound = max;
+          bounds.push({ at: radio.writes(SIM).length, max });
+        };
+        const blockedRanges: { from: number; to: number }[] = [];
+        let blockedFrom: number | null = null;
         // each run starts on a fresh local day so runs do not share a budget
         clock.jumpWall(2 * 86_400_000);
         for (const c of cmds) {
           switch (c.t) {
             case 'start': {
               const r = await call('session.start', { muscleGroup: c.group, plannedMotorSeconds: c.planned });
-              if (r.ok) sessionId = (r.result as SessionStartResult).sessionId;
+              if (r.ok) {
+                sessionId = (r.result as SessionStartResult).sessionId;
+                setBound(Math.floor(ceiling * 3616 + 1e-9));
+              }
               break;
             }
             case 'step':
-              await call('session.setStep', { sessionId, intensity: c.intensity });
+              await call('session.setStep', { sessionId, intensity: c.intensity, ...(c.motion ? { motion: c.motion } : {}) });
+              break;
+            case 'other-ceiling': {
+              const r = await other('settings.set', { ceilings: { theragun: c.value } });
+              expect(r.ok).toBe(true);
+              ceiling = c.value;
+              if (Math.floor(c.value * 3616 + 1e-9) < bound) setBound(Math.floor(c.value * 3616 + 1e-9));
+              break;
+            }
+            case 'other-screening': {
+              const r = await other('screening.set', { answers: { ...NO, 'heart-condition': c.yes } });
+              expect(r.ok).toBe(true);
+              const at = radio.writes(SIM).length;
+              if (c.yes && blockedFrom === null) blockedFrom = at;
+              if (!c.yes && blockedFrom !== null) {
+                blockedRanges.push({ from: blockedFrom, to: at });
+                blockedFrom = null;
+              }
+              if (c.yes) {
+                // the running session (if any) ended with the answer
+                await sleep(5);
+                const g = await call('session.get');
+                expect(g.ok ? g.result : 'error').toBeNull();
+              }
+              break;
+            }
+            case 'heat': {
+              const n = radio.writes(SIM).length;
+              const r = await call('device.setHeat', { on: c.on });
+              expect(r.ok).toBe(false);
+              expect(radio.writes(SIM).length - n).toBeLessThanOrEqual(1); // at most a write already under way
+              break;
+            }
+            case 'zone':
+              process.env.TZ = c.tz;
               break;
             case 'heartbeat':
               await call('session.heartbeat', { sessionId });
@@ -180,14 +256,28 @@ describe('safety property over the main-process stack', () => {
         await call('device.stop');
         await sleep(30);
         const writes = radio.writes(SIM);
-        // ceiling: every speed frame is at most 2169 rpm
-        for (const w of writes) {
+        if (blockedFrom !== null) blockedRanges.push({ from: blockedFrom, to: writes.length });
+        await other('screening.set', { answers: NO });
+        // ceiling: every speed frame is within the bound in force when it was queued (the
+        // write in flight at a change, one slot, may still carry the previous bound)
+        const boundAt = (j: number): number => {
+          let settled = bounds[0]!.max;
+          let recent = 0;
+          for (const b of bounds) {
+            if (b.at <= j - 2) settled = b.max;
+            else if (b.at <= j) recent = Math.max(recent, b.max);
+          }
+          return Math.max(settled, recent);
+        };
+        writes.forEach((w, j) => {
           if (w.bytes[0] === 0xaa && w.bytes[2] === 0x01 && w.bytes[3] === 0x03) {
             const rpm = (w.bytes[4]! << 8) | w.bytes[5]!;
             maxRpmSeen = Math.max(maxRpmSeen, rpm);
-            expect(rpm).toBeLessThanOrEqual(MAX_RPM);
+            expect(rpm).toBeLessThanOrEqual(boundAt(j));
+            // nothing above 0 while a screening answer blocks the gun (after the write in flight)
+            if (rpm > 0) for (const r of blockedRanges) expect(j >= r.from + 2 && j < r.to).toBe(false);
           }
-        }
+        });
         // stop goes next: after a stop request at most the one write in flight lands before a stop frame
         for (const s of stopChecks) {
           const after = writes.slice(s.writesBefore);
@@ -217,7 +307,7 @@ describe('safety property over the main-process stack', () => {
         ],
       },
     );
-    expect(maxRpmSeen).toBe(MAX_RPM);
+    expect(maxRpmSeen).toBeGreaterThanOrEqual(MAX_RPM);
     expect(stopsWhileRunning).toBeGreaterThan(3);
   }, 300_000);
 });
