@@ -5,7 +5,7 @@
  * has been built here (`node build/ble-helper/build.mjs`), the executable is driven too.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -63,6 +63,19 @@ describe('the Bluetooth helper build', () => {
     expect(script).toMatch(/\(function \(require, module, exports\) \{\nmodule\.exports = require/);
     // it is valid JavaScript
     execFileSync(process.execPath, ['--check', '-'], { input: script });
+  });
+
+  it('the SEA script hands the helper the modules it loads with a computed require, from the executable itself', async () => {
+    const { LAYOUT, seaMain } = (await loadBuildScript()) as unknown as { LAYOUT: Layout & { lazyModules: string[] }; seaMain: (b: string, lazy?: Record<string, string>) => string };
+    // the one the helper loads lazily (electron/ble/helper/run.ts): a bundler cannot see it
+    expect(LAYOUT.lazyModules).toEqual(['@abandonware/noble/lib/hci-socket/bindings']);
+    expect(read('electron/ble/helper/run.ts')).toContain(`req('${LAYOUT.lazyModules[0]}')`);
+    const id = LAYOUT.lazyModules[0]!;
+    const script = seaMain(
+      `const a = require(${JSON.stringify(id)}); const b = require(${JSON.stringify(id)}); process.stdout.write(a.answer + ' ' + (a === b) + ' ' + typeof require('node:path').join);`,
+      { [id]: 'module.exports = { answer: 42 };' },
+    );
+    expect(execFileSync(process.execPath, ['-'], { input: script, encoding: 'utf8' })).toBe('42 true function');
   });
 
   it('electron-builder ships out/ble-helper as resources/ble-helper on Linux only, and checks it before packing', () => {
@@ -161,5 +174,21 @@ describe.skipIf(!existsSync(EXE))('the built helper executable (out/ble-helper, 
       stdout = String((error as { stdout?: unknown }).stdout ?? '');
     }
     expect(stdout).not.toMatch(/MODULE_NOT_FOUND|Cannot find module/);
+  });
+
+  it('moved out of the project, as in a package, it still loads the HCI binding and its native module', async () => {
+    // In /opt/Unknot/resources/ble-helper no node_modules above the executable holds noble:
+    // whatever the executable does not carry itself must be in its own node_modules folder.
+    const { probeHci } = (await loadBuildScript()) as unknown as { probeHci: (command: string, args?: string[]) => string };
+    const dir = mkdtempSync(join(tmpdir(), 'unknot-helper-moved-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(dirname(EXE), dir, { recursive: true });
+    const moved = join(dir, 'unknot-ble-helper');
+    const stderr = probeHci(moved);
+    expect(stderr).not.toMatch(/MODULE_NOT_FOUND|Cannot find module/);
+    // on this machine either the adapter opens or the helper says why it cannot (no adapter, no rights)
+    expect(stderr === '' || /cannot open the Bluetooth adapter: (EAFNOSUPPORT|EPERM|EACCES|ENODEV)/.test(stderr), stderr).toBe(true);
+    const reply = execFileSync(moved, ['--simulated'], { input: '{"k":"call","m":"init","a":[]}\n', encoding: 'utf8', timeout: 10_000, stdio: ['pipe', 'pipe', 'ignore'] });
+    expect(reply).toContain('"poweredOn"');
   });
 });
