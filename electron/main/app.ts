@@ -105,6 +105,19 @@ export function chooseDataDir(app: Pick<App, 'getPath' | 'setPath'>, env: NodeJS
   return app.getPath('userData');
 }
 
+/**
+ * Whether the command line switches Chromium's operating-system sandbox off
+ * (`--no-sandbox`; Chromium also reads `-no-sandbox` on Linux and macOS). The AppImage's
+ * launcher adds it where unprivileged user namespaces are refused (Ubuntu 24.04's AppArmor
+ * restriction, electron/electron#42510), since the setuid helper cannot work from an
+ * AppImage's mount. `app.enableSandbox()` deletes that switch from the command line
+ * (Electron's `App::EnableSandbox`), which would undo that workaround, so the shell does
+ * not call it then. `argv` is the arguments after the executable (see {@link ShellOptions}).
+ */
+export function sandboxSwitchedOff(argv: readonly string[]): boolean {
+  return argv.some((arg) => arg === '--no-sandbox' || arg === '-no-sandbox');
+}
+
 function settingsShortcut(reply: Reply): string | null {
   if (!reply.ok || typeof reply.result !== 'object' || reply.result === null) return null;
   const s = (reply.result as { stopShortcut?: unknown }).stopShortcut;
@@ -134,7 +147,13 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
     else openWindow();
   });
 
-  app.enableSandbox();
+  if (sandboxSwitchedOff(options.argv)) {
+    // Windows keep `sandbox: true` (no Node in the page or preload); only Chromium's
+    // process sandbox is off, as the user or the AppImage launcher asked (docs/desktop.md).
+    log('started with --no-sandbox: the operating-system sandbox of the window processes is off for this run.');
+  } else {
+    app.enableSandbox();
+  }
   registerAppScheme(electron.protocol);
   if (proc.platform === 'win32') app.setAppUserModelId('org.unknot.app');
   // Every webContents, whoever creates it, gets the navigation and window guards.

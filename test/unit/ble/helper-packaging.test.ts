@@ -5,7 +5,7 @@
  * has been built here (`node build/ble-helper/build.mjs`), the executable is driven too.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,7 +23,9 @@ const config: any = JSON.parse(read('build/electron-builder.json'));
 const hook = require(join(ROOT, 'build/ble-helper/before-pack.cjs')) as {
   (context: unknown): Promise<void>;
   beforePack: (context: unknown) => Promise<void>;
-  checkBleHelper: (projectDir: string, arch: string) => string | null;
+  afterPack: (context: unknown) => Promise<void>;
+  checkBleHelper: (dir: string, arch: string) => string | null;
+  helperSourceDir: (packager: { projectDir: string; config?: unknown }) => string;
   ARCH: Record<number, string>;
 };
 
@@ -63,9 +65,26 @@ describe('the Bluetooth helper build', () => {
     execFileSync(process.execPath, ['--check', '-'], { input: script });
   });
 
+  it('the SEA script hands the helper the modules it loads with a computed require, from the executable itself', async () => {
+    const { LAYOUT, seaMain } = (await loadBuildScript()) as unknown as { LAYOUT: Layout & { lazyModules: string[] }; seaMain: (b: string, lazy?: Record<string, string>) => string };
+    // the one the helper loads lazily (electron/ble/helper/run.ts): a bundler cannot see it
+    expect(LAYOUT.lazyModules).toEqual(['@abandonware/noble/lib/hci-socket/bindings']);
+    expect(read('electron/ble/helper/run.ts')).toContain(`req('${LAYOUT.lazyModules[0]}')`);
+    const id = LAYOUT.lazyModules[0]!;
+    const script = seaMain(
+      `const a = require(${JSON.stringify(id)}); const b = require(${JSON.stringify(id)}); process.stdout.write(a.answer + ' ' + (a === b) + ' ' + typeof require('node:path').join);`,
+      { [id]: 'module.exports = { answer: 42 };' },
+    );
+    expect(execFileSync(process.execPath, ['-'], { input: script, encoding: 'utf8' })).toBe('42 true function');
+  });
+
   it('electron-builder ships out/ble-helper as resources/ble-helper on Linux only, and checks it before packing', () => {
+    // two entries: electron-builder drops a `node_modules` folder at the root of an extraResources
+    // source whatever the filter says (app-builder-lib/out/util/filter.js), so the native module's
+    // folder is a source of its own (test/unit/shell/packed-tree.test.ts packs it for real)
     expect(config.linux.extraResources).toEqual([
-      { from: 'out/ble-helper', to: 'ble-helper', filter: ['unknot-ble-helper', 'manifest.json', 'node_modules/**/*'] },
+      { from: 'out/ble-helper', to: 'ble-helper', filter: ['unknot-ble-helper', 'manifest.json'] },
+      { from: 'out/ble-helper/node_modules', to: 'ble-helper/node_modules', filter: ['**/*'] },
     ]);
     expect(config.extraResources).toBeUndefined();
     expect(config.mac.extraResources).toBeUndefined();
@@ -73,8 +92,12 @@ describe('the Bluetooth helper build', () => {
     // not inside the app archive: the main files stay out/main, out/preload, out/renderer
     expect(config.files.some((f: string) => f.includes('ble-helper'))).toBe(false);
     expect(config.beforePack).toBe('./build/ble-helper/before-pack.cjs');
+    expect(config.afterPack).toBe('./build/ble-helper/before-pack.cjs');
     expect(typeof hook.beforePack).toBe('function');
+    expect(typeof hook.afterPack).toBe('function');
     expect(hook).toBe(hook.beforePack);
+    // the before-pack check looks where the configuration takes the helper from
+    expect(hook.helperSourceDir({ projectDir: ROOT, config })).toBe(join(ROOT, 'out/ble-helper'));
     // the install script gives the capabilities to exactly where extraResources puts the executable
     const install = read(config.deb.afterInstall);
     expect(install).toContain(`BLE_HELPER='/opt/\${sanitizedProductName}/resources/${config.linux.extraResources[0].to}/unknot-ble-helper'`);
@@ -95,11 +118,33 @@ describe('the Bluetooth helper build', () => {
     writeFileSync(join(out, 'manifest.json'), JSON.stringify({ platform: 'linux', arch: 'x64' }));
     await expect(hook(context(1))).rejects.toThrow(/no native HCI socket module/);
     writeFileSync(join(out, 'node_modules/@abandonware/bluetooth-hci-socket/build/Release/bluetooth_hci_socket.node'), '');
+    await expect(hook(context(1))).rejects.toThrow(/no native HCI socket module/);
+    writeFileSync(join(out, 'node_modules/@abandonware/bluetooth-hci-socket/index.js'), '');
     await expect(hook(context(1))).resolves.toBeUndefined();
     await expect(hook(context(3))).rejects.toThrow(/built for x64, but this package is for arm64/);
     process.env.UNKNOT_PACK_WITHOUT_BLE_HELPER = '1';
     cleanups.push(() => delete process.env.UNKNOT_PACK_WITHOUT_BLE_HELPER);
     await expect(hook(context(3))).resolves.toBeUndefined();
+  });
+
+  it('after packing for Linux: refuses a packed tree whose helper lost its native module', async () => {
+    const appOutDir = mkdtempSync(join(tmpdir(), 'unknot-packed-'));
+    cleanups.push(() => rmSync(appOutDir, { recursive: true, force: true }));
+    const context = (platform = 'linux') => ({ electronPlatformName: platform, arch: 1, appOutDir, packager: { projectDir: ROOT, config } });
+    const packed = join(appOutDir, 'resources/ble-helper');
+    mkdirSync(packed, { recursive: true });
+    // what today's electron-builder packs from a single `out/ble-helper` entry: no node_modules
+    writeFileSync(join(packed, 'unknot-ble-helper'), '');
+    writeFileSync(join(packed, 'manifest.json'), JSON.stringify({ platform: 'linux', arch: 'x64' }));
+    await expect(hook.afterPack(context())).rejects.toThrow(/packed tree: the Bluetooth helper in .*resources\/ble-helper has no native HCI socket module/);
+    await expect(hook.afterPack(context('darwin'))).resolves.toBeUndefined();
+    const native = join(packed, 'node_modules/@abandonware/bluetooth-hci-socket');
+    mkdirSync(join(native, 'build/Release'), { recursive: true });
+    writeFileSync(join(native, 'build/Release/bluetooth_hci_socket.node'), '');
+    writeFileSync(join(native, 'index.js'), '');
+    await expect(hook.afterPack(context())).resolves.toBeUndefined();
+    writeFileSync(join(packed, 'manifest.json'), '{ not json');
+    await expect(hook.afterPack(context())).rejects.toThrow(/cannot be read/);
   });
 
   it('the build script is valid JavaScript and is documented', () => {
@@ -129,5 +174,21 @@ describe.skipIf(!existsSync(EXE))('the built helper executable (out/ble-helper, 
       stdout = String((error as { stdout?: unknown }).stdout ?? '');
     }
     expect(stdout).not.toMatch(/MODULE_NOT_FOUND|Cannot find module/);
+  });
+
+  it('moved out of the project, as in a package, it still loads the HCI binding and its native module', async () => {
+    // In /opt/Unknot/resources/ble-helper no node_modules above the executable holds noble:
+    // whatever the executable does not carry itself must be in its own node_modules folder.
+    const { probeHci } = (await loadBuildScript()) as unknown as { probeHci: (command: string, args?: string[]) => string };
+    const dir = mkdtempSync(join(tmpdir(), 'unknot-helper-moved-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(dirname(EXE), dir, { recursive: true });
+    const moved = join(dir, 'unknot-ble-helper');
+    const stderr = probeHci(moved);
+    expect(stderr).not.toMatch(/MODULE_NOT_FOUND|Cannot find module/);
+    // on this machine either the adapter opens or the helper says why it cannot (no adapter, no rights)
+    expect(stderr === '' || /cannot open the Bluetooth adapter: (EAFNOSUPPORT|EPERM|EACCES|ENODEV)/.test(stderr), stderr).toBe(true);
+    const reply = execFileSync(moved, ['--simulated'], { input: '{"k":"call","m":"init","a":[]}\n', encoding: 'utf8', timeout: 10_000, stdio: ['pipe', 'pipe', 'ignore'] });
+    expect(reply).toContain('"poweredOn"');
   });
 });

@@ -52,7 +52,7 @@ function fakeElectron(opts: { lock?: boolean } = {}) {
   return { electron, app, protocol, order, paths, globalShortcut };
 }
 
-function start(f: ReturnType<typeof fakeElectron>, argv: string[] = [], env: NodeJS.ProcessEnv = {}) {
+function start(f: ReturnType<typeof fakeElectron>, argv: string[] = [], env: NodeJS.ProcessEnv = {}, log: (message: string) => void = () => undefined) {
   const core = fakeCore();
   const createCore = vi.fn(async () => core);
   const proc = Object.assign(new EventEmitter(), { platform: 'linux' as NodeJS.Platform });
@@ -63,7 +63,7 @@ function start(f: ReturnType<typeof fakeElectron>, argv: string[] = [], env: Nod
     env,
     preloadPath: '/app/out/preload/index.js',
     rendererDir: '/app/out/renderer',
-    log: () => undefined,
+    log,
     process: proc as never,
   });
   return { shell, core, createCore, proc };
@@ -101,6 +101,25 @@ describe('single instance', () => {
     FakeBrowserWindow.instances[0]!.close();
     f.app.emit('second-instance', {}, [], '/');
     expect(FakeBrowserWindow.instances).toHaveLength(2);
+  });
+});
+
+describe('the operating-system sandbox', () => {
+  it('is enabled before ready, unless the command line switched it off (app.enableSandbox() would delete --no-sandbox, the AppImage workaround)', async () => {
+    const on = fakeElectron();
+    await start(on, ['--demo']).shell;
+    expect(on.app.enableSandbox).toHaveBeenCalledTimes(1);
+
+    for (const flag of ['--no-sandbox', '-no-sandbox']) {
+      const off = fakeElectron();
+      const logged: string[] = [];
+      const s = await start(off, [flag, '--demo'], {}, (m) => logged.push(m)).shell;
+      expect(off.app.enableSandbox, flag).not.toHaveBeenCalled();
+      expect(logged.some((m) => m.includes('--no-sandbox'))).toBe(true);
+      // everything else starts as usual, and the window is still a sandboxed renderer
+      expect(s).not.toBeNull();
+      expect(FakeBrowserWindow.instances.at(-1)!.options.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true, nodeIntegration: false });
+    }
   });
 });
 

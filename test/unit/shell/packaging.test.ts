@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '../../..');
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
@@ -88,7 +89,81 @@ describe('electron-builder configuration', () => {
       enableNodeCliInspectArguments: false,
       onlyLoadAppFromAsar: true,
       grantFileProtocolExtraPrivileges: false,
+      resetAdHocDarwinSignature: true,
     });
+  });
+
+  it('the AppImage does not always start without the sandbox: its AppRun adds --no-sandbox only where user namespaces fail', () => {
+    // electron-builder's default (legacy toolset) desktop entry runs `AppRun --no-sandbox %U`;
+    // an empty executableArgs leaves the decision to the AppRun's own `unshare -Ur true` probe.
+    expect(config.appImage.executableArgs).toEqual([]);
+    const require = createRequire(join(ROOT, 'node_modules/electron-builder/package.json'));
+    const { generateAppRunScript } = require('app-builder-lib/out/targets/appimage/appImageUtil.js');
+    const appRun: string = generateAppRunScript({ DesktopFileName: 'unknot.desktop', ExecutableName: 'unknot', ProductName: 'Unknot', ProductFilename: 'Unknot', ResourceName: 'appimagekit-unknot' });
+    expect(appRun).toMatch(/! unshare -Ur true 2>\/dev\/null ; then\n\s*NO_SANDBOX=\(--no-sandbox\)/);
+  });
+});
+
+/** A file standing in for an Electron binary: the fuse sentinel, wire version 1, and a wire of Electron's defaults. */
+const FUSE_SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
+const DEFAULT_WIRE = '101100011'; // RunAsNode on, cookie encryption off, NODE_OPTIONS on, --inspect on, asar integrity off, asar only off, V8 snapshot off, file:// privileges on, one more
+function standInElectron(path: string) {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, Buffer.concat([Buffer.from('\x7fELF stand-in '), Buffer.from(FUSE_SENTINEL), Buffer.from([1, DEFAULT_WIRE.length]), Buffer.from(DEFAULT_WIRE), Buffer.from(' tail')]));
+}
+function wireOf(path: string): string {
+  const bytes = readFileSync(path);
+  const at = bytes.indexOf(FUSE_SENTINEL) + FUSE_SENTINEL.length;
+  return bytes.subarray(at + 2, at + 2 + bytes[at + 1]!).toString('latin1');
+}
+
+describe('the fuses, flipped by electron-builder on a stand-in binary', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0).reverse()) c();
+  });
+  const require = createRequire(join(ROOT, 'node_modules/electron-builder/package.json'));
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const lib: any = require('app-builder-lib');
+
+  /** A fake `codesign` on the PATH that writes its arguments to a file; returns that file. */
+  function fakeCodesign(dir: string): string {
+    const bin = join(dir, 'bin');
+    const record = join(dir, 'codesign-calls.txt');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'codesign'), `#!/bin/sh\necho "$@" >> '${record}'\n`);
+    chmodSync(join(bin, 'codesign'), 0o755);
+    const previous = process.env.PATH;
+    process.env.PATH = `${bin}:${previous}`;
+    cleanups.push(() => (process.env.PATH = previous));
+    return record;
+  }
+
+  it('sets the wire bytes the configuration names, and on macOS re-signs the flipped app ad hoc (an unsigned arm64 build would be killed at launch)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'unknot-fuses-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const calls = fakeCodesign(dir);
+    const fuses = await lib.PlatformPackager.prototype.generateFuseConfig.call(null, config.electronFuses);
+
+    // macOS: electron-builder flips the framework inside Unknot.app, then (resetAdHocDarwinSignature) signs the bundle ad hoc
+    const framework = join(dir, 'Unknot.app/Contents/Frameworks/Electron Framework.framework/Electron Framework');
+    standInElectron(framework);
+    const mac = Object.create(lib.MacPackager.prototype, { appInfo: { value: { productFilename: 'Unknot' } } });
+    await mac.addElectronFuses({ appOutDir: dir, electronPlatformName: 'darwin' }, fuses);
+    //                       runAsNode cookies NODE_OPTIONS inspect integrity asarOnly snapshot(untouched) file:// (9th untouched)
+    expect(wireOf(framework)).toBe('010011001');
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual([
+      `--sign - --force --preserve-metadata=entitlements,requirements,flags,runtime --deep ${join(dir, 'Unknot.app')}`,
+    ]);
+
+    // Linux: the executable itself, and no codesign
+    rmSync(calls);
+    const exe = join(dir, 'linux-unpacked', config.executableName);
+    standInElectron(exe);
+    const linux = Object.create(lib.LinuxPackager.prototype, { executableName: { value: config.executableName } });
+    await linux.addElectronFuses({ appOutDir: join(dir, 'linux-unpacked'), electronPlatformName: 'linux' }, fuses);
+    expect(wireOf(exe)).toBe('010011001');
+    expect(existsSync(calls)).toBe(false);
   });
 });
 
@@ -101,8 +176,10 @@ describe('Debian scripts', () => {
       const macros = new Set([...script.matchAll(/\$\{([a-zA-Z]+)\}/g)].map((m) => m[1]));
       expect([...macros].sort()).toEqual(['executable', 'sanitizedProductName']);
     }
-    execFileSync('bash', ['-n', join(ROOT, config.deb.afterInstall)]);
-    execFileSync('bash', ['-n', join(ROOT, config.deb.afterRemove)]);
+    for (const script of [config.deb.afterInstall, config.deb.afterRemove]) {
+      execFileSync('bash', ['-n', join(ROOT, script)]);
+      execFileSync('sh', ['-n', join(ROOT, script)]);
+    }
   });
 
   it('keep the default link, sandbox and AppArmor steps', () => {
