@@ -325,6 +325,8 @@ export class DeviceLink {
   /** An intensity the ramp bound holds back (its waiters still wait), and the timer that queues it again. */
   private rampHeld: Job | null = null;
   private rampTimer: unknown = null;
+  /** Counts stops (and link losses): a rise held back before the latest one is never resumed. */
+  private stopSeq = 0;
 
   constructor(options: DeviceLinkOptions) {
     this.transport = options.transport;
@@ -637,6 +639,7 @@ export class DeviceLink {
     const notConnected = this.requireConnected();
     if (notConnected) return Promise.reject(notConnected);
     this.releaseRampHeld('dropped');
+    this.stopSeq += 1;
     this.riseAskedAt = null;
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const job = this.queue[i] as Job;
@@ -736,6 +739,8 @@ export class DeviceLink {
   }
 
   private async runJob(conn: GattConnection, job: Job): Promise<void> {
+    // A stop asked for while this job is under way ends any rise it would hand on.
+    const stopSeq = this.stopSeq;
     try {
       let outcome: WriteOutcome = 'written';
       if (job.run) {
@@ -749,7 +754,7 @@ export class DeviceLink {
           const bounded = this.rampBound(command.value, session.capabilities);
           if (bounded <= this.received.value && command.value > this.received.value) {
             // No higher step is allowed yet: the job waits (its waiters with it) until one is.
-            this.holdForRamp(job, session.capabilities);
+            this.holdForRamp(job, session.capabilities, stopSeq);
             return;
           }
           if (bounded < command.value) {
@@ -783,7 +788,7 @@ export class DeviceLink {
           }
           // The rest of the rise is asked for again once allowed (also when the protocol
           // wrote nothing now, e.g. a chair that holds commands while it returns to rest).
-          if (heldBack !== null) this.holdForRamp({ kind: 'intensity', command: { type: 'setIntensity', value: heldBack }, waiters: [] }, session.capabilities);
+          if (heldBack !== null) this.holdForRamp({ kind: 'intensity', command: { type: 'setIntensity', value: heldBack }, waiters: [] }, session.capabilities, stopSeq);
         }
       }
       for (const w of job.waiters) w.resolve(outcome);
@@ -828,10 +833,15 @@ export class DeviceLink {
    * moment its next step is allowed (no earlier than 20 ms). A newer intensity supersedes
    * it and a stop drops it ({@link releaseRampHeld}).
    */
-  private holdForRamp(job: Job, caps: Capabilities): void {
+  private holdForRamp(job: Job, caps: Capabilities, stopSeq: number): void {
     const rate = this.rampPerSecond;
     const target = job.command?.type === 'setIntensity' ? job.command.value : null;
     if (rate === null || target === null) return;
+    if (stopSeq !== this.stopSeq) {
+      // a stop came while the job was under way: the rise is over
+      for (const w of job.waiters) w.resolve('dropped');
+      return;
+    }
     this.releaseRampHeld('superseded');
     this.rampHeld = job;
     const now = this.rampNow();
@@ -844,7 +854,7 @@ export class DeviceLink {
       const held = this.rampHeld;
       this.rampHeld = null;
       if (!held) return;
-      const stopping = this.inFlight?.kind === 'stop' || this.queue.some((j) => j.kind === 'stop');
+      const stopping = stopSeq !== this.stopSeq || this.inFlight?.kind === 'stop' || this.queue.some((j) => j.kind === 'stop');
       if (this.linkState !== 'connected' || this.held || stopping) {
         for (const w of held.waiters) w.resolve('dropped');
         return;
@@ -902,6 +912,7 @@ export class DeviceLink {
 
   private failQueue(error: Error): void {
     this.releaseRampHeld('dropped', error);
+    this.stopSeq += 1;
     if (this.gapTimer !== null) {
       this.clock.clearTimeout(this.gapTimer);
       this.gapTimer = null;

@@ -211,6 +211,34 @@ describe('DeviceLink with the simulated Theragun Pro', () => {
     expect(world.gun.state().rpm).toBe(0);
   });
 
+  it('a stop while a bounded intensity is being written ends the rise: nothing follows the stop', async () => {
+    world = simWorld();
+    const clock = new ManualClock();
+    link = await gunLink(world, { clock, rampPerSecond: 0.2 });
+    const connecting = link.connect();
+    while (link.state !== 'connected' || link.queued > 0) {
+      clock.advance(10);
+      await sleep(2);
+    }
+    await connecting;
+    await sleep(30);
+    clock.advance(1000);
+    world.radio.clearWriteLog();
+    const rising = link.setIntensity(0.5); // in flight at once, bounded to 1 rpm; the rest would follow
+    const stopping = link.stop();
+    expect(await rising).toBe('written');
+    expect(await stopping).toBe('written');
+    for (let t = 0; t < 1000; t += 10) {
+      clock.advance(10);
+      await sleep(2);
+    }
+    // speed frames only (the stop's proof asks for a status too)
+    const speedFrames = written(world).filter((h) => h.split(' ').length === 7);
+    expect(speedFrames).toEqual([speedFrames[0], STOP]);
+    expect(rpmOf(speedFrames[0]!)).toBe(1);
+    expect(world.gun.state().rpm).toBe(0);
+  });
+
   /**
    * Drives a governor-like ramp (0.2 of full range per second, capped at 0.5) through a
    * link whose first 1.2 s are slow (300 ms per ATT operation), and returns the rise the
