@@ -61,6 +61,13 @@ export interface IpcBridge {
   attach(webContents: BridgeWebContents): string;
   /** Forgets a webContents (by id); the core ends a session it owned with `reason`. Idempotent. */
   detach(webContentsId: number, reason: SessionEndReason): Promise<void>;
+  /**
+   * Replaces a webContents' connection with a fresh one, in one synchronous step: the old
+   * connection is detached with `reason` (the core stops a session it owned) and a new one,
+   * with a new id, is attached before this returns, so the next document's first requests
+   * are accepted. The promise settles when the core finished detaching the old one.
+   */
+  renew(webContents: BridgeWebContents, reason: SessionEndReason): Promise<void>;
   /** Whether an invoke event comes from the main frame of one of our windows, showing our page. */
   isTrustedSender(event: BridgeInvokeEvent): boolean;
   /** Runs one request as the registered handler does (exposed for tests). */
@@ -86,6 +93,8 @@ export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
   const { ipcMain, core, origin } = options;
   const log = options.log ?? ((message: string, error?: unknown) => console.warn(`Unknot: ${message}`, error ?? ''));
   const attached = new Map<number, { id: string; webContents: BridgeWebContents }>();
+  /** How many connections each webContents had, so a renewed one gets a new id. */
+  const generations = new Map<number, number>();
   let registered = false;
 
   function isTrustedSender(event: BridgeInvokeEvent): boolean {
@@ -129,7 +138,7 @@ export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
     return reply;
   }
 
-  return {
+  const bridge: IpcBridge = {
     register() {
       if (registered) return;
       for (const channel of REQUEST_CHANNELS) {
@@ -145,7 +154,10 @@ export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
     attach(webContents) {
       const existing = attached.get(webContents.id);
       if (existing) return existing.id;
-      const id = `ipc:${webContents.id}`;
+      const generation = (generations.get(webContents.id) ?? 0) + 1;
+      generations.set(webContents.id, generation);
+      // The first connection of a window is `ipc:<webContents.id>`, later ones `ipc:<id>.<n>`.
+      const id = generation === 1 ? `ipc:${webContents.id}` : `ipc:${webContents.id}.${generation}`;
       attached.set(webContents.id, { id, webContents });
       core.attach({
         id,
@@ -172,8 +184,14 @@ export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
         log(`detaching ${entry.id} failed`, err);
       }
     },
+    renew(webContents, reason) {
+      const detached = bridge.detach(webContents.id, reason);
+      if (!webContents.isDestroyed()) bridge.attach(webContents);
+      return detached;
+    },
     isTrustedSender,
     handleInvoke,
     connections: () => [...attached.values()].map((e) => e.id),
   };
+  return bridge;
 }

@@ -19,11 +19,17 @@ import { isAppUrl } from './ipc';
 /** What a hardened webContents needs. */
 export type HardenableWebContents = Pick<WebContents, 'on' | 'setWindowOpenHandler'>;
 
+/** The webContents already guarded: each gets its guards once, whoever asks first. */
+const hardened = new WeakSet<object>();
+
 /**
  * Refuses, on one webContents: navigation and redirects away from our origin (a
  * reload of our own page stays possible), frame navigations away from it, every
  * `window.open`/`target=_blank` (no new windows at all), `<webview>` attachment and
- * the Web Bluetooth device chooser.
+ * the Web Bluetooth device chooser. Idempotent: a webContents hardened again (the main
+ * window is hardened when it is created and by the app's `web-contents-created` hook)
+ * keeps its one set of guards, so every refusal is logged once and the chooser's callback
+ * is called once.
  * @param log told about every refusal (a compromised or buggy page shows up here)
  */
 export function hardenWebContents(
@@ -31,6 +37,8 @@ export function hardenWebContents(
   origin: string,
   log: (message: string) => void = (m) => console.warn(`Unknot: ${m}`),
 ): void {
+  if (hardened.has(webContents)) return;
+  hardened.add(webContents);
   const guard = (kind: string) => (event: { preventDefault(): void }, url: string) => {
     if (isAppUrl(url, origin)) return;
     event.preventDefault();
@@ -82,6 +90,8 @@ export function hardenSession(session: HardenableSession, log: (message: string)
 export interface WindowBridge {
   attach(webContents: WebContents): string;
   detach(webContentsId: number, reason: SessionEndReason): Promise<void>;
+  /** Detaches the webContents' connection and attaches a new one at once (see `IpcBridge.renew`). */
+  renew(webContents: WebContents, reason: SessionEndReason): Promise<void>;
 }
 
 /** Dependencies of {@link createMainWindow}. */
@@ -101,10 +111,12 @@ export interface MainWindowOptions {
 
 /**
  * Creates the main window, hardened, with its webContents attached to the core as a
- * connection. A renderer that dies or a window that closes is detached with
- * `window-closed` (the core stops a session the window owned); a crashed renderer is
- * reloaded (up to `maxCrashReloads` times) and attached again once its page loaded,
- * and a new document in the window (a reload) is a new connection.
+ * connection. A window that closes is detached with `window-closed` (the core stops a
+ * session the window owned). A renderer that dies, and a new document in the window (a
+ * reload), end the connection the same way and get a new one at once — before the next
+ * document runs a line of script — so the recovered page's first requests (settings,
+ * device and adapter state) are accepted, not refused as forbidden. A crashed renderer is
+ * reloaded up to `maxCrashReloads` times.
  */
 export function createMainWindow(options: MainWindowOptions): BrowserWindow {
   const log = options.log ?? ((m: string) => console.warn(`Unknot: ${m}`));
@@ -148,28 +160,32 @@ export function createMainWindow(options: MainWindowOptions): BrowserWindow {
 
   options.bridge.attach(webContents);
   let crashes = 0;
-  let documentLoaded = false;
+  // True while the connection has served no document yet (at creation, and right after a
+  // renewal), so the navigation that loads the next document does not renew it again.
+  let fresh = true;
   const detach = (): void => void options.bridge.detach(id, 'window-closed');
+  const renew = (): void => {
+    fresh = true;
+    if (!webContents.isDestroyed()) void options.bridge.renew(webContents, 'window-closed');
+  };
 
   webContents.on('did-start-navigation', (details) => {
     if (!details.isMainFrame || details.isSameDocument) return;
-    if (documentLoaded) {
-      // A new document replaces the page that owned the connection: start afresh.
-      documentLoaded = false;
-      void options.bridge.detach(id, 'window-closed').then(() => {
-        if (!webContents.isDestroyed()) options.bridge.attach(webContents);
-      });
-    }
+    // A new document replaces the page that owned the connection: the motor stops now
+    // and the new document starts on a connection of its own.
+    if (!fresh) renew();
   });
-  webContents.on('did-finish-load', () => {
-    documentLoaded = true;
-    if (!webContents.isDestroyed()) options.bridge.attach(webContents);
+  webContents.on('did-navigate', () => {
+    fresh = false;
   });
   webContents.on('render-process-gone', (_event, details) => {
     log(`renderer gone (${details.reason})`);
-    documentLoaded = false;
-    detach();
-    if (details.reason !== 'clean-exit' && crashes < (options.maxCrashReloads ?? 3) && !webContents.isDestroyed()) {
+    if (webContents.isDestroyed()) {
+      detach();
+      return;
+    }
+    renew();
+    if (details.reason !== 'clean-exit' && crashes < (options.maxCrashReloads ?? 3)) {
       crashes += 1;
       webContents.reload();
     }
