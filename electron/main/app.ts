@@ -5,7 +5,7 @@
  * global stop shortcut and the power/quit hooks. `index.ts` calls {@link startShell}
  * with the real modules.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type {
   App,
   BrowserWindow,
@@ -16,6 +16,7 @@ import type {
   MenuItemConstructorOptions,
   NativeImage,
   PowerMonitor,
+  PowerSaveBlocker,
   Protocol,
   Session,
   Tray,
@@ -24,9 +25,10 @@ import { parseOptions } from '../core/options';
 import type { Core } from '../core/types';
 import type { Reply, RequestChannel } from '../ipc/contract';
 import { createIpcBridge, type IpcBridge } from './ipc';
-import { installPowerHooks, safeStopAll, type PowerHooks } from './power';
+import { installPowerHooks, installSignalHandlers, safeStopAll, type PowerHooks } from './power';
 import { APP_ENTRY_URL, APP_ORIGIN, createAppProtocolHandler, installAppProtocol, registerAppScheme } from './protocol';
 import { registerStopShortcut, type StopShortcut } from './shortcut';
+import { appMenuTemplate } from './menu';
 import { createTray, type TrayHandle } from './tray';
 import { createMainWindow, focusWindow, hardenSession, hardenWebContents } from './window';
 
@@ -54,15 +56,17 @@ export interface ShellElectron {
     | 'getVersion'
     | 'enableSandbox'
     | 'setAppUserModelId'
-  >;
+  > &
+    Partial<Pick<App, 'isPackaged'>> & { readonly commandLine: Pick<App['commandLine'], 'appendSwitch' | 'getSwitchValue'> };
   BrowserWindow: new (options: BrowserWindowConstructorOptions) => BrowserWindow;
   protocol: Pick<Protocol, 'registerSchemesAsPrivileged' | 'handle'>;
   session: { readonly defaultSession: Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'setDevicePermissionHandler' | 'on'> };
   ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>;
-  powerMonitor: Pick<PowerMonitor, 'on'>;
+  powerMonitor: Pick<PowerMonitor, 'on' | 'getSystemIdleState'>;
+  powerSaveBlocker: Pick<PowerSaveBlocker, 'start' | 'stop'>;
   globalShortcut: Pick<GlobalShortcut, 'register' | 'unregister' | 'unregisterAll'>;
   Tray: new (image: NativeImage) => Tray;
-  Menu: { buildFromTemplate(template: MenuItemConstructorOptions[]): Menu };
+  Menu: { buildFromTemplate(template: MenuItemConstructorOptions[]): Menu; setApplicationMenu(menu: Menu | null): void };
   nativeImage: { createFromBitmap(buffer: Buffer, options: { width: number; height: number; scaleFactor?: number }): NativeImage };
 }
 
@@ -79,7 +83,7 @@ export interface ShellOptions {
   rendererDir: string;
   log?: (message: string, error?: unknown) => void;
   /** The process whose platform is read and where crash and signal hooks go (the real one by default). */
-  process?: Pick<NodeJS.Process, 'on' | 'platform'>;
+  process?: Pick<NodeJS.Process, 'on' | 'removeListener' | 'platform'>;
 }
 
 /** A running shell (tests inspect it). */
@@ -94,15 +98,39 @@ export interface Shell {
 }
 
 /**
- * Picks the data folder: `UNKNOT_DATA_DIR` when set, else Electron's `userData`, which
+ * Picks the data folder: `UNKNOT_DATA_DIR` when set (a relative path is taken from the
+ * current directory: `app.setPath` accepts absolute paths only), else Electron's `userData`, which
  * is pinned to `<appData>/Unknot` — the folder the browser host uses too, whether the
  * app runs packaged or from source. Chromium's own profile goes to the same place, so a
  * test with its own `UNKNOT_DATA_DIR` also gets its own single-instance lock.
  */
 export function chooseDataDir(app: Pick<App, 'getPath' | 'setPath'>, env: NodeJS.ProcessEnv): string {
   const override = env.UNKNOT_DATA_DIR?.trim();
-  app.setPath('userData', override ? override : join(app.getPath('appData'), 'Unknot'));
+  app.setPath('userData', override ? resolve(override) : join(app.getPath('appData'), 'Unknot'));
   return app.getPath('userData');
+}
+
+/** Whether this looks like a Wayland session (Electron 38+ then runs as a native Wayland client). */
+export function isWaylandSession(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): boolean {
+  return platform === 'linux' && (env.XDG_SESSION_TYPE === 'wayland' || Boolean(env.WAYLAND_DISPLAY));
+}
+
+/**
+ * On a Wayland session, turns on Chromium's `GlobalShortcutsPortal` feature (added to any
+ * `--enable-features` list already given), without which a global shortcut registers but
+ * never fires (electron/electron#45607). Must run before the app is ready.
+ */
+export function enableShortcutPortal(
+  commandLine: Pick<App['commandLine'], 'appendSwitch' | 'getSwitchValue'>,
+  platform: NodeJS.Platform,
+  env: NodeJS.ProcessEnv,
+): boolean {
+  if (!isWaylandSession(platform, env)) return false;
+  const given = commandLine.getSwitchValue('enable-features');
+  const features = given ? given.split(',').filter((f) => f.length > 0) : [];
+  if (!features.includes('GlobalShortcutsPortal')) features.push('GlobalShortcutsPortal');
+  commandLine.appendSwitch('enable-features', features.join(','));
+  return true;
 }
 
 function settingsShortcut(reply: Reply): string | null {
@@ -135,6 +163,7 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
   });
 
   app.enableSandbox();
+  enableShortcutPortal(app.commandLine, proc.platform, env);
   registerAppScheme(electron.protocol);
   if (proc.platform === 'win32') app.setAppUserModelId('org.unknot.app');
   // Every webContents, whoever creates it, gets the navigation and window guards.
@@ -185,11 +214,23 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
       log,
     });
     const created = mainWindow;
+    power?.watchWindow(created);
     created.on('closed', () => {
       if (mainWindow === created) mainWindow = null;
     });
   };
+  let power: PowerHooks | null = null;
   openWindow();
+
+  electron.Menu.setApplicationMenu(
+    electron.Menu.buildFromTemplate(
+      appMenuTemplate({
+        platform: proc.platform,
+        packaged: app.isPackaged ?? false,
+        onStop: () => safeStopAll(core, 'user-stop', 'the menu', log),
+      }),
+    ),
+  );
 
   shortcut = registerStopShortcut({ globalShortcut: electron.globalShortcut, core, log });
   try {
@@ -207,18 +248,23 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
     log('no tray on this desktop; the window and the stop shortcut still stop every massager', err);
   }
 
-  const power = installPowerHooks({
+  power = installPowerHooks({
     app,
     powerMonitor: electron.powerMonitor,
+    powerSaveBlocker: electron.powerSaveBlocker,
+    platform: proc.platform,
     core,
     log,
     beforeExit: () => {
+      power?.dispose();
       shortcut?.dispose();
       electron.globalShortcut.unregisterAll();
       tray?.dispose();
       bridge.unregister();
     },
   });
+
+  if (mainWindow) power.watchWindow(mainWindow);
 
   app.on('window-all-closed', () => {
     if (proc.platform !== 'darwin') app.quit();
@@ -232,9 +278,9 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
   };
   proc.on('uncaughtException', onCrash);
   proc.on('unhandledRejection', onCrash);
-  // Ctrl+C in a terminal, or the session manager: quit through before-quit (motors stop first).
-  proc.on('SIGINT', () => app.quit());
-  proc.on('SIGTERM', () => app.quit());
+  // Ctrl+C, kill, a closed terminal: the stop starts at once, then the quit (held by
+  // before-quit until the stop finished). Our listener stays behind noble's SIGINT one.
+  installSignalHandlers(proc, core, () => app.quit(), log);
 
   return { core, bridge, mainWindow: () => mainWindow, tray, shortcut, power, dataDir };
 }

@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { MenuItemConstructorOptions } from 'electron';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startShell, type ShellElectron } from '../../../electron/main/app';
 import { APP_ENTRY_URL, APP_SCHEME } from '../../../electron/main/protocol';
 import { FakeBrowserWindow, fakeCore, fakeIpcMain } from './fakes';
 
-function fakeElectron(opts: { lock?: boolean } = {}) {
+function fakeElectron(opts: { lock?: boolean; packaged?: boolean; enableFeatures?: string } = {}) {
   const order: string[] = [];
   const paths: Record<string, string> = { appData: '/home/u/.config', userData: '/home/u/.config/unknot' };
   const app = Object.assign(new EventEmitter(), {
@@ -18,6 +19,11 @@ function fakeElectron(opts: { lock?: boolean } = {}) {
     getVersion: vi.fn(() => '0.1.0'),
     enableSandbox: vi.fn(() => void order.push('enableSandbox')),
     setAppUserModelId: vi.fn(),
+    isPackaged: opts.packaged ?? false,
+    commandLine: {
+      appendSwitch: vi.fn((name: string, value?: string) => void order.push(`switch:${name}=${value ?? ''}`)),
+      getSwitchValue: vi.fn((name: string) => (name === 'enable-features' ? (opts.enableFeatures ?? '') : '')),
+    },
   });
   const protocol = {
     registerSchemesAsPrivileged: vi.fn(() => void order.push('registerScheme')),
@@ -37,25 +43,44 @@ function fakeElectron(opts: { lock?: boolean } = {}) {
     setContextMenu = vi.fn();
     destroy = vi.fn();
   }
+  const idle = { state: 'active' };
+  const powerMonitor = Object.assign(new EventEmitter(), { getSystemIdleState: vi.fn(() => idle.state) });
+  let nextBlocker = 1;
+  const blockers = new Set<number>();
+  const powerSaveBlocker = {
+    blockers,
+    start: vi.fn((_type: string) => (blockers.add(nextBlocker), nextBlocker++)),
+    stop: vi.fn((id: number) => void blockers.delete(id)),
+  };
+  const menus: { template: MenuItemConstructorOptions[] }[] = [];
+  const Menu = {
+    buildFromTemplate: vi.fn((template: MenuItemConstructorOptions[]) => ({ template })),
+    setApplicationMenu: vi.fn((menu: { template: MenuItemConstructorOptions[] } | null) => void (menu && menus.push(menu))),
+  };
   const electron = {
     app,
     BrowserWindow: FakeBrowserWindow,
     protocol,
     session,
     ipcMain: fakeIpcMain(),
-    powerMonitor: new EventEmitter(),
+    powerMonitor,
+    powerSaveBlocker,
     globalShortcut,
     Tray: FakeTray,
-    Menu: { buildFromTemplate: vi.fn(() => ({})) },
+    Menu,
     nativeImage: { createFromBitmap: vi.fn(() => ({})) },
   };
-  return { electron, app, protocol, order, paths, globalShortcut };
+  return { electron, app, protocol, order, paths, globalShortcut, idle, powerSaveBlocker, menus };
 }
 
-function start(f: ReturnType<typeof fakeElectron>, argv: string[] = [], env: NodeJS.ProcessEnv = {}) {
+function start(
+  f: ReturnType<typeof fakeElectron>,
+  argv: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  proc: EventEmitter & { platform: NodeJS.Platform } = Object.assign(new EventEmitter(), { platform: 'linux' as NodeJS.Platform }),
+) {
   const core = fakeCore();
   const createCore = vi.fn(async () => core);
-  const proc = Object.assign(new EventEmitter(), { platform: 'linux' as NodeJS.Platform });
   const shell = startShell({
     electron: f.electron as unknown as ShellElectron,
     createCore,
@@ -71,6 +96,9 @@ function start(f: ReturnType<typeof fakeElectron>, argv: string[] = [], env: Nod
 
 beforeEach(() => {
   FakeBrowserWindow.instances = [];
+});
+afterEach(() => {
+  vi.useRealTimers();
 });
 
 describe('single instance', () => {
@@ -192,5 +220,175 @@ describe('quitting', () => {
     expect(s.core.stopAll).toHaveBeenCalledWith('error');
     proc.emit('SIGTERM');
     expect(f.app.quit).toHaveBeenCalled();
+  });
+});
+
+/** Every item of a menu template, submenus included. */
+function menuItems(template: MenuItemConstructorOptions[]): MenuItemConstructorOptions[] {
+  return template.flatMap((item) => [item, ...(Array.isArray(item.submenu) ? menuItems(item.submenu) : [])]);
+}
+
+describe('what a real desktop does to the shell', () => {
+  it('resolves a relative UNKNOT_DATA_DIR before app.setPath (which takes absolute paths only)', async () => {
+    const f = fakeElectron();
+    const { shell, createCore } = start(f, [], { UNKNOT_DATA_DIR: 'rel/unknot-data' });
+    await shell;
+    const expected = join(process.cwd(), 'rel/unknot-data');
+    expect(f.app.setPath).toHaveBeenCalledWith('userData', expected);
+    expect(createCore).toHaveBeenCalledWith(expect.objectContaining({ dataDir: expected }));
+  });
+
+  it("replaces Electron's default menu: no reload anywhere, no developer tools when packaged, a Stop entry", async () => {
+    for (const packaged of [true, false]) {
+      for (const platform of ['linux', 'darwin', 'win32'] as NodeJS.Platform[]) {
+        const f = fakeElectron({ packaged });
+        const { shell, core } = start(f, [], {}, Object.assign(new EventEmitter(), { platform }));
+        await shell;
+        expect(f.electron.Menu.setApplicationMenu).toHaveBeenCalledTimes(1);
+        const items = menuItems(f.menus[0]!.template);
+        const roles = items.map((i) => String(i.role ?? '').toLowerCase());
+        // Electron's editMenu, appMenu and windowMenu roles hold no reload; viewMenu does.
+        expect(roles).not.toContain('reload');
+        expect(roles).not.toContain('forcereload');
+        expect(roles).not.toContain('viewmenu');
+        expect(items.map((i) => String(i.accelerator ?? ''))).not.toContainEqual(expect.stringMatching(/\+R$|^F5$/i));
+        expect(roles.includes('toggledevtools')).toBe(!packaged);
+        const stop = items.find((i) => i.id === 'stop')!;
+        (stop.click as () => void)();
+        expect(core.stopAll).toHaveBeenCalledWith('user-stop');
+      }
+    }
+  });
+
+  it('stops first, then quits, on SIGINT, SIGTERM and SIGHUP', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+      const f = fakeElectron();
+      const { shell, proc, core } = start(f);
+      await shell;
+      const order: string[] = [];
+      core.stopAll.mockImplementation(async (reason) => void order.push(`stopAll:${reason}`));
+      f.app.quit.mockImplementation(() => void order.push('quit'));
+      proc.emit(signal);
+      expect(order.slice(0, 2)).toEqual(['stopAll:app-quit', 'quit']);
+    }
+  });
+
+  it("stops on Ctrl+C before noble's HCI binding can exit the process, whichever SIGINT listener came first", async () => {
+    // noble's own listener, from its HCI binding: it calls process.exit(1) when it is the last one.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const NobleBindings = require('@abandonware/noble/lib/hci-socket/bindings') as { prototype: { onSigInt(this: unknown): void } };
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'newListener', 'uncaughtException', 'unhandledRejection'];
+    const before = new Set(events.flatMap((e) => process.listeners(e as never)));
+    try {
+      for (const nobleFirst of [true, false]) {
+        const noble = Object.create(NobleBindings.prototype) as { onSigIntBinded: () => void };
+        noble.onSigIntBinded = NobleBindings.prototype.onSigInt.bind(noble);
+        if (nobleFirst) process.on('SIGINT', noble.onSigIntBinded);
+        const f = fakeElectron();
+        const { shell } = start(f, [], {}, process as never);
+        const s = (await shell)!;
+        if (!nobleFirst) process.on('SIGINT', noble.onSigIntBinded); // noble initialised later (first scan)
+        await Promise.resolve();
+        process.emit('SIGINT');
+        expect(exit).not.toHaveBeenCalled();
+        expect(s.core.stopAll).toHaveBeenCalledWith('app-quit');
+        expect(f.app.quit).toHaveBeenCalled();
+        process.removeListener('SIGINT', noble.onSigIntBinded);
+        for (const e of events) for (const l of process.listeners(e as never)) if (!before.has(l)) process.removeListener(e, l as never);
+      }
+    } finally {
+      exit.mockRestore();
+    }
+  });
+
+  it('holds an OS shutdown (Linux, macOS) and quits through the stop', async () => {
+    const f = fakeElectron();
+    const s = (await start(f).shell)!;
+    const event = { preventDefault: vi.fn() };
+    f.electron.powerMonitor.emit('shutdown', event);
+    expect(event.preventDefault).toHaveBeenCalled();
+    expect(s.core.stopAll).toHaveBeenCalledWith('app-quit');
+    expect(f.app.quit).toHaveBeenCalled();
+  });
+
+  it('stops on the end of a Windows session (shutdown, restart, log-off), where before-quit never comes', async () => {
+    for (const event of ['query-session-end', 'session-end']) {
+      const f = fakeElectron();
+      const s = (await start(f, [], {}, Object.assign(new EventEmitter(), { platform: 'win32' as NodeJS.Platform })).shell)!;
+      FakeBrowserWindow.instances.at(-1)!.emit(event, { reasons: ['logoff'], preventDefault: vi.fn() });
+      expect(s.core.stopAll).toHaveBeenCalledWith('app-quit');
+    }
+  });
+
+  it('keeps the display awake while a session exists, and only then', async () => {
+    const f = fakeElectron();
+    const { shell, core } = start(f);
+    const s = (await shell)!;
+    expect(f.powerSaveBlocker.start).not.toHaveBeenCalled();
+    for (const l of core.runningListeners) l('Routine (neck): running, 4:00 left');
+    expect(f.powerSaveBlocker.start).toHaveBeenCalledWith('prevent-display-sleep');
+    expect(f.powerSaveBlocker.blockers.size).toBe(1);
+    for (const l of core.runningListeners) l('Routine (neck): running, 3:59 left');
+    expect(f.powerSaveBlocker.start).toHaveBeenCalledTimes(1);
+    expect(s.power.keepingAwake()).toBe(true);
+    for (const l of core.runningListeners) l(null);
+    expect(f.powerSaveBlocker.blockers.size).toBe(0);
+    expect(s.power.keepingAwake()).toBe(false);
+  });
+
+  it('stops when the screen locks on Linux, where Electron has no lock-screen event', async () => {
+    vi.useFakeTimers();
+    const f = fakeElectron();
+    const { shell, core } = start(f);
+    const s = (await shell)!;
+    for (const l of core.runningListeners) l('Routine (neck): running, 4:00 left');
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(s.core.stopAll).not.toHaveBeenCalled();
+    f.idle.state = 'locked';
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(s.core.stopAll).toHaveBeenCalledWith('suspend');
+    expect(s.core.stopAll).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(3000); // still locked: one stop per lock
+    expect(s.core.stopAll).toHaveBeenCalledTimes(1);
+    for (const l of core.runningListeners) l(null);
+    f.electron.powerMonitor.getSystemIdleState.mockClear();
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(f.electron.powerMonitor.getSystemIdleState).not.toHaveBeenCalled(); // no poll without a session
+  });
+
+  it('enables the global shortcuts portal before ready on Wayland, keeping other features', async () => {
+    const f = fakeElectron({ enableFeatures: 'WebRTCPipeWireCapturer' });
+    await start(f, [], { XDG_SESSION_TYPE: 'wayland' }).shell;
+    const sw = f.order.indexOf('switch:enable-features=WebRTCPipeWireCapturer,GlobalShortcutsPortal');
+    expect(sw).toBeGreaterThanOrEqual(0);
+    expect(sw).toBeLessThan(f.order.indexOf('ready'));
+    const x11 = fakeElectron();
+    await start(x11, [], { XDG_SESSION_TYPE: 'x11' }).shell;
+    expect(x11.app.commandLine.appendSwitch).not.toHaveBeenCalled();
+  });
+
+  it('hardens the main window once, though web-contents-created sees it too', async () => {
+    const log = vi.fn();
+    const f = fakeElectron();
+    const core = fakeCore();
+    await startShell({
+      electron: f.electron as unknown as ShellElectron,
+      createCore: async () => core,
+      argv: [],
+      env: {},
+      preloadPath: '/p.js',
+      rendererDir: '/r',
+      log,
+      process: Object.assign(new EventEmitter(), { platform: 'linux' as NodeJS.Platform }) as never,
+    });
+    const wc = FakeBrowserWindow.instances[0]!.webContents;
+    f.app.emit('web-contents-created', {}, wc);
+    const callback = vi.fn();
+    wc.emitPreventable('select-bluetooth-device', [], callback);
+    expect(callback).toHaveBeenCalledTimes(1);
+    log.mockClear();
+    wc.emitPreventable('will-navigate', 'https://evil.example/');
+    expect(log).toHaveBeenCalledTimes(1);
   });
 });
