@@ -133,6 +133,14 @@ export function enableShortcutPortal(
   return true;
 }
 
+function safeGetPath(app: Pick<App, 'getPath'>, name: Parameters<App['getPath']>[0]): string | undefined {
+  try {
+    return app.getPath(name);
+  } catch {
+    return undefined;
+  }
+}
+
 function settingsShortcut(reply: Reply): string | null {
   if (!reply.ok || typeof reply.result !== 'object' || reply.result === null) return null;
   const s = (reply.result as { stopShortcut?: unknown }).stopShortcut;
@@ -183,7 +191,7 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
     throw err;
   }
 
-  hardenSession(electron.session.defaultSession, log);
+  hardenSession(electron.session.defaultSession, log, { origin: APP_ORIGIN, downloadsDir: safeGetPath(app, 'downloads') });
   installAppProtocol(electron.protocol, createAppProtocolHandler({ rootDir: options.rendererDir }));
 
   let shortcut: StopShortcut | null = null;

@@ -12,7 +12,8 @@
  * request, check and device handlers deny everything, and a Web Bluetooth chooser is
  * cancelled.
  */
-import type { BrowserWindow, BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
+import { join } from 'node:path';
+import type { BrowserWindow, BrowserWindowConstructorOptions, DownloadItem, Session, WebContents } from 'electron';
 import type { SessionEndReason } from '../ipc/contract';
 import { isAppUrl } from './ipc';
 
@@ -71,19 +72,75 @@ export type HardenableSession = Pick<
   'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'setDevicePermissionHandler' | 'on'
 >;
 
+/** What the history's CSV export is called (the renderer's `<a download>` name). */
+export const CSV_EXPORT_NAME = /^unknot-history-[A-Za-z0-9-]{1,40}\.csv$/;
+
+/** The largest CSV export let through, bytes (90 days × 5 areas is a few kilobytes). */
+export const CSV_EXPORT_MAX_BYTES = 1024 * 1024;
+
+/** Options of {@link hardenSession}. */
+export interface SessionHardeningOptions {
+  /** Origin of our pages, e.g. `app://unknot`: only a blob of that origin may be saved. */
+  origin?: string;
+  /** The folder the save dialog opens in (`app.getPath('downloads')`). */
+  downloadsDir?: string;
+}
+
+/** The download item and webContents parts the export check reads. */
+type ExportItem = Pick<DownloadItem, 'getURL' | 'getFilename' | 'getTotalBytes' | 'setSaveDialogOptions'>;
+
+/**
+ * Whether a download is the history's "Export CSV": a `blob:` of our own origin, made by
+ * a page of ours, named `unknot-history-….csv`, at most {@link CSV_EXPORT_MAX_BYTES}.
+ */
+export function isCsvExport(item: ExportItem, webContents: Pick<WebContents, 'getURL'> | undefined, origin: string): boolean {
+  try {
+    const url = item.getURL();
+    if (!url.startsWith(`blob:${origin}/`)) return false;
+    if (!webContents || !isAppUrl(webContents.getURL(), origin)) return false;
+    if (!CSV_EXPORT_NAME.test(item.getFilename())) return false;
+    const size = item.getTotalBytes();
+    return size >= 0 && size <= CSV_EXPORT_MAX_BYTES;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Denies every permission request and check, every device (HID, serial, USB)
- * permission and every download on the windows' session. See the module comment for
- * why Unknot needs none.
+ * permission and every download on the windows' session, except the history's "Export
+ * CSV" (see {@link isCsvExport}, needs `options.origin`): that one goes to the save dialog
+ * Electron shows for a download without a save path, opened in `options.downloadsDir`
+ * and offering CSV files. See the module comment for why Unknot needs no permission.
  */
-export function hardenSession(session: HardenableSession, log: (message: string) => void = (m) => console.warn(`Unknot: ${m}`)): void {
+export function hardenSession(
+  session: HardenableSession,
+  log: (message: string) => void = (m) => console.warn(`Unknot: ${m}`),
+  options: SessionHardeningOptions = {},
+): void {
   session.setPermissionRequestHandler((_webContents, permission, callback) => {
     log(`permission "${permission}" denied`);
     callback(false);
   });
   session.setPermissionCheckHandler(() => false);
   session.setDevicePermissionHandler(() => false);
-  session.on('will-download', (event) => event.preventDefault());
+  session.on('will-download', (event, item, webContents) => {
+    if (options.origin && item && isCsvExport(item, webContents, options.origin)) {
+      try {
+        const name = item.getFilename();
+        item.setSaveDialogOptions({
+          title: 'Export history',
+          defaultPath: options.downloadsDir ? join(options.downloadsDir, name) : name,
+          filters: [{ name: 'CSV (comma-separated values)', extensions: ['csv'] }],
+        });
+        return;
+      } catch (err) {
+        log(`could not offer the export: ${String(err)}`);
+      }
+    }
+    event.preventDefault();
+    log('download refused');
+  });
 }
 
 /** The bridge operations a window needs (see `ipc.ts`). */

@@ -368,6 +368,24 @@ describe('what a real desktop does to the shell', () => {
     expect(x11.app.commandLine.appendSwitch).not.toHaveBeenCalled();
   });
 
+  it("lets the window's Export CSV reach a save dialog (Electron's session would cancel it otherwise)", async () => {
+    const f = fakeElectron();
+    f.paths.downloads = '/home/u/Downloads';
+    await start(f).shell;
+    const wc = FakeBrowserWindow.instances[0]!.webContents;
+    const item = {
+      getURL: () => 'app://unknot/0d6c',
+      getFilename: () => 'unknot-history-2026-12-01.csv',
+      getTotalBytes: () => 300,
+      setSaveDialogOptions: vi.fn(),
+    };
+    const event = { preventDefault: vi.fn() };
+    item.getURL = () => 'blob:app://unknot/0d6c';
+    f.electron.session.defaultSession.emit('will-download', event, item, wc);
+    expect(event.preventDefault).not.toHaveBeenCalled();
+    expect(item.setSaveDialogOptions).toHaveBeenCalledWith(expect.objectContaining({ defaultPath: join('/home/u/Downloads', 'unknot-history-2026-12-01.csv') }));
+  });
+
   it('hardens the main window once, though web-contents-created sees it too', async () => {
     const log = vi.fn();
     const f = fakeElectron();

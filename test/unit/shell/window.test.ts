@@ -227,3 +227,42 @@ describe('session permissions', () => {
     expect(download.preventDefault).toHaveBeenCalled();
   });
 });
+
+describe('Export CSV in Electron', () => {
+  function sessionWithExport() {
+    const session = Object.assign(new EventEmitter(), {
+      setPermissionRequestHandler: vi.fn(),
+      setPermissionCheckHandler: vi.fn(),
+      setDevicePermissionHandler: vi.fn(),
+    });
+    hardenSession(session as never, () => undefined, { origin: APP_ORIGIN, downloadsDir: '/home/u/Downloads' });
+    const ours = { getURL: () => APP_ENTRY_URL };
+    const download = (url: string, filename: string, bytes = 120, from: { getURL(): string } = ours) => {
+      const item = { getURL: () => url, getFilename: () => filename, getTotalBytes: () => bytes, setSaveDialogOptions: vi.fn() };
+      const event = { preventDefault: vi.fn() };
+      session.emit('will-download', event, item, from);
+      return { refused: event.preventDefault.mock.calls.length > 0, item };
+    };
+    return { download, ours };
+  }
+
+  it("lets the history's CSV export through to a save dialog in the Downloads folder", () => {
+    const { download } = sessionWithExport();
+    const { refused, item } = download(`blob:${APP_ORIGIN}/6f1c2d3e-aaaa-bbbb-cccc-0123456789ab`, 'unknot-history-2026-12-01.csv');
+    expect(refused).toBe(false);
+    expect(item.setSaveDialogOptions).toHaveBeenCalledWith(
+      expect.objectContaining({ defaultPath: '/home/u/Downloads/unknot-history-2026-12-01.csv', filters: [expect.objectContaining({ extensions: ['csv'] })] }),
+    );
+  });
+
+  it('refuses every other download', () => {
+    const { download } = sessionWithExport();
+    const blob = `blob:${APP_ORIGIN}/6f1c2d3e`;
+    expect(download('https://evil.example/x.csv', 'unknot-history-2026-12-01.csv').refused).toBe(true);
+    expect(download('blob:https://evil.example/6f1c', 'unknot-history-2026-12-01.csv').refused).toBe(true);
+    expect(download(blob, 'payload.exe').refused).toBe(true);
+    expect(download(blob, 'unknot-history-../../x.csv').refused).toBe(true);
+    expect(download(blob, 'unknot-history-2026-12-01.csv', 50 * 1024 * 1024).refused).toBe(true);
+    expect(download(blob, 'unknot-history-2026-12-01.csv', 100, { getURL: () => 'https://evil.example/' }).refused).toBe(true);
+  });
+});
