@@ -23,11 +23,12 @@ import type {
 } from 'electron';
 import { parseOptions } from '../core/options';
 import type { Core } from '../core/types';
-import type { Reply, RequestChannel } from '../ipc/contract';
+import type { DesktopShellView, Reply, RequestChannel } from '../ipc/contract';
 import { createIpcBridge, type IpcBridge } from './ipc';
 import { installPowerHooks, installSignalHandlers, safeStopAll, type PowerHooks } from './power';
 import { APP_ENTRY_URL, APP_ORIGIN, createAppProtocolHandler, installAppProtocol, registerAppScheme } from './protocol';
 import { registerStopShortcut, type StopShortcut } from './shortcut';
+import { enableShortcutPortal, openSessionBus, probeDesktop, type DesktopBus, type DesktopReport } from './desktop';
 import { appMenuTemplate } from './menu';
 import { createTray, type TrayHandle } from './tray';
 import { createMainWindow, focusWindow, hardenSession, hardenWebContents } from './window';
@@ -82,6 +83,8 @@ export interface ShellOptions {
   /** Built renderer folder (`out/renderer`). */
   rendererDir: string;
   log?: (message: string, error?: unknown) => void;
+  /** Opens the login session's D-Bus to ask the desktop about its tray and shortcuts (Linux; tests pass a fake). */
+  openDesktopBus?: (env: NodeJS.ProcessEnv) => DesktopBus | null;
   /** The process whose platform is read and where crash and signal hooks go (the real one by default). */
   process?: Pick<NodeJS.Process, 'on' | 'removeListener' | 'platform'>;
 }
@@ -95,6 +98,8 @@ export interface Shell {
   shortcut: StopShortcut;
   power: PowerHooks;
   dataDir: string;
+  /** What this desktop honours (the global stop shortcut, the tray), as the settings replies carry it. */
+  desktop(): DesktopShellView;
 }
 
 /**
@@ -108,29 +113,6 @@ export function chooseDataDir(app: Pick<App, 'getPath' | 'setPath'>, env: NodeJS
   const override = env.UNKNOT_DATA_DIR?.trim();
   app.setPath('userData', override ? resolve(override) : join(app.getPath('appData'), 'Unknot'));
   return app.getPath('userData');
-}
-
-/** Whether this looks like a Wayland session (Electron 38+ then runs as a native Wayland client). */
-export function isWaylandSession(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): boolean {
-  return platform === 'linux' && (env.XDG_SESSION_TYPE === 'wayland' || Boolean(env.WAYLAND_DISPLAY));
-}
-
-/**
- * On a Wayland session, turns on Chromium's `GlobalShortcutsPortal` feature (added to any
- * `--enable-features` list already given), without which a global shortcut registers but
- * never fires (electron/electron#45607). Must run before the app is ready.
- */
-export function enableShortcutPortal(
-  commandLine: Pick<App['commandLine'], 'appendSwitch' | 'getSwitchValue'>,
-  platform: NodeJS.Platform,
-  env: NodeJS.ProcessEnv,
-): boolean {
-  if (!isWaylandSession(platform, env)) return false;
-  const given = commandLine.getSwitchValue('enable-features');
-  const features = given ? given.split(',').filter((f) => f.length > 0) : [];
-  if (!features.includes('GlobalShortcutsPortal')) features.push('GlobalShortcutsPortal');
-  commandLine.appendSwitch('enable-features', features.join(','));
-  return true;
 }
 
 function safeGetPath(app: Pick<App, 'getPath'>, name: Parameters<App['getPath']>[0]): string | undefined {
@@ -196,6 +178,20 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
 
   let shortcut: StopShortcut | null = null;
   let tray: TrayHandle | null = null;
+  let trayFailed = false;
+  // Until the desktop answered: a shortcut is taken to work (X11, macOS, Windows) and the tray unknown.
+  let report: DesktopReport = { trayHost: proc.platform === 'linux' ? null : true, shortcutDelivery: true };
+  const desktop = (): DesktopShellView => {
+    const current = shortcut?.current() ?? null;
+    const problem: DesktopShellView['stopShortcutProblem'] = !current
+      ? 'taken'
+      : report.shortcutDelivery === false
+        ? 'no-portal'
+        : report.shortcutDelivery === null
+          ? 'unconfirmed'
+          : null;
+    return { stopShortcut: problem ? null : current, stopShortcutProblem: problem, tray: trayFailed ? false : report.trayHost };
+  };
   const bridge = createIpcBridge({
     ipcMain: electron.ipcMain,
     core,
@@ -208,6 +204,8 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
         shortcut.update(wanted);
         tray?.refresh();
       }
+      if (!reply.ok || typeof reply.result !== 'object' || reply.result === null) return;
+      return { ...reply, result: { ...(reply.result as object), desktop: desktop() } };
     },
   });
   bridge.register();
@@ -249,12 +247,25 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
       core,
       onShow: () => (mainWindow && !mainWindow.isDestroyed() ? focusWindow(mainWindow) : openWindow()),
       onQuit: () => app.quit(),
-      stopShortcut: () => shortcut?.current() ?? null,
+      // The tray names the shortcut only when it works here.
+      stopShortcut: () => desktop().stopShortcut,
       log,
     });
   } catch (err) {
+    trayFailed = true;
     log('no tray on this desktop; the window and the stop shortcut still stop every massager', err);
   }
+  const probing = probeDesktop({ platform: proc.platform, env, openBus: options.openDesktopBus ?? openSessionBus }).then((found) => {
+    report = found;
+    if (found.trayHost === false) log('this desktop shows no tray icons (no StatusNotifierWatcher); stop from the window or the stop shortcut');
+    const view = desktop();
+    if (view.stopShortcutProblem === 'no-portal') {
+      log('this Wayland desktop has no global shortcuts portal: no global stop shortcut works here; stop from the window or the tray');
+    } else if (view.stopShortcutProblem === 'unconfirmed') {
+      log('could not ask this Wayland desktop for its global shortcuts portal: the global stop shortcut may not work');
+    }
+    tray?.refresh();
+  }).catch((err: unknown) => log('could not ask the desktop about its tray and shortcuts', err));
 
   power = installPowerHooks({
     app,
@@ -290,5 +301,6 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
   // before-quit until the stop finished). Our listener stays behind noble's SIGINT one.
   installSignalHandlers(proc, core, () => app.quit(), log);
 
-  return { core, bridge, mainWindow: () => mainWindow, tray, shortcut, power, dataDir };
+  await probing;
+  return { core, bridge, mainWindow: () => mainWindow, tray, shortcut, power, dataDir, desktop };
 }

@@ -46,8 +46,11 @@ export interface IpcBridgeOptions {
   core: Pick<Core, 'attach' | 'detach' | 'handle'>;
   /** Origin every sender frame must be on, e.g. `app://unknot`. */
   origin: string;
-  /** Called with every reply the core gave (the shell watches `settings.*` for the stop shortcut). */
-  onReply?: (channel: RequestChannel, reply: Reply) => void;
+  /**
+   * Called with every reply the core gave (the shell watches `settings.*` for the stop
+   * shortcut); a reply it returns replaces the core's (the shell adds what the desktop honours).
+   */
+  onReply?: (channel: RequestChannel, reply: Reply) => Reply | void;
   log?: (message: string, error?: unknown) => void;
 }
 
@@ -131,7 +134,8 @@ export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
       return refusal('internal', 'Something went wrong in Unknot. Every massager can still be stopped.');
     }
     try {
-      options.onReply?.(channel, reply);
+      const replaced = options.onReply?.(channel, reply);
+      if (replaced) reply = replaced;
     } catch (err) {
       log(`reply observer for ${channel} failed`, err);
     }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { MenuItemConstructorOptions } from 'electron';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startShell, type ShellElectron } from '../../../electron/main/app';
+import type { DesktopBus } from '../../../electron/main/desktop';
 import { APP_ENTRY_URL, APP_SCHEME } from '../../../electron/main/protocol';
 import { FakeBrowserWindow, fakeCore, fakeIpcMain } from './fakes';
 
@@ -374,13 +375,12 @@ describe('what a real desktop does to the shell', () => {
     await start(f).shell;
     const wc = FakeBrowserWindow.instances[0]!.webContents;
     const item = {
-      getURL: () => 'app://unknot/0d6c',
+      getURL: () => 'blob:app://unknot/0d6c',
       getFilename: () => 'unknot-history-2026-12-01.csv',
       getTotalBytes: () => 300,
       setSaveDialogOptions: vi.fn(),
     };
     const event = { preventDefault: vi.fn() };
-    item.getURL = () => 'blob:app://unknot/0d6c';
     f.electron.session.defaultSession.emit('will-download', event, item, wc);
     expect(event.preventDefault).not.toHaveBeenCalled();
     expect(item.setSaveDialogOptions).toHaveBeenCalledWith(expect.objectContaining({ defaultPath: join('/home/u/Downloads', 'unknot-history-2026-12-01.csv') }));
@@ -408,5 +408,69 @@ describe('what a real desktop does to the shell', () => {
     log.mockClear();
     wc.emitPreventable('will-navigate', 'https://evil.example/');
     expect(log).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('no shortcut, tray or lock claim the desktop does not honour', () => {
+  function fakeBus(opts: { watcher: boolean; portal: boolean }): DesktopBus {
+    return {
+      hasOwner: async (name) => (name === 'org.kde.StatusNotifierWatcher' ? opts.watcher : false),
+      getProperty: async () => {
+        if (!opts.portal) throw new Error('org.freedesktop.DBus.Error.ServiceUnknown');
+        return 1;
+      },
+      close: () => undefined,
+    };
+  }
+  async function startOn(env: NodeJS.ProcessEnv, bus: DesktopBus | null, f = fakeElectron()) {
+    const core = fakeCore();
+    const log = vi.fn();
+    const s = (await startShell({
+      electron: f.electron as unknown as ShellElectron,
+      createCore: async () => core,
+      argv: [],
+      env,
+      preloadPath: '/p.js',
+      rendererDir: '/r',
+      log,
+      openDesktopBus: () => bus,
+      process: Object.assign(new EventEmitter(), { platform: 'linux' as NodeJS.Platform }) as never,
+    }))!;
+    const wc = FakeBrowserWindow.instances.at(-1)!.webContents;
+    core.handle.mockResolvedValue({ ok: true, result: { stopShortcut: 'CommandOrControl+Shift+Space', dataDir: '/d' } } as never);
+    const settings = async () =>
+      (await f.electron.ipcMain.handlers.get('settings.get')!({ sender: wc, senderFrame: wc.mainFrame }, undefined)) as { ok: true; result: { desktop: unknown } };
+    const trayStop = () => {
+      const calls = f.electron.Menu.buildFromTemplate.mock.calls;
+      const trayTemplates = calls.map((c) => c[0]).filter((t) => t.some((i) => i.id === 'status'));
+      return trayTemplates.at(-1)!.find((i) => i.id === 'stop')!;
+    };
+    return { s, log, settings, trayStop, f };
+  }
+
+  it('a Wayland desktop without the shortcuts portal: the settings show no shortcut and say why; the tray names none', async () => {
+    const { settings, trayStop, log } = await startOn({ XDG_SESSION_TYPE: 'wayland' }, fakeBus({ watcher: false, portal: false }));
+    expect((await settings()).result.desktop).toEqual({ stopShortcut: null, stopShortcutProblem: 'no-portal', tray: false });
+    expect(trayStop().accelerator).toBeUndefined();
+    expect(log).toHaveBeenCalledWith(expect.stringMatching(/no global shortcuts portal/));
+    expect(log).toHaveBeenCalledWith(expect.stringMatching(/no tray icons/));
+  });
+
+  it('a desktop that honours both: the shortcut is shown in the settings and the tray', async () => {
+    const { settings, trayStop } = await startOn({ XDG_SESSION_TYPE: 'wayland' }, fakeBus({ watcher: true, portal: true }));
+    expect((await settings()).result.desktop).toEqual({ stopShortcut: 'CommandOrControl+Shift+Space', stopShortcutProblem: null, tray: true });
+    expect(trayStop().accelerator).toBe('CommandOrControl+Shift+Space');
+  });
+
+  it('a shortcut another application holds is shown as none, with that reason', async () => {
+    const f = fakeElectron();
+    f.globalShortcut.register.mockReturnValue(false);
+    const { settings } = await startOn({ XDG_SESSION_TYPE: 'x11' }, fakeBus({ watcher: true, portal: false }), f);
+    expect((await settings()).result.desktop).toMatchObject({ stopShortcut: null, stopShortcutProblem: 'taken' });
+  });
+
+  it('Wayland with no session bus to ask: the shortcut is not promised', async () => {
+    const { settings } = await startOn({ XDG_SESSION_TYPE: 'wayland' }, null);
+    expect((await settings()).result.desktop).toEqual({ stopShortcut: null, stopShortcutProblem: 'unconfirmed', tray: null });
   });
 });
