@@ -28,7 +28,7 @@ import { createIpcBridge, type IpcBridge } from './ipc';
 import { installPowerHooks, installSignalHandlers, safeStopAll, type PowerHooks } from './power';
 import { APP_ENTRY_URL, APP_ORIGIN, createAppProtocolHandler, installAppProtocol, registerAppScheme } from './protocol';
 import { registerStopShortcut, type StopShortcut } from './shortcut';
-import { enableShortcutPortal, openSessionBus, probeDesktop, type DesktopBus, type DesktopReport } from './desktop';
+import { createLockedHintReader, enableShortcutPortal, openSessionBus, openSystemBus, probeDesktop, type DesktopBus, type DesktopReport } from './desktop';
 import { appMenuTemplate } from './menu';
 import { createTray, type TrayHandle } from './tray';
 import { createMainWindow, focusWindow, hardenSession, hardenWebContents } from './window';
@@ -85,6 +85,8 @@ export interface ShellOptions {
   log?: (message: string, error?: unknown) => void;
   /** Opens the login session's D-Bus to ask the desktop about its tray and shortcuts (Linux; tests pass a fake). */
   openDesktopBus?: (env: NodeJS.ProcessEnv) => DesktopBus | null;
+  /** Opens the system D-Bus, where logind says whether the screen is locked (Linux; tests pass a fake). */
+  openSystemBus?: (env: NodeJS.ProcessEnv) => DesktopBus | null;
   /** The process whose platform is read and where crash and signal hooks go (the real one by default). */
   process?: Pick<NodeJS.Process, 'on' | 'removeListener' | 'platform'>;
 }
@@ -267,8 +269,10 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
     tray?.refresh();
   }).catch((err: unknown) => log('could not ask the desktop about its tray and shortcuts', err));
 
+  const lockedHint = proc.platform === 'linux' ? createLockedHintReader(() => (options.openSystemBus ?? openSystemBus)(env)) : null;
   power = installPowerHooks({
     app,
+    ...(lockedHint ? { screenLocked: () => lockedHint.read() } : {}),
     powerMonitor: electron.powerMonitor,
     powerSaveBlocker: electron.powerSaveBlocker,
     platform: proc.platform,
@@ -276,6 +280,7 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
     log,
     beforeExit: () => {
       power?.dispose();
+      lockedHint?.close();
       shortcut?.dispose();
       electron.globalShortcut.unregisterAll();
       tray?.dispose();

@@ -77,7 +77,16 @@ interface DbusNative {
  * there is none or the library cannot load. Connection errors surface as rejected calls.
  */
 export function openSessionBus(env: NodeJS.ProcessEnv, address?: string): DesktopBus | null {
-  const busAddress = address ?? env.DBUS_SESSION_BUS_ADDRESS;
+  return openBus(address ?? env.DBUS_SESSION_BUS_ADDRESS);
+}
+
+/** Opens the system bus (`DBUS_SYSTEM_BUS_ADDRESS`, else the standard socket), where logind lives. */
+export function openSystemBus(env: NodeJS.ProcessEnv): DesktopBus | null {
+  return openBus(env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/var/run/dbus/system_bus_socket');
+}
+
+/** Opens the bus at a D-Bus address; null when there is none or the library cannot load. */
+export function openBus(busAddress: string | undefined): DesktopBus | null {
   if (!busAddress) return null;
   let bus: ReturnType<DbusNative['sessionBus']>;
   try {
@@ -153,6 +162,46 @@ function within<T>(promise: Promise<T>, ms: number): Promise<Answer<T>> {
       () => (clearTimeout(timer), resolve({ ok: false, timedOut: false })),
     );
   });
+}
+
+/** logind's object for the caller's own login session, and the property a screen locker sets. */
+export const LOGIND = { destination: 'org.freedesktop.login1', path: '/org/freedesktop/login1/session/auto', iface: 'org.freedesktop.login1.Session', prop: 'LockedHint' } as const;
+
+/** What {@link createLockedHintReader} returns. */
+export interface LockedHintReader {
+  /** Whether logind says this login session is locked; null when it cannot be asked. Never rejects. */
+  read(): Promise<boolean | null>;
+  /** Closes the bus connection (a later read opens it again). */
+  close(): void;
+}
+
+/**
+ * Reads logind's `LockedHint` of this login session (set by GNOME's, KDE's and most other
+ * screen lockers when the screen locks) over the system bus, opened on the first read and
+ * kept; a failed read drops the connection so the next one starts afresh.
+ * @param timeoutMs deadline of one read (default 1000)
+ */
+export function createLockedHintReader(open: () => DesktopBus | null, timeoutMs = 1000): LockedHintReader {
+  let bus: DesktopBus | null = null;
+  const close = (): void => {
+    bus?.close();
+    bus = null;
+  };
+  return {
+    async read() {
+      try {
+        bus ??= open();
+      } catch {
+        bus = null;
+      }
+      if (!bus) return null;
+      const answer = await within(bus.getProperty(LOGIND.destination, LOGIND.path, LOGIND.iface, LOGIND.prop), timeoutMs);
+      if (answer.ok && typeof answer.value === 'boolean') return answer.value;
+      close();
+      return null;
+    },
+    close,
+  };
 }
 
 /** Inputs of {@link probeDesktop}. */

@@ -2,8 +2,8 @@
  * Power and quit hooks: the motor never runs on while nobody can see or reach the app.
  * - `powerMonitor` 'suspend' and 'lock-screen' (macOS, Windows) → `core.stopAll('suspend')`;
  *   on Linux, where Electron has no 'lock-screen', the screen lock is polled once a second
- *   while a session exists (`powerMonitor.getSystemIdleState`, which Chromium answers
- *   from the desktop's screensaver over D-Bus) and a lock stops the same way;
+ *   while a session exists (`powerMonitor.getSystemIdleState`, and `screenLocked`: the
+ *   shell reads logind's `LockedHint`) and a lock stops the same way;
  * - 'shutdown' (Linux, macOS) → the shutdown is held (`preventDefault`), the stop starts
  *   and the app quits through 'before-quit';
  * - a window's 'query-session-end' / 'session-end' (Windows: shutdown, restart, log-off,
@@ -48,6 +48,12 @@ export interface PowerHookOptions {
   platform?: NodeJS.Platform;
   /** How often the Linux screen lock is polled while a session exists, ms (default 1000). */
   lockPollMs?: number;
+  /**
+   * Extra ways to tell a locked screen on Linux (the shell reads logind's `LockedHint`):
+   * true when locked, null when it cannot tell. Asked together with
+   * `powerMonitor.getSystemIdleState`; either saying locked stops.
+   */
+  screenLocked?: () => Promise<boolean | null>;
   /** Cap on each of stopAll and shutdown during quit, ms (default 3000). */
   quitStepTimeoutMs?: number;
   /** Called once the quit sequence finished, just before the real quit (cleanup of tray, shortcut…). */
@@ -111,20 +117,29 @@ export function installPowerHooks(options: PowerHookOptions): PowerHooks {
   let blockerId: number | null = null;
   let lockTimer: ReturnType<typeof setInterval> | null = null;
   let locked = false;
-  const pollLock = options.platform === 'linux' && typeof powerMonitor.getSystemIdleState === 'function';
-  const checkLock = (): void => {
-    let state: string;
+  const pollLock = options.platform === 'linux';
+  let checking = false;
+  const idleSaysLocked = (): boolean => {
+    if (typeof powerMonitor.getSystemIdleState !== 'function') return false;
     try {
-      state = powerMonitor.getSystemIdleState!(60);
+      return powerMonitor.getSystemIdleState(60) === 'locked';
     } catch (err) {
       log('could not read the screen lock state', err);
-      return;
+      return false;
     }
-    const now = state === 'locked';
-    if (now && !locked) safeStopAll(core, 'suspend', 'screen lock', log);
-    locked = now;
   };
-  const follow = (summary: string | null): void => {
+  const checkLock = async (): Promise<void> => {
+    if (checking) return; // the previous read is still out
+    checking = true;
+    try {
+      let now = idleSaysLocked();
+      if (!now && options.screenLocked) now = (await options.screenLocked().catch(() => null)) === true;
+      if (now && !locked && lockTimer) safeStopAll(core, 'suspend', 'screen lock', log);
+      locked = now;
+    } finally {
+      checking = false;
+    }
+  };  const follow = (summary: string | null): void => {
     const active = summary !== null;
     if (active && blockerId === null && options.powerSaveBlocker) {
       try {
@@ -142,7 +157,7 @@ export function installPowerHooks(options: PowerHookOptions): PowerHooks {
     }
     if (active && pollLock && !lockTimer) {
       locked = false;
-      lockTimer = setInterval(checkLock, options.lockPollMs ?? 1000);
+      lockTimer = setInterval(() => void checkLock(), options.lockPollMs ?? 1000);
       lockTimer.unref?.();
     } else if (!active && lockTimer) {
       clearInterval(lockTimer);

@@ -9,7 +9,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PORTAL, TRAY_WATCHER, enableShortcutPortal, openSessionBus, probeDesktop, type DesktopBus } from '../../../electron/main/desktop';
+import {
+  LOGIND,
+  PORTAL,
+  TRAY_WATCHER,
+  createLockedHintReader,
+  enableShortcutPortal,
+  openBus,
+  openSessionBus,
+  probeDesktop,
+  type DesktopBus,
+} from '../../../electron/main/desktop';
 
 const haveDaemon = spawnSync('dbus-daemon', ['--version']).status === 0;
 
@@ -40,11 +50,14 @@ async function startBus(): Promise<string> {
   });
 }
 
-/** Plays a desktop part on the bus: owns `name`, optionally exporting an interface with a `version` property. */
-async function own(address: string, name: string, iface?: { path: string; name: string; version: number }): Promise<void> {
+/** Plays a desktop part on the bus: owns `name`, optionally exporting an object with properties of the given D-Bus types. */
+async function own(address: string, name: string, iface?: { path: string; name: string; version?: number; obj?: object; types?: Record<string, string> }): Promise<void> {
   const bus = dbus.sessionBus({ busAddress: address });
   cleanups.push(() => bus.connection.end());
-  if (iface) bus.exportInterface({ version: iface.version }, iface.path, { name: iface.name, methods: {}, properties: { version: 'u' }, signals: {} });
+  if (iface) {
+    const obj = iface.obj ?? { version: iface.version };
+    bus.exportInterface(obj, iface.path, { name: iface.name, methods: {}, properties: iface.types ?? { version: 'u' }, signals: {} });
+  }
   await new Promise<void>((resolve, reject) => bus.requestName(name, 0, (err, code) => (err || code !== 1 ? reject(new Error(`requestName ${code}`)) : resolve())));
 }
 
@@ -77,6 +90,24 @@ describe.skipIf(!haveDaemon)('the desktop, asked over D-Bus', () => {
     await own(address, TRAY_WATCHER);
     await own(address, PORTAL.destination, { path: PORTAL.path, name: PORTAL.iface, version: 1 });
     expect(await probeOn(address, { XDG_SESSION_TYPE: 'wayland' })).toEqual({ trayHost: true, shortcutDelivery: true });
+  });
+
+  it("reads logind's LockedHint of this login session, as a screen locker sets it", async () => {
+    const address = await startBus();
+    const session = { LockedHint: false };
+    await own(address, LOGIND.destination, { path: LOGIND.path, name: LOGIND.iface, obj: session, types: { LockedHint: 'b' } });
+    const reader = createLockedHintReader(() => openBus(address));
+    cleanups.push(() => reader.close());
+    expect(await reader.read()).toBe(false);
+    session.LockedHint = true;
+    expect(await reader.read()).toBe(true);
+  });
+
+  it('without logind the lock state is unknown, never a crash', async () => {
+    const address = await startBus();
+    const reader = createLockedHintReader(() => openBus(address));
+    cleanups.push(() => reader.close());
+    expect(await reader.read()).toBeNull();
   });
 
   it('X11 needs no portal for the shortcut', async () => {

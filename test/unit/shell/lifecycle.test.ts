@@ -79,6 +79,7 @@ function start(
   argv: string[] = [],
   env: NodeJS.ProcessEnv = {},
   proc: EventEmitter & { platform: NodeJS.Platform } = Object.assign(new EventEmitter(), { platform: 'linux' as NodeJS.Platform }),
+  lockBus: DesktopBus | null = null,
 ) {
   const core = fakeCore();
   const createCore = vi.fn(async () => core);
@@ -91,6 +92,8 @@ function start(
     rendererDir: '/app/out/renderer',
     log: () => undefined,
     process: proc as never,
+    openDesktopBus: () => null,
+    openSystemBus: () => lockBus,
   });
   return { shell, core, createCore, proc };
 }
@@ -358,6 +361,27 @@ describe('what a real desktop does to the shell', () => {
     expect(f.electron.powerMonitor.getSystemIdleState).not.toHaveBeenCalled(); // no poll without a session
   });
 
+  it("stops when logind says the session locked (the screen locker's LockedHint), though Chromium does not see it", async () => {
+    vi.useFakeTimers();
+    const hint = { locked: false };
+    const asked: string[] = [];
+    const logind: DesktopBus = {
+      hasOwner: async () => true,
+      getProperty: async (dest, path, iface, prop) => (asked.push(`${dest} ${path} ${iface}.${prop}`), hint.locked),
+      close: () => undefined,
+    };
+    const f = fakeElectron();
+    const { shell, core } = start(f, [], {}, undefined, logind);
+    await shell;
+    for (const l of core.runningListeners) l('Routine (neck): running, 4:00 left');
+    await vi.advanceTimersByTimeAsync(2500);
+    expect(core.stopAll).not.toHaveBeenCalled();
+    expect(asked[0]).toBe('org.freedesktop.login1 /org/freedesktop/login1/session/auto org.freedesktop.login1.Session.LockedHint');
+    hint.locked = true;
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(core.stopAll).toHaveBeenCalledWith('suspend');
+  });
+
   it('enables the global shortcuts portal before ready on Wayland, keeping other features', async () => {
     const f = fakeElectron({ enableFeatures: 'WebRTCPipeWireCapturer' });
     await start(f, [], { XDG_SESSION_TYPE: 'wayland' }).shell;
@@ -434,6 +458,7 @@ describe('no shortcut, tray or lock claim the desktop does not honour', () => {
       rendererDir: '/r',
       log,
       openDesktopBus: () => bus,
+      openSystemBus: () => null,
       process: Object.assign(new EventEmitter(), { platform: 'linux' as NodeJS.Platform }) as never,
     }))!;
     const wc = FakeBrowserWindow.instances.at(-1)!.webContents;
