@@ -230,7 +230,9 @@ export function createMainWindow(options: MainWindowOptions): BrowserWindow {
     if (!details.isMainFrame || details.isSameDocument) return;
     // A new document replaces the page that owned the connection: the motor stops now
     // and the new document starts on a connection of its own.
-    if (!fresh) renew();
+    if (fresh) return;
+    log('the page is being replaced; a session it ran is stopped');
+    renew();
   });
   webContents.on('did-navigate', () => {
     fresh = false;
