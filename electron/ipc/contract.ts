@@ -315,6 +315,22 @@ export interface SettingsView {
   /** true when any answer is yes: motor control is disabled. */
   motorBlocked: boolean;
   dataDir: string;
+  /** Added by the desktop shell (absent in the browser host): see {@link DesktopShellView}. */
+  desktop?: DesktopShellView;
+}
+
+/**
+ * What this desktop honours, as the Electron shell found it. `stopShortcut` is the global
+ * stop shortcut that works here, or null when none does, with the reason:
+ * `taken` (another application holds it, or it is not a valid shortcut), `no-portal` (a
+ * Wayland desktop without the global shortcuts portal: it could never fire),
+ * `unconfirmed` (Wayland, and the desktop could not be asked). `tray`: whether a tray
+ * icon can show (null: could not tell).
+ */
+export interface DesktopShellView {
+  stopShortcut: string | null;
+  stopShortcutProblem: 'taken' | 'no-portal' | 'unconfirmed' | null;
+  tray: boolean | null;
 }
 
 export interface SimPeripheralState {

@@ -5,7 +5,7 @@
  * global stop shortcut and the power/quit hooks. `index.ts` calls {@link startShell}
  * with the real modules.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type {
   App,
   BrowserWindow,
@@ -16,17 +16,20 @@ import type {
   MenuItemConstructorOptions,
   NativeImage,
   PowerMonitor,
+  PowerSaveBlocker,
   Protocol,
   Session,
   Tray,
 } from 'electron';
 import { parseOptions } from '../core/options';
 import type { Core } from '../core/types';
-import type { Reply, RequestChannel } from '../ipc/contract';
+import type { DesktopShellView, Reply, RequestChannel } from '../ipc/contract';
 import { createIpcBridge, type IpcBridge } from './ipc';
-import { installPowerHooks, safeStopAll, type PowerHooks } from './power';
+import { installPowerHooks, installSignalHandlers, safeStopAll, type PowerHooks } from './power';
 import { APP_ENTRY_URL, APP_ORIGIN, createAppProtocolHandler, installAppProtocol, registerAppScheme } from './protocol';
 import { registerStopShortcut, type StopShortcut } from './shortcut';
+import { createLockedHintReader, enableShortcutPortal, openSessionBus, openSystemBus, probeDesktop, type DesktopBus, type DesktopReport } from './desktop';
+import { appMenuTemplate } from './menu';
 import { createTray, type TrayHandle } from './tray';
 import { createMainWindow, focusWindow, hardenSession, hardenWebContents } from './window';
 
@@ -54,15 +57,17 @@ export interface ShellElectron {
     | 'getVersion'
     | 'enableSandbox'
     | 'setAppUserModelId'
-  >;
+  > &
+    Partial<Pick<App, 'isPackaged'>> & { readonly commandLine: Pick<App['commandLine'], 'appendSwitch' | 'getSwitchValue'> };
   BrowserWindow: new (options: BrowserWindowConstructorOptions) => BrowserWindow;
   protocol: Pick<Protocol, 'registerSchemesAsPrivileged' | 'handle'>;
   session: { readonly defaultSession: Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'setDevicePermissionHandler' | 'on'> };
   ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>;
-  powerMonitor: Pick<PowerMonitor, 'on'>;
+  powerMonitor: Pick<PowerMonitor, 'on' | 'getSystemIdleState'>;
+  powerSaveBlocker: Pick<PowerSaveBlocker, 'start' | 'stop'>;
   globalShortcut: Pick<GlobalShortcut, 'register' | 'unregister' | 'unregisterAll'>;
   Tray: new (image: NativeImage) => Tray;
-  Menu: { buildFromTemplate(template: MenuItemConstructorOptions[]): Menu };
+  Menu: { buildFromTemplate(template: MenuItemConstructorOptions[]): Menu; setApplicationMenu(menu: Menu | null): void };
   nativeImage: { createFromBitmap(buffer: Buffer, options: { width: number; height: number; scaleFactor?: number }): NativeImage };
 }
 
@@ -78,8 +83,12 @@ export interface ShellOptions {
   /** Built renderer folder (`out/renderer`). */
   rendererDir: string;
   log?: (message: string, error?: unknown) => void;
+  /** Opens the login session's D-Bus to ask the desktop about its tray and shortcuts (Linux; tests pass a fake). */
+  openDesktopBus?: (env: NodeJS.ProcessEnv) => DesktopBus | null;
+  /** Opens the system D-Bus, where logind says whether the screen is locked (Linux; tests pass a fake). */
+  openSystemBus?: (env: NodeJS.ProcessEnv) => DesktopBus | null;
   /** The process whose platform is read and where crash and signal hooks go (the real one by default). */
-  process?: Pick<NodeJS.Process, 'on' | 'platform'>;
+  process?: Pick<NodeJS.Process, 'on' | 'removeListener' | 'platform'>;
 }
 
 /** A running shell (tests inspect it). */
@@ -91,17 +100,20 @@ export interface Shell {
   shortcut: StopShortcut;
   power: PowerHooks;
   dataDir: string;
+  /** What this desktop honours (the global stop shortcut, the tray), as the settings replies carry it. */
+  desktop(): DesktopShellView;
 }
 
 /**
- * Picks the data folder: `UNKNOT_DATA_DIR` when set, else Electron's `userData`, which
+ * Picks the data folder: `UNKNOT_DATA_DIR` when set (a relative path is taken from the
+ * current directory: `app.setPath` accepts absolute paths only), else Electron's `userData`, which
  * is pinned to `<appData>/Unknot` — the folder the browser host uses too, whether the
  * app runs packaged or from source. Chromium's own profile goes to the same place, so a
  * test with its own `UNKNOT_DATA_DIR` also gets its own single-instance lock.
  */
 export function chooseDataDir(app: Pick<App, 'getPath' | 'setPath'>, env: NodeJS.ProcessEnv): string {
   const override = env.UNKNOT_DATA_DIR?.trim();
-  app.setPath('userData', override ? override : join(app.getPath('appData'), 'Unknot'));
+  app.setPath('userData', override ? resolve(override) : join(app.getPath('appData'), 'Unknot'));
   return app.getPath('userData');
 }
 
@@ -116,6 +128,14 @@ export function chooseDataDir(app: Pick<App, 'getPath' | 'setPath'>, env: NodeJS
  */
 export function sandboxSwitchedOff(argv: readonly string[]): boolean {
   return argv.some((arg) => arg === '--no-sandbox' || arg === '-no-sandbox');
+}
+
+function safeGetPath(app: Pick<App, 'getPath'>, name: Parameters<App['getPath']>[0]): string | undefined {
+  try {
+    return app.getPath(name);
+  } catch {
+    return undefined;
+  }
 }
 
 function settingsShortcut(reply: Reply): string | null {
@@ -154,6 +174,7 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
   } else {
     app.enableSandbox();
   }
+  enableShortcutPortal(app.commandLine, proc.platform, env);
   registerAppScheme(electron.protocol);
   if (proc.platform === 'win32') app.setAppUserModelId('org.unknot.app');
   // Every webContents, whoever creates it, gets the navigation and window guards.
@@ -173,11 +194,25 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
     throw err;
   }
 
-  hardenSession(electron.session.defaultSession, log);
+  hardenSession(electron.session.defaultSession, log, { origin: APP_ORIGIN, downloadsDir: safeGetPath(app, 'downloads') });
   installAppProtocol(electron.protocol, createAppProtocolHandler({ rootDir: options.rendererDir }));
 
   let shortcut: StopShortcut | null = null;
   let tray: TrayHandle | null = null;
+  let trayFailed = false;
+  // Until the desktop answered: a shortcut is taken to work (X11, macOS, Windows) and the tray unknown.
+  let report: DesktopReport = { trayHost: proc.platform === 'linux' ? null : true, shortcutDelivery: true };
+  const desktop = (): DesktopShellView => {
+    const current = shortcut?.current() ?? null;
+    const problem: DesktopShellView['stopShortcutProblem'] = !current
+      ? 'taken'
+      : report.shortcutDelivery === false
+        ? 'no-portal'
+        : report.shortcutDelivery === null
+          ? 'unconfirmed'
+          : null;
+    return { stopShortcut: problem ? null : current, stopShortcutProblem: problem, tray: trayFailed ? false : report.trayHost };
+  };
   const bridge = createIpcBridge({
     ipcMain: electron.ipcMain,
     core,
@@ -190,6 +225,8 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
         shortcut.update(wanted);
         tray?.refresh();
       }
+      if (!reply.ok || typeof reply.result !== 'object' || reply.result === null) return;
+      return { ...reply, result: { ...(reply.result as object), desktop: desktop() } };
     },
   });
   bridge.register();
@@ -204,11 +241,23 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
       log,
     });
     const created = mainWindow;
+    power?.watchWindow(created);
     created.on('closed', () => {
       if (mainWindow === created) mainWindow = null;
     });
   };
+  let power: PowerHooks | null = null;
   openWindow();
+
+  electron.Menu.setApplicationMenu(
+    electron.Menu.buildFromTemplate(
+      appMenuTemplate({
+        platform: proc.platform,
+        packaged: app.isPackaged ?? false,
+        onStop: () => safeStopAll(core, 'user-stop', 'the menu', log),
+      }),
+    ),
+  );
 
   shortcut = registerStopShortcut({ globalShortcut: electron.globalShortcut, core, log });
   try {
@@ -219,25 +268,46 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
       core,
       onShow: () => (mainWindow && !mainWindow.isDestroyed() ? focusWindow(mainWindow) : openWindow()),
       onQuit: () => app.quit(),
-      stopShortcut: () => shortcut?.current() ?? null,
+      // The tray names the shortcut only when it works here.
+      stopShortcut: () => desktop().stopShortcut,
       log,
     });
   } catch (err) {
+    trayFailed = true;
     log('no tray on this desktop; the window and the stop shortcut still stop every massager', err);
   }
+  const probing = probeDesktop({ platform: proc.platform, env, openBus: options.openDesktopBus ?? openSessionBus }).then((found) => {
+    report = found;
+    if (found.trayHost === false) log('this desktop shows no tray icons (no StatusNotifierWatcher); stop from the window or the stop shortcut');
+    const view = desktop();
+    if (view.stopShortcutProblem === 'no-portal') {
+      log('this Wayland desktop has no global shortcuts portal: no global stop shortcut works here; stop from the window or the tray');
+    } else if (view.stopShortcutProblem === 'unconfirmed') {
+      log('could not ask this Wayland desktop for its global shortcuts portal: the global stop shortcut may not work');
+    }
+    tray?.refresh();
+  }).catch((err: unknown) => log('could not ask the desktop about its tray and shortcuts', err));
 
-  const power = installPowerHooks({
+  const lockedHint = proc.platform === 'linux' ? createLockedHintReader(() => (options.openSystemBus ?? openSystemBus)(env)) : null;
+  power = installPowerHooks({
     app,
+    ...(lockedHint ? { screenLocked: () => lockedHint.read() } : {}),
     powerMonitor: electron.powerMonitor,
+    powerSaveBlocker: electron.powerSaveBlocker,
+    platform: proc.platform,
     core,
     log,
     beforeExit: () => {
+      power?.dispose();
+      lockedHint?.close();
       shortcut?.dispose();
       electron.globalShortcut.unregisterAll();
       tray?.dispose();
       bridge.unregister();
     },
   });
+
+  if (mainWindow) power.watchWindow(mainWindow);
 
   app.on('window-all-closed', () => {
     if (proc.platform !== 'darwin') app.quit();
@@ -251,9 +321,10 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
   };
   proc.on('uncaughtException', onCrash);
   proc.on('unhandledRejection', onCrash);
-  // Ctrl+C in a terminal, or the session manager: quit through before-quit (motors stop first).
-  proc.on('SIGINT', () => app.quit());
-  proc.on('SIGTERM', () => app.quit());
+  // Ctrl+C, kill, a closed terminal: the stop starts at once, then the quit (held by
+  // before-quit until the stop finished). Our listener stays behind noble's SIGINT one.
+  installSignalHandlers(proc, core, () => app.quit(), log);
 
-  return { core, bridge, mainWindow: () => mainWindow, tray, shortcut, power, dataDir };
+  await probing;
+  return { core, bridge, mainWindow: () => mainWindow, tray, shortcut, power, dataDir, desktop };
 }

@@ -21,6 +21,7 @@ startShell({
     session: electron.session,
     ipcMain: electron.ipcMain,
     powerMonitor: electron.powerMonitor,
+    powerSaveBlocker: electron.powerSaveBlocker,
     globalShortcut: electron.globalShortcut,
     Tray: electron.Tray,
     Menu: electron.Menu,

@@ -46,8 +46,11 @@ export interface IpcBridgeOptions {
   core: Pick<Core, 'attach' | 'detach' | 'handle'>;
   /** Origin every sender frame must be on, e.g. `app://unknot`. */
   origin: string;
-  /** Called with every reply the core gave (the shell watches `settings.*` for the stop shortcut). */
-  onReply?: (channel: RequestChannel, reply: Reply) => void;
+  /**
+   * Called with every reply the core gave (the shell watches `settings.*` for the stop
+   * shortcut); a reply it returns replaces the core's (the shell adds what the desktop honours).
+   */
+  onReply?: (channel: RequestChannel, reply: Reply) => Reply | void;
   log?: (message: string, error?: unknown) => void;
 }
 
@@ -61,6 +64,13 @@ export interface IpcBridge {
   attach(webContents: BridgeWebContents): string;
   /** Forgets a webContents (by id); the core ends a session it owned with `reason`. Idempotent. */
   detach(webContentsId: number, reason: SessionEndReason): Promise<void>;
+  /**
+   * Replaces a webContents' connection with a fresh one, in one synchronous step: the old
+   * connection is detached with `reason` (the core stops a session it owned) and a new one,
+   * with a new id, is attached before this returns, so the next document's first requests
+   * are accepted. The promise settles when the core finished detaching the old one.
+   */
+  renew(webContents: BridgeWebContents, reason: SessionEndReason): Promise<void>;
   /** Whether an invoke event comes from the main frame of one of our windows, showing our page. */
   isTrustedSender(event: BridgeInvokeEvent): boolean;
   /** Runs one request as the registered handler does (exposed for tests). */
@@ -86,6 +96,8 @@ export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
   const { ipcMain, core, origin } = options;
   const log = options.log ?? ((message: string, error?: unknown) => console.warn(`Unknot: ${message}`, error ?? ''));
   const attached = new Map<number, { id: string; webContents: BridgeWebContents }>();
+  /** How many connections each webContents had, so a renewed one gets a new id. */
+  const generations = new Map<number, number>();
   let registered = false;
 
   function isTrustedSender(event: BridgeInvokeEvent): boolean {
@@ -122,14 +134,15 @@ export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
       return refusal('internal', 'Something went wrong in Unknot. Every massager can still be stopped.');
     }
     try {
-      options.onReply?.(channel, reply);
+      const replaced = options.onReply?.(channel, reply);
+      if (replaced) reply = replaced;
     } catch (err) {
       log(`reply observer for ${channel} failed`, err);
     }
     return reply;
   }
 
-  return {
+  const bridge: IpcBridge = {
     register() {
       if (registered) return;
       for (const channel of REQUEST_CHANNELS) {
@@ -145,7 +158,10 @@ export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
     attach(webContents) {
       const existing = attached.get(webContents.id);
       if (existing) return existing.id;
-      const id = `ipc:${webContents.id}`;
+      const generation = (generations.get(webContents.id) ?? 0) + 1;
+      generations.set(webContents.id, generation);
+      // The first connection of a window is `ipc:<webContents.id>`, later ones `ipc:<id>.<n>`.
+      const id = generation === 1 ? `ipc:${webContents.id}` : `ipc:${webContents.id}.${generation}`;
       attached.set(webContents.id, { id, webContents });
       core.attach({
         id,
@@ -172,8 +188,14 @@ export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
         log(`detaching ${entry.id} failed`, err);
       }
     },
+    renew(webContents, reason) {
+      const detached = bridge.detach(webContents.id, reason);
+      if (!webContents.isDestroyed()) bridge.attach(webContents);
+      return detached;
+    },
     isTrustedSender,
     handleInvoke,
     connections: () => [...attached.values()].map((e) => e.id),
   };
+  return bridge;
 }

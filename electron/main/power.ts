@@ -1,11 +1,22 @@
 /**
  * Power and quit hooks: the motor never runs on while nobody can see or reach the app.
- * - `powerMonitor` 'suspend' and 'lock-screen' → `core.stopAll('suspend')`;
- * - 'shutdown' (the OS is shutting down) → `core.stopAll('app-quit')`;
+ * - `powerMonitor` 'suspend' and 'lock-screen' (macOS, Windows) → `core.stopAll('suspend')`;
+ *   on Linux, where Electron has no 'lock-screen', the screen lock is polled once a second
+ *   while a session exists (`powerMonitor.getSystemIdleState`, and `screenLocked`: the
+ *   shell reads logind's `LockedHint`) and a lock stops the same way;
+ * - 'shutdown' (Linux, macOS) → the shutdown is held (`preventDefault`), the stop starts
+ *   and the app quits through 'before-quit';
+ * - a window's 'query-session-end' / 'session-end' (Windows: shutdown, restart, log-off,
+ *   where 'before-quit' is not emitted, electron/electron#9613) → `core.stopAll('app-quit')`;
  * - app 'before-quit' → the quit is held until `core.stopAll('app-quit')` and then
- *   `core.shutdown()` finished, each within a short cap, then the app quits for real.
+ *   `core.shutdown()` finished, each within a short cap, then the app quits for real;
+ * - SIGINT, SIGTERM and SIGHUP → the stop starts, then the app quits as above (see
+ *   {@link installSignalHandlers});
+ * - while a session exists (running or paused), a `powerSaveBlocker`
+ *   ('prevent-display-sleep') keeps the display awake and the app out of App Nap, so an
+ *   idle auto-lock does not end a routine nobody touches the computer during.
  */
-import type { App, PowerMonitor } from 'electron';
+import type { App, BrowserWindow, PowerMonitor, PowerSaveBlocker } from 'electron';
 import type { Core } from '../core/types';
 import type { SessionEndReason } from '../ipc/contract';
 
@@ -29,8 +40,20 @@ export function safeStopAll(
 /** Dependencies of {@link installPowerHooks}. */
 export interface PowerHookOptions {
   app: Pick<App, 'on' | 'quit'>;
-  powerMonitor: Pick<PowerMonitor, 'on'>;
-  core: Pick<Core, 'stopAll' | 'shutdown'>;
+  powerMonitor: Pick<PowerMonitor, 'on'> & Partial<Pick<PowerMonitor, 'getSystemIdleState'>>;
+  core: Pick<Core, 'stopAll' | 'shutdown'> & Partial<Pick<Core, 'onRunningChange' | 'runningSummary'>>;
+  /** Held while a session exists; without it nothing keeps the display awake. */
+  powerSaveBlocker?: Pick<PowerSaveBlocker, 'start' | 'stop'>;
+  /** The OS (`process.platform`); decides whether the screen lock is polled (Linux). */
+  platform?: NodeJS.Platform;
+  /** How often the Linux screen lock is polled while a session exists, ms (default 1000). */
+  lockPollMs?: number;
+  /**
+   * Extra ways to tell a locked screen on Linux (the shell reads logind's `LockedHint`):
+   * true when locked, null when it cannot tell. Asked together with
+   * `powerMonitor.getSystemIdleState`; either saying locked stops.
+   */
+  screenLocked?: () => Promise<boolean | null>;
   /** Cap on each of stopAll and shutdown during quit, ms (default 3000). */
   quitStepTimeoutMs?: number;
   /** Called once the quit sequence finished, just before the real quit (cleanup of tray, shortcut…). */
@@ -61,9 +84,18 @@ export interface PowerHooks {
   readyToQuit(): boolean;
   /** The running quit sequence, if any (tests await it). */
   quitting(): Promise<void> | null;
+  /** Whether the power-save blocker is held now (a session exists). */
+  keepingAwake(): boolean;
+  /**
+   * Hooks a window's Windows session-end events ('query-session-end', 'session-end'):
+   * both stop every massager at once. Log-off is not held: stopping is enough.
+   */
+  watchWindow(win: Pick<BrowserWindow, 'on'>): void;
+  /** Releases the blocker and the lock poll (at quit). */
+  dispose(): void;
 }
 
-/** Installs the suspend, lock-screen, shutdown and before-quit hooks. */
+/** Installs the suspend, lock-screen, shutdown, before-quit and keep-awake hooks. */
 export function installPowerHooks(options: PowerHookOptions): PowerHooks {
   const { app, powerMonitor, core } = options;
   const log = options.log ?? ((m: string, e?: unknown) => console.warn(`Unknot: ${m}`, e ?? ''));
@@ -71,7 +103,69 @@ export function installPowerHooks(options: PowerHookOptions): PowerHooks {
   const stop = (reason: SessionEndReason, what: string) => (): void => safeStopAll(core, reason, what, log);
   powerMonitor.on('suspend', stop('suspend', 'suspend'));
   powerMonitor.on('lock-screen', stop('suspend', 'lock-screen'));
-  powerMonitor.on('shutdown', stop('app-quit', 'shutdown'));
+  // Electron passes an event whose preventDefault delays the shutdown (its typings omit
+  // it; see shell/browser/api/electron_api_power_monitor.cc, `return !Emit("shutdown")`),
+  // and then expects the app to quit soon: the stop starts now and 'before-quit' waits for it.
+  const onShutdown = (event?: { preventDefault?: () => void }): void => {
+    event?.preventDefault?.();
+    safeStopAll(core, 'app-quit', 'shutdown', log);
+    app.quit();
+  };
+  powerMonitor.on('shutdown', onShutdown as () => void);
+
+  // Keep-awake and the Linux lock poll, while a session exists.
+  let blockerId: number | null = null;
+  let lockTimer: ReturnType<typeof setInterval> | null = null;
+  let locked = false;
+  const pollLock = options.platform === 'linux';
+  let checking = false;
+  const idleSaysLocked = (): boolean => {
+    if (typeof powerMonitor.getSystemIdleState !== 'function') return false;
+    try {
+      return powerMonitor.getSystemIdleState(60) === 'locked';
+    } catch (err) {
+      log('could not read the screen lock state', err);
+      return false;
+    }
+  };
+  const checkLock = async (): Promise<void> => {
+    if (checking) return; // the previous read is still out
+    checking = true;
+    try {
+      let now = idleSaysLocked();
+      if (!now && options.screenLocked) now = (await options.screenLocked().catch(() => null)) === true;
+      if (now && !locked && lockTimer) safeStopAll(core, 'suspend', 'screen lock', log);
+      locked = now;
+    } finally {
+      checking = false;
+    }
+  };  const follow = (summary: string | null): void => {
+    const active = summary !== null;
+    if (active && blockerId === null && options.powerSaveBlocker) {
+      try {
+        blockerId = options.powerSaveBlocker.start('prevent-display-sleep');
+      } catch (err) {
+        log('could not keep the display awake', err);
+      }
+    } else if (!active && blockerId !== null) {
+      try {
+        options.powerSaveBlocker?.stop(blockerId);
+      } catch (err) {
+        log('could not release the display', err);
+      }
+      blockerId = null;
+    }
+    if (active && pollLock && !lockTimer) {
+      locked = false;
+      lockTimer = setInterval(() => void checkLock(), options.lockPollMs ?? 1000);
+      lockTimer.unref?.();
+    } else if (!active && lockTimer) {
+      clearInterval(lockTimer);
+      lockTimer = null;
+    }
+  };
+  const unsubscribe = core.onRunningChange?.(follow) ?? (() => undefined);
+  follow(core.runningSummary?.() ?? null);
 
   let done = false;
   let sequence: Promise<void> | null = null;
@@ -91,5 +185,69 @@ export function installPowerHooks(options: PowerHookOptions): PowerHooks {
       app.quit();
     })();
   });
-  return { readyToQuit: () => done, quitting: () => sequence };
+  const dispose = (): void => {
+    unsubscribe();
+    follow(null);
+  };
+  return {
+    readyToQuit: () => done,
+    quitting: () => sequence,
+    keepingAwake: () => blockerId !== null,
+    watchWindow(win) {
+      win.on('query-session-end', stop('app-quit', 'the end of the Windows session'));
+      win.on('session-end', stop('app-quit', 'the end of the Windows session'));
+    },
+    dispose,
+  };
+}
+
+/** The signals that quit the app: Ctrl+C, `kill`, and a closed terminal or ended login session. */
+export const QUIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** The process surface {@link installSignalHandlers} needs (the real `process` by default). */
+export type SignalProcess = Pick<NodeJS.Process, 'on' | 'removeListener'>;
+
+/**
+ * On SIGINT, SIGTERM and SIGHUP: starts `core.stopAll('app-quit')` at once, then calls
+ * `quit` (the app's quit, held by 'before-quit' until the stop finished).
+ *
+ * noble's HCI binding adds its own SIGINT listener when it initialises (whenever the
+ * first scan or adapter query happens) and calls `process.exit(1)` from it when it is the
+ * *last* SIGINT listener, which would end the process before the stop reached the device.
+ * So our listener keeps itself last: whenever another listener is added for one of these
+ * signals, ours is moved behind it. Returns a function that removes the handlers.
+ */
+export function installSignalHandlers(
+  proc: SignalProcess,
+  core: Pick<Core, 'stopAll'>,
+  quit: () => void,
+  log: (message: string, error?: unknown) => void,
+): () => void {
+  const handlers = new Map<string, () => void>();
+  for (const signal of QUIT_SIGNALS) {
+    const handler = (): void => {
+      log(`${signal} received; stopping every massager, then quitting`);
+      safeStopAll(core, 'app-quit', signal, log);
+      quit();
+    };
+    handlers.set(signal, handler);
+    proc.on(signal, handler);
+  }
+  const onNewListener = (event: string | symbol, listener: unknown): void => {
+    if (typeof event !== 'string') return;
+    const ours = handlers.get(event);
+    if (!ours || listener === ours) return;
+    // 'newListener' runs before the new listener is added: move ours behind it just after.
+    queueMicrotask(() => {
+      if (handlers.get(event) !== ours) return;
+      proc.removeListener(event as NodeJS.Signals, ours);
+      proc.on(event as NodeJS.Signals, ours);
+    });
+  };
+  proc.on('newListener' as NodeJS.Signals, onNewListener as never);
+  return () => {
+    proc.removeListener('newListener' as NodeJS.Signals, onNewListener as never);
+    for (const [signal, handler] of handlers) proc.removeListener(signal as NodeJS.Signals, handler);
+    handlers.clear();
+  };
 }

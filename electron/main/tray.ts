@@ -32,7 +32,9 @@ export interface TrayHandle {
 
 /**
  * A small tray icon drawn in code (a ring around a dot, the knot), so no image file is
- * needed: BGRA pixels of `size`×`size`.
+ * needed: BGRA pixels of `size`×`size`, with premultiplied alpha as
+ * `nativeImage.createFromBitmap` reads them (each colour channel at most its alpha; a
+ * transparent pixel is all zero, or Windows and macOS draw a tinted square).
  */
 export function trayIconBitmap(size = 32): Buffer {
   const buf = Buffer.alloc(size * size * 4);
@@ -42,10 +44,12 @@ export function trayIconBitmap(size = 32): Buffer {
       const d = Math.hypot(x - c, y - c) / (size / 2);
       const on = d < 0.28 || (d > 0.62 && d < 0.9);
       const i = (y * size + x) * 4;
-      buf[i] = 0xd0; // B
-      buf[i + 1] = 0x8a; // G
-      buf[i + 2] = 0x3b; // R
-      buf[i + 3] = on ? 0xff : 0x00; // A
+      const alpha = on ? 0xff : 0x00;
+      // Premultiplied: colour × alpha / 255 (the buffer is zero already where alpha is 0).
+      buf[i] = Math.round((0xd0 * alpha) / 0xff); // B
+      buf[i + 1] = Math.round((0x8a * alpha) / 0xff); // G
+      buf[i + 2] = Math.round((0x3b * alpha) / 0xff); // R
+      buf[i + 3] = alpha; // A
     }
   }
   return buf;

@@ -12,18 +12,25 @@
  * request, check and device handlers deny everything, and a Web Bluetooth chooser is
  * cancelled.
  */
-import type { BrowserWindow, BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
+import { join } from 'node:path';
+import type { BrowserWindow, BrowserWindowConstructorOptions, DownloadItem, Session, WebContents } from 'electron';
 import type { SessionEndReason } from '../ipc/contract';
 import { isAppUrl } from './ipc';
 
 /** What a hardened webContents needs. */
 export type HardenableWebContents = Pick<WebContents, 'on' | 'setWindowOpenHandler'>;
 
+/** The webContents already guarded: each gets its guards once, whoever asks first. */
+const hardened = new WeakSet<object>();
+
 /**
  * Refuses, on one webContents: navigation and redirects away from our origin (a
  * reload of our own page stays possible), frame navigations away from it, every
  * `window.open`/`target=_blank` (no new windows at all), `<webview>` attachment and
- * the Web Bluetooth device chooser.
+ * the Web Bluetooth device chooser. Idempotent: a webContents hardened again (the main
+ * window is hardened when it is created and by the app's `web-contents-created` hook)
+ * keeps its one set of guards, so every refusal is logged once and the chooser's callback
+ * is called once.
  * @param log told about every refusal (a compromised or buggy page shows up here)
  */
 export function hardenWebContents(
@@ -31,6 +38,8 @@ export function hardenWebContents(
   origin: string,
   log: (message: string) => void = (m) => console.warn(`Unknot: ${m}`),
 ): void {
+  if (hardened.has(webContents)) return;
+  hardened.add(webContents);
   const guard = (kind: string) => (event: { preventDefault(): void }, url: string) => {
     if (isAppUrl(url, origin)) return;
     event.preventDefault();
@@ -63,25 +72,83 @@ export type HardenableSession = Pick<
   'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'setDevicePermissionHandler' | 'on'
 >;
 
+/** What the history's CSV export is called (the renderer's `<a download>` name). */
+export const CSV_EXPORT_NAME = /^unknot-history-[A-Za-z0-9-]{1,40}\.csv$/;
+
+/** The largest CSV export let through, bytes (90 days × 5 areas is a few kilobytes). */
+export const CSV_EXPORT_MAX_BYTES = 1024 * 1024;
+
+/** Options of {@link hardenSession}. */
+export interface SessionHardeningOptions {
+  /** Origin of our pages, e.g. `app://unknot`: only a blob of that origin may be saved. */
+  origin?: string;
+  /** The folder the save dialog opens in (`app.getPath('downloads')`). */
+  downloadsDir?: string;
+}
+
+/** The download item and webContents parts the export check reads. */
+type ExportItem = Pick<DownloadItem, 'getURL' | 'getFilename' | 'getTotalBytes' | 'setSaveDialogOptions'>;
+
+/**
+ * Whether a download is the history's "Export CSV": a `blob:` of our own origin, made by
+ * a page of ours, named `unknot-history-….csv`, at most {@link CSV_EXPORT_MAX_BYTES}.
+ */
+export function isCsvExport(item: ExportItem, webContents: Pick<WebContents, 'getURL'> | undefined, origin: string): boolean {
+  try {
+    const url = item.getURL();
+    if (!url.startsWith(`blob:${origin}/`)) return false;
+    if (!webContents || !isAppUrl(webContents.getURL(), origin)) return false;
+    if (!CSV_EXPORT_NAME.test(item.getFilename())) return false;
+    const size = item.getTotalBytes();
+    return size >= 0 && size <= CSV_EXPORT_MAX_BYTES;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Denies every permission request and check, every device (HID, serial, USB)
- * permission and every download on the windows' session. See the module comment for
- * why Unknot needs none.
+ * permission and every download on the windows' session, except the history's "Export
+ * CSV" (see {@link isCsvExport}, needs `options.origin`): that one goes to the save dialog
+ * Electron shows for a download without a save path, opened in `options.downloadsDir`
+ * and offering CSV files. See the module comment for why Unknot needs no permission.
  */
-export function hardenSession(session: HardenableSession, log: (message: string) => void = (m) => console.warn(`Unknot: ${m}`)): void {
+export function hardenSession(
+  session: HardenableSession,
+  log: (message: string) => void = (m) => console.warn(`Unknot: ${m}`),
+  options: SessionHardeningOptions = {},
+): void {
   session.setPermissionRequestHandler((_webContents, permission, callback) => {
     log(`permission "${permission}" denied`);
     callback(false);
   });
   session.setPermissionCheckHandler(() => false);
   session.setDevicePermissionHandler(() => false);
-  session.on('will-download', (event) => event.preventDefault());
+  session.on('will-download', (event, item, webContents) => {
+    if (options.origin && item && isCsvExport(item, webContents, options.origin)) {
+      try {
+        const name = item.getFilename();
+        item.setSaveDialogOptions({
+          title: 'Export history',
+          defaultPath: options.downloadsDir ? join(options.downloadsDir, name) : name,
+          filters: [{ name: 'CSV (comma-separated values)', extensions: ['csv'] }],
+        });
+        return;
+      } catch (err) {
+        log(`could not offer the export: ${String(err)}`);
+      }
+    }
+    event.preventDefault();
+    log('download refused');
+  });
 }
 
 /** The bridge operations a window needs (see `ipc.ts`). */
 export interface WindowBridge {
   attach(webContents: WebContents): string;
   detach(webContentsId: number, reason: SessionEndReason): Promise<void>;
+  /** Detaches the webContents' connection and attaches a new one at once (see `IpcBridge.renew`). */
+  renew(webContents: WebContents, reason: SessionEndReason): Promise<void>;
 }
 
 /** Dependencies of {@link createMainWindow}. */
@@ -101,10 +168,12 @@ export interface MainWindowOptions {
 
 /**
  * Creates the main window, hardened, with its webContents attached to the core as a
- * connection. A renderer that dies or a window that closes is detached with
- * `window-closed` (the core stops a session the window owned); a crashed renderer is
- * reloaded (up to `maxCrashReloads` times) and attached again once its page loaded,
- * and a new document in the window (a reload) is a new connection.
+ * connection. A window that closes is detached with `window-closed` (the core stops a
+ * session the window owned). A renderer that dies, and a new document in the window (a
+ * reload), end the connection the same way and get a new one at once — before the next
+ * document runs a line of script — so the recovered page's first requests (settings,
+ * device and adapter state) are accepted, not refused as forbidden. A crashed renderer is
+ * reloaded up to `maxCrashReloads` times.
  */
 export function createMainWindow(options: MainWindowOptions): BrowserWindow {
   const log = options.log ?? ((m: string) => console.warn(`Unknot: ${m}`));
@@ -148,28 +217,34 @@ export function createMainWindow(options: MainWindowOptions): BrowserWindow {
 
   options.bridge.attach(webContents);
   let crashes = 0;
-  let documentLoaded = false;
+  // True while the connection has served no document yet (at creation, and right after a
+  // renewal), so the navigation that loads the next document does not renew it again.
+  let fresh = true;
   const detach = (): void => void options.bridge.detach(id, 'window-closed');
+  const renew = (): void => {
+    fresh = true;
+    if (!webContents.isDestroyed()) void options.bridge.renew(webContents, 'window-closed');
+  };
 
   webContents.on('did-start-navigation', (details) => {
     if (!details.isMainFrame || details.isSameDocument) return;
-    if (documentLoaded) {
-      // A new document replaces the page that owned the connection: start afresh.
-      documentLoaded = false;
-      void options.bridge.detach(id, 'window-closed').then(() => {
-        if (!webContents.isDestroyed()) options.bridge.attach(webContents);
-      });
-    }
+    // A new document replaces the page that owned the connection: the motor stops now
+    // and the new document starts on a connection of its own.
+    if (fresh) return;
+    log('the page is being replaced; a session it ran is stopped');
+    renew();
   });
-  webContents.on('did-finish-load', () => {
-    documentLoaded = true;
-    if (!webContents.isDestroyed()) options.bridge.attach(webContents);
+  webContents.on('did-navigate', () => {
+    fresh = false;
   });
   webContents.on('render-process-gone', (_event, details) => {
     log(`renderer gone (${details.reason})`);
-    documentLoaded = false;
-    detach();
-    if (details.reason !== 'clean-exit' && crashes < (options.maxCrashReloads ?? 3) && !webContents.isDestroyed()) {
+    if (webContents.isDestroyed()) {
+      detach();
+      return;
+    }
+    renew();
+    if (details.reason !== 'clean-exit' && crashes < (options.maxCrashReloads ?? 3)) {
       crashes += 1;
       webContents.reload();
     }

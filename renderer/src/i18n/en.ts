@@ -461,6 +461,12 @@ export const en = {
     sounds: { off: 'Off', chime: 'Chime', 'chime-and-voice': 'Chime and spoken cue' },
     testSound: 'Play the chime',
     shortcut: 'Stop shortcut (works even when Unknot is in the background)',
+    noShortcut: {
+      taken: 'No global stop shortcut: another application holds the key. Stop with Space or Escape in this window, or from the tray.',
+      'no-portal': 'This desktop offers apps no global shortcuts, so there is no stop key outside this window. Stop with Space or Escape here, or from the tray.',
+      unconfirmed: 'This desktop could not confirm a global stop shortcut, so none is promised. Stop with Space or Escape in this window, or from the tray.',
+    },
+    noTray: 'This desktop shows no tray icons, so Unknot has no tray menu here.',
     data: 'Your data',
     dataDir: 'Data folder',
     deleteHeading: 'Delete my data',

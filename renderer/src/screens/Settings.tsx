@@ -1,6 +1,7 @@
 /** Settings: limits within their bounds, health answers, appearance, sound, data. */
 import { useState } from 'react';
 import { Screening } from '../components/Screening';
+import type { SettingsView } from '../contract';
 import { deleteData, saveSettings } from '../controller';
 import { t } from '../i18n/en';
 import { chime, unlockAudio } from '../sound';
@@ -78,6 +79,28 @@ function NumberSetting(props: { id: string; label: string; hint: string; value: 
         {props.hint}
       </span>
     </div>
+  );
+}
+
+/**
+ * What stops the massager from outside the window on this desktop: the global stop
+ * shortcut only where it works (the shell says so in `settings.desktop`), else why not;
+ * and a note when the desktop shows no tray icon.
+ */
+function DesktopStops({ settings }: { settings: SettingsView }) {
+  const desktop = settings.desktop;
+  const shortcut = desktop ? desktop.stopShortcut : settings.stopShortcut;
+  return (
+    <>
+      {shortcut ? (
+        <p className="hint">
+          {t.settings.shortcut}: <kbd>{formatAccelerator(shortcut)}</kbd>
+        </p>
+      ) : (
+        desktop?.stopShortcutProblem && <p className="hint">{t.settings.noShortcut[desktop.stopShortcutProblem]}</p>
+      )}
+      {desktop?.tray === false && <p className="hint">{t.settings.noTray}</p>}
+    </>
   );
 }
 
@@ -179,11 +202,7 @@ export function Settings() {
         >
           {t.settings.testSound}
         </button>
-        {electron && settings.stopShortcut && (
-          <p className="hint">
-            {t.settings.shortcut}: <kbd>{formatAccelerator(settings.stopShortcut)}</kbd>
-          </p>
-        )}
+        {electron && <DesktopStops settings={settings} />}
       </section>
 
       <section className="card" aria-labelledby="data-h">

@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { MenuItemConstructorOptions } from 'electron';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startShell, type ShellElectron } from '../../../electron/main/app';
+import type { DesktopBus } from '../../../electron/main/desktop';
 import { APP_ENTRY_URL, APP_SCHEME } from '../../../electron/main/protocol';
 import { FakeBrowserWindow, fakeCore, fakeIpcMain } from './fakes';
 
-function fakeElectron(opts: { lock?: boolean } = {}) {
+function fakeElectron(opts: { lock?: boolean; packaged?: boolean; enableFeatures?: string } = {}) {
   const order: string[] = [];
   const paths: Record<string, string> = { appData: '/home/u/.config', userData: '/home/u/.config/unknot' };
   const app = Object.assign(new EventEmitter(), {
@@ -18,6 +20,11 @@ function fakeElectron(opts: { lock?: boolean } = {}) {
     getVersion: vi.fn(() => '0.1.0'),
     enableSandbox: vi.fn(() => void order.push('enableSandbox')),
     setAppUserModelId: vi.fn(),
+    isPackaged: opts.packaged ?? false,
+    commandLine: {
+      appendSwitch: vi.fn((name: string, value?: string) => void order.push(`switch:${name}=${value ?? ''}`)),
+      getSwitchValue: vi.fn((name: string) => (name === 'enable-features' ? (opts.enableFeatures ?? '') : '')),
+    },
   });
   const protocol = {
     registerSchemesAsPrivileged: vi.fn(() => void order.push('registerScheme')),
@@ -37,25 +44,46 @@ function fakeElectron(opts: { lock?: boolean } = {}) {
     setContextMenu = vi.fn();
     destroy = vi.fn();
   }
+  const idle = { state: 'active' };
+  const powerMonitor = Object.assign(new EventEmitter(), { getSystemIdleState: vi.fn(() => idle.state) });
+  let nextBlocker = 1;
+  const blockers = new Set<number>();
+  const powerSaveBlocker = {
+    blockers,
+    start: vi.fn((_type: string) => (blockers.add(nextBlocker), nextBlocker++)),
+    stop: vi.fn((id: number) => void blockers.delete(id)),
+  };
+  const menus: { template: MenuItemConstructorOptions[] }[] = [];
+  const Menu = {
+    buildFromTemplate: vi.fn((template: MenuItemConstructorOptions[]) => ({ template })),
+    setApplicationMenu: vi.fn((menu: { template: MenuItemConstructorOptions[] } | null) => void (menu && menus.push(menu))),
+  };
   const electron = {
     app,
     BrowserWindow: FakeBrowserWindow,
     protocol,
     session,
     ipcMain: fakeIpcMain(),
-    powerMonitor: new EventEmitter(),
+    powerMonitor,
+    powerSaveBlocker,
     globalShortcut,
     Tray: FakeTray,
-    Menu: { buildFromTemplate: vi.fn(() => ({})) },
+    Menu,
     nativeImage: { createFromBitmap: vi.fn(() => ({})) },
   };
-  return { electron, app, protocol, order, paths, globalShortcut };
+  return { electron, app, protocol, order, paths, globalShortcut, idle, powerSaveBlocker, menus };
 }
 
-function start(f: ReturnType<typeof fakeElectron>, argv: string[] = [], env: NodeJS.ProcessEnv = {}, log: (message: string) => void = () => undefined) {
+function start(
+  f: ReturnType<typeof fakeElectron>,
+  argv: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  proc: EventEmitter & { platform: NodeJS.Platform } = Object.assign(new EventEmitter(), { platform: 'linux' as NodeJS.Platform }),
+  lockBus: DesktopBus | null = null,
+  log: (message: string) => void = () => undefined,
+) {
   const core = fakeCore();
   const createCore = vi.fn(async () => core);
-  const proc = Object.assign(new EventEmitter(), { platform: 'linux' as NodeJS.Platform });
   const shell = startShell({
     electron: f.electron as unknown as ShellElectron,
     createCore,
@@ -65,12 +93,17 @@ function start(f: ReturnType<typeof fakeElectron>, argv: string[] = [], env: Nod
     rendererDir: '/app/out/renderer',
     log,
     process: proc as never,
+    openDesktopBus: () => null,
+    openSystemBus: () => lockBus,
   });
   return { shell, core, createCore, proc };
 }
 
 beforeEach(() => {
   FakeBrowserWindow.instances = [];
+});
+afterEach(() => {
+  vi.useRealTimers();
 });
 
 describe('single instance', () => {
@@ -113,7 +146,7 @@ describe('the operating-system sandbox', () => {
     for (const flag of ['--no-sandbox', '-no-sandbox']) {
       const off = fakeElectron();
       const logged: string[] = [];
-      const s = await start(off, [flag, '--demo'], {}, (m) => logged.push(m)).shell;
+      const s = await start(off, [flag, '--demo'], {}, undefined, null, (m) => logged.push(m)).shell;
       expect(off.app.enableSandbox, flag).not.toHaveBeenCalled();
       expect(logged.some((m) => m.includes('--no-sandbox'))).toBe(true);
       // everything else starts as usual, and the window is still a sandboxed renderer
@@ -211,5 +244,278 @@ describe('quitting', () => {
     expect(s.core.stopAll).toHaveBeenCalledWith('error');
     proc.emit('SIGTERM');
     expect(f.app.quit).toHaveBeenCalled();
+  });
+});
+
+/** Every item of a menu template, submenus included. */
+function menuItems(template: MenuItemConstructorOptions[]): MenuItemConstructorOptions[] {
+  return template.flatMap((item) => [item, ...(Array.isArray(item.submenu) ? menuItems(item.submenu) : [])]);
+}
+
+describe('what a real desktop does to the shell', () => {
+  it('resolves a relative UNKNOT_DATA_DIR before app.setPath (which takes absolute paths only)', async () => {
+    const f = fakeElectron();
+    const { shell, createCore } = start(f, [], { UNKNOT_DATA_DIR: 'rel/unknot-data' });
+    await shell;
+    const expected = join(process.cwd(), 'rel/unknot-data');
+    expect(f.app.setPath).toHaveBeenCalledWith('userData', expected);
+    expect(createCore).toHaveBeenCalledWith(expect.objectContaining({ dataDir: expected }));
+  });
+
+  it("replaces Electron's default menu: no reload anywhere, no developer tools when packaged, a Stop entry", async () => {
+    for (const packaged of [true, false]) {
+      for (const platform of ['linux', 'darwin', 'win32'] as NodeJS.Platform[]) {
+        const f = fakeElectron({ packaged });
+        const { shell, core } = start(f, [], {}, Object.assign(new EventEmitter(), { platform }));
+        await shell;
+        expect(f.electron.Menu.setApplicationMenu).toHaveBeenCalledTimes(1);
+        const items = menuItems(f.menus[0]!.template);
+        const roles = items.map((i) => String(i.role ?? '').toLowerCase());
+        // Electron's editMenu, appMenu and windowMenu roles hold no reload; viewMenu does.
+        expect(roles).not.toContain('reload');
+        expect(roles).not.toContain('forcereload');
+        expect(roles).not.toContain('viewmenu');
+        expect(items.map((i) => String(i.accelerator ?? ''))).not.toContainEqual(expect.stringMatching(/\+R$|^F5$/i));
+        expect(roles.includes('toggledevtools')).toBe(!packaged);
+        const stop = items.find((i) => i.id === 'stop')!;
+        (stop.click as () => void)();
+        expect(core.stopAll).toHaveBeenCalledWith('user-stop');
+      }
+    }
+  });
+
+  it('stops first, then quits, on SIGINT, SIGTERM and SIGHUP', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+      const f = fakeElectron();
+      const { shell, proc, core } = start(f);
+      await shell;
+      const order: string[] = [];
+      core.stopAll.mockImplementation(async (reason) => void order.push(`stopAll:${reason}`));
+      f.app.quit.mockImplementation(() => void order.push('quit'));
+      proc.emit(signal);
+      expect(order.slice(0, 2)).toEqual(['stopAll:app-quit', 'quit']);
+    }
+  });
+
+  it("stops on Ctrl+C before noble's HCI binding can exit the process, whichever SIGINT listener came first", async () => {
+    // noble's own listener, from its HCI binding: it calls process.exit(1) when it is the last one.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const NobleBindings = require('@abandonware/noble/lib/hci-socket/bindings') as { prototype: { onSigInt(this: unknown): void } };
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'newListener', 'uncaughtException', 'unhandledRejection'];
+    const before = new Set(events.flatMap((e) => process.listeners(e as never)));
+    try {
+      for (const nobleFirst of [true, false]) {
+        const noble = Object.create(NobleBindings.prototype) as { onSigIntBinded: () => void };
+        noble.onSigIntBinded = NobleBindings.prototype.onSigInt.bind(noble);
+        if (nobleFirst) process.on('SIGINT', noble.onSigIntBinded);
+        const f = fakeElectron();
+        const { shell } = start(f, [], {}, process as never);
+        const s = (await shell)!;
+        if (!nobleFirst) process.on('SIGINT', noble.onSigIntBinded); // noble initialised later (first scan)
+        await Promise.resolve();
+        process.emit('SIGINT');
+        expect(exit).not.toHaveBeenCalled();
+        expect(s.core.stopAll).toHaveBeenCalledWith('app-quit');
+        expect(f.app.quit).toHaveBeenCalled();
+        process.removeListener('SIGINT', noble.onSigIntBinded);
+        for (const e of events) for (const l of process.listeners(e as never)) if (!before.has(l)) process.removeListener(e, l as never);
+      }
+    } finally {
+      exit.mockRestore();
+    }
+  });
+
+  it('holds an OS shutdown (Linux, macOS) and quits through the stop', async () => {
+    const f = fakeElectron();
+    const s = (await start(f).shell)!;
+    const event = { preventDefault: vi.fn() };
+    f.electron.powerMonitor.emit('shutdown', event);
+    expect(event.preventDefault).toHaveBeenCalled();
+    expect(s.core.stopAll).toHaveBeenCalledWith('app-quit');
+    expect(f.app.quit).toHaveBeenCalled();
+  });
+
+  it('stops on the end of a Windows session (shutdown, restart, log-off), where before-quit never comes', async () => {
+    for (const event of ['query-session-end', 'session-end']) {
+      const f = fakeElectron();
+      const s = (await start(f, [], {}, Object.assign(new EventEmitter(), { platform: 'win32' as NodeJS.Platform })).shell)!;
+      FakeBrowserWindow.instances.at(-1)!.emit(event, { reasons: ['logoff'], preventDefault: vi.fn() });
+      expect(s.core.stopAll).toHaveBeenCalledWith('app-quit');
+    }
+  });
+
+  it('keeps the display awake while a session exists, and only then', async () => {
+    const f = fakeElectron();
+    const { shell, core } = start(f);
+    const s = (await shell)!;
+    expect(f.powerSaveBlocker.start).not.toHaveBeenCalled();
+    for (const l of core.runningListeners) l('Routine (neck): running, 4:00 left');
+    expect(f.powerSaveBlocker.start).toHaveBeenCalledWith('prevent-display-sleep');
+    expect(f.powerSaveBlocker.blockers.size).toBe(1);
+    for (const l of core.runningListeners) l('Routine (neck): running, 3:59 left');
+    expect(f.powerSaveBlocker.start).toHaveBeenCalledTimes(1);
+    expect(s.power.keepingAwake()).toBe(true);
+    for (const l of core.runningListeners) l(null);
+    expect(f.powerSaveBlocker.blockers.size).toBe(0);
+    expect(s.power.keepingAwake()).toBe(false);
+  });
+
+  it('stops when the screen locks on Linux, where Electron has no lock-screen event', async () => {
+    vi.useFakeTimers();
+    const f = fakeElectron();
+    const { shell, core } = start(f);
+    const s = (await shell)!;
+    for (const l of core.runningListeners) l('Routine (neck): running, 4:00 left');
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(s.core.stopAll).not.toHaveBeenCalled();
+    f.idle.state = 'locked';
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(s.core.stopAll).toHaveBeenCalledWith('suspend');
+    expect(s.core.stopAll).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(3000); // still locked: one stop per lock
+    expect(s.core.stopAll).toHaveBeenCalledTimes(1);
+    for (const l of core.runningListeners) l(null);
+    f.electron.powerMonitor.getSystemIdleState.mockClear();
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(f.electron.powerMonitor.getSystemIdleState).not.toHaveBeenCalled(); // no poll without a session
+  });
+
+  it("stops when logind says the session locked (the screen locker's LockedHint), though Chromium does not see it", async () => {
+    vi.useFakeTimers();
+    const hint = { locked: false };
+    const asked: string[] = [];
+    const logind: DesktopBus = {
+      hasOwner: async () => true,
+      getProperty: async (dest, path, iface, prop) => (asked.push(`${dest} ${path} ${iface}.${prop}`), hint.locked),
+      close: () => undefined,
+    };
+    const f = fakeElectron();
+    const { shell, core } = start(f, [], {}, undefined, logind);
+    await shell;
+    for (const l of core.runningListeners) l('Routine (neck): running, 4:00 left');
+    await vi.advanceTimersByTimeAsync(2500);
+    expect(core.stopAll).not.toHaveBeenCalled();
+    expect(asked[0]).toBe('org.freedesktop.login1 /org/freedesktop/login1/session/auto org.freedesktop.login1.Session.LockedHint');
+    hint.locked = true;
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(core.stopAll).toHaveBeenCalledWith('suspend');
+  });
+
+  it('enables the global shortcuts portal before ready on Wayland, keeping other features', async () => {
+    const f = fakeElectron({ enableFeatures: 'WebRTCPipeWireCapturer' });
+    await start(f, [], { XDG_SESSION_TYPE: 'wayland' }).shell;
+    const sw = f.order.indexOf('switch:enable-features=WebRTCPipeWireCapturer,GlobalShortcutsPortal');
+    expect(sw).toBeGreaterThanOrEqual(0);
+    expect(sw).toBeLessThan(f.order.indexOf('ready'));
+    const x11 = fakeElectron();
+    await start(x11, [], { XDG_SESSION_TYPE: 'x11' }).shell;
+    expect(x11.app.commandLine.appendSwitch).not.toHaveBeenCalled();
+  });
+
+  it("lets the window's Export CSV reach a save dialog (Electron's session would cancel it otherwise)", async () => {
+    const f = fakeElectron();
+    f.paths.downloads = '/home/u/Downloads';
+    await start(f).shell;
+    const wc = FakeBrowserWindow.instances[0]!.webContents;
+    const item = {
+      getURL: () => 'blob:app://unknot/0d6c',
+      getFilename: () => 'unknot-history-2026-12-01.csv',
+      getTotalBytes: () => 300,
+      setSaveDialogOptions: vi.fn(),
+    };
+    const event = { preventDefault: vi.fn() };
+    f.electron.session.defaultSession.emit('will-download', event, item, wc);
+    expect(event.preventDefault).not.toHaveBeenCalled();
+    expect(item.setSaveDialogOptions).toHaveBeenCalledWith(expect.objectContaining({ defaultPath: join('/home/u/Downloads', 'unknot-history-2026-12-01.csv') }));
+  });
+
+  it('hardens the main window once, though web-contents-created sees it too', async () => {
+    const log = vi.fn();
+    const f = fakeElectron();
+    const core = fakeCore();
+    await startShell({
+      electron: f.electron as unknown as ShellElectron,
+      createCore: async () => core,
+      argv: [],
+      env: {},
+      preloadPath: '/p.js',
+      rendererDir: '/r',
+      log,
+      process: Object.assign(new EventEmitter(), { platform: 'linux' as NodeJS.Platform }) as never,
+    });
+    const wc = FakeBrowserWindow.instances[0]!.webContents;
+    f.app.emit('web-contents-created', {}, wc);
+    const callback = vi.fn();
+    wc.emitPreventable('select-bluetooth-device', [], callback);
+    expect(callback).toHaveBeenCalledTimes(1);
+    log.mockClear();
+    wc.emitPreventable('will-navigate', 'https://evil.example/');
+    expect(log).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('no shortcut, tray or lock claim the desktop does not honour', () => {
+  function fakeBus(opts: { watcher: boolean; portal: boolean }): DesktopBus {
+    return {
+      hasOwner: async (name) => (name === 'org.kde.StatusNotifierWatcher' ? opts.watcher : false),
+      getProperty: async () => {
+        if (!opts.portal) throw new Error('org.freedesktop.DBus.Error.ServiceUnknown');
+        return 1;
+      },
+      close: () => undefined,
+    };
+  }
+  async function startOn(env: NodeJS.ProcessEnv, bus: DesktopBus | null, f = fakeElectron()) {
+    const core = fakeCore();
+    const log = vi.fn();
+    const s = (await startShell({
+      electron: f.electron as unknown as ShellElectron,
+      createCore: async () => core,
+      argv: [],
+      env,
+      preloadPath: '/p.js',
+      rendererDir: '/r',
+      log,
+      openDesktopBus: () => bus,
+      openSystemBus: () => null,
+      process: Object.assign(new EventEmitter(), { platform: 'linux' as NodeJS.Platform }) as never,
+    }))!;
+    const wc = FakeBrowserWindow.instances.at(-1)!.webContents;
+    core.handle.mockResolvedValue({ ok: true, result: { stopShortcut: 'CommandOrControl+Shift+Space', dataDir: '/d' } } as never);
+    const settings = async () =>
+      (await f.electron.ipcMain.handlers.get('settings.get')!({ sender: wc, senderFrame: wc.mainFrame }, undefined)) as { ok: true; result: { desktop: unknown } };
+    const trayStop = () => {
+      const calls = f.electron.Menu.buildFromTemplate.mock.calls;
+      const trayTemplates = calls.map((c) => c[0]).filter((t) => t.some((i) => i.id === 'status'));
+      return trayTemplates.at(-1)!.find((i) => i.id === 'stop')!;
+    };
+    return { s, log, settings, trayStop, f };
+  }
+
+  it('a Wayland desktop without the shortcuts portal: the settings show no shortcut and say why; the tray names none', async () => {
+    const { settings, trayStop, log } = await startOn({ XDG_SESSION_TYPE: 'wayland' }, fakeBus({ watcher: false, portal: false }));
+    expect((await settings()).result.desktop).toEqual({ stopShortcut: null, stopShortcutProblem: 'no-portal', tray: false });
+    expect(trayStop().accelerator).toBeUndefined();
+    expect(log).toHaveBeenCalledWith(expect.stringMatching(/no global shortcuts portal/));
+    expect(log).toHaveBeenCalledWith(expect.stringMatching(/no tray icons/));
+  });
+
+  it('a desktop that honours both: the shortcut is shown in the settings and the tray', async () => {
+    const { settings, trayStop } = await startOn({ XDG_SESSION_TYPE: 'wayland' }, fakeBus({ watcher: true, portal: true }));
+    expect((await settings()).result.desktop).toEqual({ stopShortcut: 'CommandOrControl+Shift+Space', stopShortcutProblem: null, tray: true });
+    expect(trayStop().accelerator).toBe('CommandOrControl+Shift+Space');
+  });
+
+  it('a shortcut another application holds is shown as none, with that reason', async () => {
+    const f = fakeElectron();
+    f.globalShortcut.register.mockReturnValue(false);
+    const { settings } = await startOn({ XDG_SESSION_TYPE: 'x11' }, fakeBus({ watcher: true, portal: false }), f);
+    expect((await settings()).result.desktop).toMatchObject({ stopShortcut: null, stopShortcutProblem: 'taken' });
+  });
+
+  it('Wayland with no session bus to ask: the shortcut is not promised', async () => {
+    const { settings } = await startOn({ XDG_SESSION_TYPE: 'wayland' }, null);
+    expect((await settings()).result.desktop).toEqual({ stopShortcut: null, stopShortcutProblem: 'unconfirmed', tray: null });
   });
 });

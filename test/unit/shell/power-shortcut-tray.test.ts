@@ -189,4 +189,20 @@ describe('tray', () => {
     const bmp = trayIconBitmap(16);
     expect(bmp.length).toBe(16 * 16 * 4);
   });
+
+  it('draws it with premultiplied alpha, as createFromBitmap reads it: no colour where it is transparent', () => {
+    for (const size of [16, 32]) {
+      const bmp = trayIconBitmap(size);
+      let opaque = 0;
+      let clear = 0;
+      for (let i = 0; i < bmp.length; i += 4) {
+        const alpha = bmp[i + 3]!;
+        for (const c of [bmp[i]!, bmp[i + 1]!, bmp[i + 2]!]) expect(c).toBeLessThanOrEqual(alpha);
+        if (alpha === 0) clear++;
+        else opaque++;
+      }
+      expect(opaque).toBeGreaterThan(0); // the knot is drawn
+      expect(clear).toBeGreaterThan(0);
+    }
+  });
 });
