@@ -131,6 +131,8 @@ export const en = {
       'button-max': 'Press its own “max” button',
       'button-power': 'Press its power button',
       'remote-power': 'Press its power button',
+      'remote-speed-max': 'Set speed 6 on its remote',
+      'speed-keys-need-running': 'Take speed keys only while the rollers run',
       'ignore-next-stop': 'Ignore the next stop',
       'ignore-every-stop': 'Ignore every stop',
       'no-status-replies': 'Never report its state',
