@@ -12,21 +12,29 @@
  *   `{ id, ok: true, result }` / `{ id, ok: false, error: { code, message } }`,
  *   events `{ event, payload }`.
  * - The connection that starts a session owns it; losing it stops the motor.
+ * - Flow control (`./flow`): stops and heartbeats run at once, other requests wait in
+ *   a bounded queue per connection and are served in turns; store writes and history
+ *   reads are rate-limited; a client that does not read is paused, then dropped.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import type { Core } from '../core/types';
+import type { Reply } from '../ipc/contract';
 import { SECURITY_HEADERS } from '../security/csp';
+import { Dispatcher, FLOW_LIMITS, Lane, PRIORITY_CHANNELS, STATE_EVENTS, STOP_CHANNELS, overtakenByStop, rateLimited } from './flow';
 
 /** Name of the cookie that carries the token. */
 export const TOKEN_COOKIE = 'unknot_token';
 /** Largest WebSocket message accepted, bytes. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** How long {@link BrowserHost.close} waits for clients to answer the close, ms. */
+const CLOSE_GRACE_MS = 500;
 
 export interface BrowserHostOptions {
   core: Core;
@@ -43,7 +51,10 @@ export interface BrowserHost {
   url: string;
   port: number;
   token: string;
-  /** Closes every WebSocket (each loss stops the motor it owned) and the server. */
+  /**
+   * Closes every WebSocket with 1001 (each loss stops the motor it owned; a client that
+   * does not answer within 0.5 s is cut off) and the server.
+   */
   close(): Promise<void>;
 }
 
@@ -181,18 +192,122 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     if (!authorised(req, url)) return deny(401, 'Unauthorized');
     const origin = req.headers.origin;
     if (origin !== `http://127.0.0.1:${port}` && origin !== `http://localhost:${port}`) return deny(403, 'Forbidden');
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, socket));
   });
 
-  const accept = (ws: WebSocket): void => {
+  /** Each open connection's lane and how to send to it. */
+  const lanes = new Map<Lane, { send: (data: unknown) => void }>();
+  const dispatcher = new Dispatcher((lane, req) => {
+    const conn = lanes.get(lane);
+    if (!conn) return dispatcher.finished(lane);
+    void options.core
+      .handle(lane.id, req.channel, req.payload)
+      .catch((err: unknown): Reply => ({ ok: false, error: { code: 'internal', message: `Something went wrong (${String(err)}).` } }))
+      .then((reply) => {
+        conn.send({ id: req.id, ...reply });
+        dispatcher.finished(lane);
+      });
+  });
+
+  const accept = (ws: WebSocket, socket: Duplex): void => {
     nextId += 1;
     const id = `ws:${nextId}`;
     sockets.add(ws);
-    const send = (data: unknown): void => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(data));
+    const lane = new Lane(id);
+    let drainTimer: ReturnType<typeof setInterval> | null = null;
+
+    // A connection that has sent a lot at once pauses after `readsPerTurn` messages read
+    // in one pass of the event loop, so that the other sockets are read too.
+    let readsThisTurn = 0;
+    let yielding = false;
+    const countRead = (): void => {
+      if (readsThisTurn === 0) {
+        setImmediate(() => {
+          readsThisTurn = 0;
+          if (!yielding) return;
+          yielding = false;
+          if (!lane.backedUp && !lane.closed) ws.resume();
+        });
+      }
+      readsThisTurn += 1;
+      if (readsThisTurn === FLOW_LIMITS.readsPerTurn) {
+        yielding = true;
+        ws.pause();
+      }
     };
-    options.core.attach({ id, kind: 'ws', send: (event, payload) => send({ event, payload }) });
+
+    /** Back to normal once the outgoing buffer has drained: held events go out, reading resumes. */
+    const checkDrained = (): void => {
+      if (!lane.backedUp || ws.bufferedAmount > FLOW_LIMITS.resumeBelowBytes) return;
+      lane.backedUp = false;
+      if (drainTimer) clearInterval(drainTimer);
+      drainTimer = null;
+      socket.off('drain', checkDrained);
+      for (const [event, payload] of lane.takeHeld()) sendEvent(event, payload);
+      if (!lane.backedUp) {
+        if (!yielding) ws.resume();
+        dispatcher.schedule();
+      }
+    };
+    /** After every send: pause a connection that does not read, drop one far behind. */
+    const checkOutgoing = (): void => {
+      const buffered = ws.bufferedAmount;
+      if (buffered > FLOW_LIMITS.closeAboveBytes) {
+        ws.terminate();
+        return;
+      }
+      if (buffered > FLOW_LIMITS.pauseAboveBytes && !lane.backedUp) {
+        lane.backedUp = true;
+        ws.pause();
+        socket.on('drain', checkDrained);
+        drainTimer = setInterval(checkDrained, FLOW_LIMITS.drainCheckMs);
+        drainTimer.unref();
+      }
+    };
+    let corked = false;
+    const send = (data: unknown): void => {
+      if (ws.readyState !== ws.OPEN) return;
+      // Everything sent in one go (say, the replies to one chunk of requests) leaves in
+      // one write: far cheaper than a system call per message under a flood.
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(() => {
+          corked = false;
+          socket.uncork();
+        });
+      }
+      ws.send(JSON.stringify(data));
+      checkOutgoing();
+    };
+    const sendEvent = (event: string, payload: unknown): void => {
+      if (lane.backedUp && STATE_EVENTS.has(event)) lane.hold(event, payload);
+      else send({ event, payload });
+    };
+    lanes.set(lane, { send });
+    dispatcher.add(lane);
+    options.core.attach({ id, kind: 'ws', send: sendEvent });
+    // Stops of this connection: one runs at a time; those that arrive meanwhile share
+    // the next one (which starts when it ends), so a flood of stops stays one stop deep.
+    let stopRunning = false;
+    let stopWaiters: (string | number)[] = [];
+    const stopNow = (reqId: string | number): void => {
+      stopWaiters.push(reqId);
+      if (!stopRunning) runStop();
+    };
+    const runStop = (): void => {
+      stopRunning = true;
+      const ids = stopWaiters;
+      stopWaiters = [];
+      void options.core.handle(id, 'device.stop', undefined).then((reply) => {
+        for (const r of ids) send({ id: r, ...reply });
+        stopRunning = false;
+        if (stopWaiters.length > 0) runStop();
+      });
+    };
     ws.on('message', (raw, isBinary) => {
+      if (lane.closed) return;
+      countRead();
       if (isBinary) {
         send({ id: null, ok: false, error: { code: 'invalid-payload', message: 'Messages must be JSON text.' } });
         return;
@@ -214,11 +329,25 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
         });
         return;
       }
-      const { id: reqId, channel, payload } = env.data;
-      void options.core.handle(id, channel, payload).then((reply) => send({ id: reqId, ...reply }));
+      const req = { id: env.data.id, channel: env.data.channel, payload: env.data.payload };
+      if (PRIORITY_CHANNELS.has(req.channel)) {
+        // A stop or a heartbeat runs now, ahead of everything queued; a stop also
+        // refuses this connection's earlier motion requests that have not run yet.
+        if (STOP_CHANNELS.has(req.channel)) for (const r of lane.overtakenBy()) send({ id: r.id, ...overtakenByStop(r.channel) });
+        if (req.channel === 'device.stop') stopNow(req.id);
+        else void options.core.handle(id, req.channel, req.payload).then((reply) => send({ id: req.id, ...reply }));
+        return;
+      }
+      const admitted = lane.admit(req);
+      if (admitted === 'queued') dispatcher.schedule();
+      else send({ id: req.id, ...rateLimited(req.channel, admitted) });
     });
     ws.on('close', () => {
       sockets.delete(ws);
+      if (drainTimer) clearInterval(drainTimer);
+      socket.off('drain', checkDrained);
+      dispatcher.remove(lane);
+      lanes.delete(lane);
       void options.core.detach(id, 'connection-lost');
     });
     ws.on('error', () => ws.terminate());
@@ -239,8 +368,15 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     token,
     close: async () => {
       const closed = [...sockets].map((ws) => new Promise<void>((r) => ws.once('close', () => r())));
-      for (const ws of sockets) ws.terminate();
+      // Going away (1001): what was sent before still arrives; a client that does not
+      // answer the close within the grace is cut off.
+      for (const ws of sockets) ws.close(1001, 'Unknot is shutting down.');
+      const grace = setTimeout(() => {
+        for (const ws of sockets) ws.terminate();
+      }, CLOSE_GRACE_MS);
       await Promise.all(closed);
+      clearTimeout(grace);
+      dispatcher.dispose();
       wss.close();
       const done = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
