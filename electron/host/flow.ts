@@ -1,27 +1,31 @@
 /**
  * Flow control of the browser host (docs/bridge.md, "Floods and slow clients"): what
  * keeps one WebSocket client from delaying stops or growing the host without bound.
+ * The server (`./server`) owns the sockets; this module holds the limits and the
+ * per-connection bookkeeping.
  *
- * - **Priority lane.** `device.stop`, `session.hurt` and `session.heartbeat` run the
- *   moment their message is read, ahead of anything queued, from any connection. A
- *   stop also refuses the requests its own connection sent before it that could start
- *   or raise motion and have not run yet: the stop is the user's last word.
+ * - **Reading in turns.** A connection's messages are parsed and answered at most
+ *   {@link FLOW_LIMITS.messagesPerTurn} per pass of the event loop; the rest of what was
+ *   read waits and reading pauses until it is done, so every socket is read in between.
+ * - **Stops first.** Each message is searched for the names `device.stop` and
+ *   `session.hurt` as it is read: a stop runs at once (at most
+ *   {@link FLOW_LIMITS.stopsPerTurn} per pass; one at a time per connection and channel,
+ *   later ones sharing the next), and refuses the motion requests its own connection
+ *   sent before it that have not run yet. `session.heartbeat` never waits in the queue.
  * - **Queue and turns.** Every other request waits in its connection's queue (at most
- *   {@link FLOW_LIMITS.maxQueued}; past that it is refused with `rate-limited` at once).
- *   A dispatcher serves the queues in turns, round robin, at most
- *   {@link FLOW_LIMITS.turnRequests} requests or {@link FLOW_LIMITS.turnMs} ms per turn,
- *   then yields to the event loop so that every socket is read between turns. At most
- *   {@link FLOW_LIMITS.maxInFlight} requests of one connection run at once.
- * - **Rate limits.** Requests that write the store or read the history are limited per
- *   connection by a token bucket ({@link RATE_LIMITS}); one over its rate is refused with
- *   `rate-limited` before it runs. (The store also coalesces its disk writes: a write
- *   waiting behind the one in flight is replaced by the newest.)
+ *   {@link FLOW_LIMITS.maxQueued}; past that it is refused with `rate-limited` at once),
+ *   served round robin, at most {@link FLOW_LIMITS.turnRequests} requests or
+ *   {@link FLOW_LIMITS.turnMs} ms per turn, at most {@link FLOW_LIMITS.maxInFlight} of
+ *   one connection at once.
+ * - **Rate limits.** Requests that write the store, read the history or start a scan
+ *   are limited per connection by a token bucket ({@link RATE_LIMITS}); one over its
+ *   rate is refused with `rate-limited` before it runs. (The store also coalesces its
+ *   disk writes: a write waiting behind the one in flight is replaced by the newest.)
  * - **Slow readers.** While a connection's outgoing buffer is above
- *   {@link FLOW_LIMITS.pauseAboveBytes}, its requests are not read and its queue is not
- *   served, and its state events are held, the latest per event name, until the
- *   buffer has drained below {@link FLOW_LIMITS.resumeBelowBytes}. Past
- *   {@link FLOW_LIMITS.closeAboveBytes} the connection is dropped (like any lost
- *   connection, that stops a session it owned).
+ *   {@link FLOW_LIMITS.pauseAboveBytes}, it is not read and its queue is not served, and
+ *   its state events are held, the latest per event name, until the buffer has drained
+ *   below {@link FLOW_LIMITS.resumeBelowBytes}. Past {@link FLOW_LIMITS.closeAboveBytes}
+ *   the connection is dropped (like any lost connection, that stops a session it owned).
  */
 import { performance } from 'node:perf_hooks';
 
@@ -38,16 +42,18 @@ export const FLOW_LIMITS = Object.freeze({
   /** Requests of one connection running at once. */
   maxInFlight: 8,
   /** Requests started per dispatcher turn, all connections together. */
-  turnRequests: 64,
+  turnRequests: 16,
   /** Longest dispatcher turn, ms, before it yields to the event loop. */
-  turnMs: 4,
-  /** Messages of one connection read in one go; past that it pauses until the next turn, so the others are read. */
-  readsPerTurn: 256,
+  turnMs: 1,
+  /** Messages of one connection parsed and answered per pass of the event loop; the rest wait (and reading pauses). */
+  messagesPerTurn: 32,
+  /** Stops of one connection taken out of turn, as they are read, per pass of the event loop. */
+  stopsPerTurn: 8,
   /** How often a paused connection's outgoing buffer is checked, ms (besides the socket's drain event). */
   drainCheckMs: 100,
 });
 
-/** Channels that never wait in a queue. */
+/** Channels that never wait in the dispatcher's queue. */
 export const PRIORITY_CHANNELS: ReadonlySet<string> = new Set(['device.stop', 'session.hurt', 'session.heartbeat']);
 
 /** Priority channels that stop the motor. */
@@ -71,12 +77,13 @@ export interface RateLimit {
   perSecond: number;
 }
 
-/** Per-connection limits of the expensive channels: store writes and history reads. */
+/** Per-connection limits of the expensive channels: store writes, history reads and starting a scan. */
 export const RATE_LIMITS: Readonly<Record<string, RateLimit>> = Object.freeze({
   'settings.set': { bucket: 'store', burst: 40, perSecond: 20 },
   'screening.set': { bucket: 'store', burst: 40, perSecond: 20 },
   'data.delete': { bucket: 'store', burst: 40, perSecond: 20 },
   'usage.history': { bucket: 'history', burst: 10, perSecond: 5 },
+  'scan.start': { bucket: 'radio', burst: 10, perSecond: 5 },
 });
 
 /** A request envelope as read from the socket. */

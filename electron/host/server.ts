@@ -27,12 +27,34 @@ import { z } from 'zod';
 import type { Core } from '../core/types';
 import type { Reply } from '../ipc/contract';
 import { SECURITY_HEADERS } from '../security/csp';
-import { Dispatcher, FLOW_LIMITS, Lane, PRIORITY_CHANNELS, STATE_EVENTS, STOP_CHANNELS, overtakenByStop, rateLimited } from './flow';
+import { Dispatcher, FLOW_LIMITS, Lane, MOTION_CHANNELS, PRIORITY_CHANNELS, STATE_EVENTS, STOP_CHANNELS, overtakenByStop, rateLimited, type FlowRequest } from './flow';
+
+/** One connection's stops of one channel: whether one runs, who waits for the next, with which payload. */
+interface StopRun {
+  running: boolean;
+  waiting: (string | number)[];
+  payload: unknown;
+}
 
 /** Name of the cookie that carries the token. */
 export const TOKEN_COOKIE = 'unknot_token';
 /** Largest WebSocket message accepted, bytes. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** The stop channels' names as bytes, looked for in every message as it is read. */
+const STOP_NAMES = [...STOP_CHANNELS].map((c) => Buffer.from(`"${c}"`));
+/** The motion channels' names as bytes (a stop refuses the motion requests read before it and not run yet). */
+const MOTION_NAMES = [...MOTION_CHANNELS].map((c) => Buffer.from(`"${c}"`));
+
+/** A request envelope from a message's text, or null when it is not one. */
+function parseRequest(raw: Buffer): FlowRequest | null {
+  try {
+    const env = RequestEnvelope.safeParse(JSON.parse(raw.toString()));
+    return env.success ? { id: env.data.id, channel: env.data.channel, payload: env.data.payload } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** How long {@link BrowserHost.close} waits for clients to answer the close, ms. */
 const CLOSE_GRACE_MS = 500;
 
@@ -216,26 +238,6 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     const lane = new Lane(id);
     let drainTimer: ReturnType<typeof setInterval> | null = null;
 
-    // A connection that has sent a lot at once pauses after `readsPerTurn` messages read
-    // in one pass of the event loop, so that the other sockets are read too.
-    let readsThisTurn = 0;
-    let yielding = false;
-    const countRead = (): void => {
-      if (readsThisTurn === 0) {
-        setImmediate(() => {
-          readsThisTurn = 0;
-          if (!yielding) return;
-          yielding = false;
-          if (!lane.backedUp && !lane.closed) ws.resume();
-        });
-      }
-      readsThisTurn += 1;
-      if (readsThisTurn === FLOW_LIMITS.readsPerTurn) {
-        yielding = true;
-        ws.pause();
-      }
-    };
-
     /** Back to normal once the outgoing buffer has drained: held events go out, reading resumes. */
     const checkDrained = (): void => {
       if (!lane.backedUp || ws.bufferedAmount > FLOW_LIMITS.resumeBelowBytes) return;
@@ -245,7 +247,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       socket.off('drain', checkDrained);
       for (const [event, payload] of lane.takeHeld()) sendEvent(event, payload);
       if (!lane.backedUp) {
-        if (!yielding) ws.resume();
+        if (!readPaused) ws.resume();
         dispatcher.schedule();
       }
     };
@@ -287,31 +289,29 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     lanes.set(lane, { send });
     dispatcher.add(lane);
     options.core.attach({ id, kind: 'ws', send: sendEvent });
-    // Stops of this connection: one runs at a time; those that arrive meanwhile share
-    // the next one (which starts when it ends), so a flood of stops stays one stop deep.
-    let stopRunning = false;
-    let stopWaiters: (string | number)[] = [];
-    const stopNow = (reqId: string | number): void => {
-      stopWaiters.push(reqId);
-      if (!stopRunning) runStop();
+    // Stops (device.stop, session.hurt) of this connection: one of each runs at a time;
+    // those that arrive meanwhile share the next one (which starts when it ends, with
+    // the latest payload), so a flood of stops stays one stop deep and none is refused.
+    const stops = new Map<string, StopRun>();
+    const stopNow = (channel: string, reqId: string | number, payload: unknown): void => {
+      let run = stops.get(channel);
+      if (!run) stops.set(channel, (run = { running: false, waiting: [], payload }));
+      run.waiting.push(reqId);
+      run.payload = payload;
+      if (!run.running) runStop(channel, run);
     };
-    const runStop = (): void => {
-      stopRunning = true;
-      const ids = stopWaiters;
-      stopWaiters = [];
-      void options.core.handle(id, 'device.stop', undefined).then((reply) => {
+    const runStop = (channel: string, run: StopRun): void => {
+      run.running = true;
+      const ids = run.waiting;
+      run.waiting = [];
+      void options.core.handle(id, channel, run.payload).then((reply) => {
         for (const r of ids) send({ id: r, ...reply });
-        stopRunning = false;
-        if (stopWaiters.length > 0) runStop();
+        run.running = false;
+        if (run.waiting.length > 0) runStop(channel, run);
       });
     };
-    ws.on('message', (raw, isBinary) => {
-      if (lane.closed) return;
-      countRead();
-      if (isBinary) {
-        send({ id: null, ok: false, error: { code: 'invalid-payload', message: 'Messages must be JSON text.' } });
-        return;
-      }
+    /** Parses one text message and runs it (a stop or a heartbeat), queues it or refuses it. */
+    const route = (raw: Buffer): void => {
       let parsed: unknown;
       try {
         parsed = JSON.parse(raw.toString());
@@ -333,14 +333,92 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       if (PRIORITY_CHANNELS.has(req.channel)) {
         // A stop or a heartbeat runs now, ahead of everything queued; a stop also
         // refuses this connection's earlier motion requests that have not run yet.
-        if (STOP_CHANNELS.has(req.channel)) for (const r of lane.overtakenBy()) send({ id: r.id, ...overtakenByStop(r.channel) });
-        if (req.channel === 'device.stop') stopNow(req.id);
-        else void options.core.handle(id, req.channel, req.payload).then((reply) => send({ id: req.id, ...reply }));
+        if (STOP_CHANNELS.has(req.channel)) {
+          for (const r of lane.overtakenBy()) send({ id: r.id, ...overtakenByStop(r.channel) });
+          stopNow(req.channel, req.id, req.payload);
+          return;
+        }
+        void options.core.handle(id, req.channel, req.payload).then((reply) => send({ id: req.id, ...reply }));
         return;
       }
       const admitted = lane.admit(req);
       if (admitted === 'queued') dispatcher.schedule();
       else send({ id: req.id, ...rateLimited(req.channel, admitted) });
+    };
+
+    // This connection's messages are parsed and answered at most `messagesPerTurn` per
+    // pass of the event loop; the rest of what was read waits in the inbox, and reading
+    // pauses until it is empty, so a flood on one socket cannot hold up a stop on
+    // another. A stop is looked for as each message is read (a search for its channel's
+    // name, cheap) and runs at once, refusing the motion requests read before it.
+    const inbox: { raw: Buffer; motion: boolean }[] = [];
+    let motionInInbox = 0;
+    let readPaused = false;
+    let handledThisTurn = 0;
+    let stopsThisTurn = 0;
+    let turnScheduled = false;
+    const nextTurn = (): void => {
+      if (turnScheduled) return;
+      turnScheduled = true;
+      setImmediate(() => {
+        turnScheduled = false;
+        handledThisTurn = 0;
+        stopsThisTurn = 0;
+        while (inbox.length > 0 && handledThisTurn < FLOW_LIMITS.messagesPerTurn && !lane.closed) {
+          handledThisTurn += 1;
+          const e = inbox.shift()!;
+          if (e.motion) motionInInbox -= 1;
+          route(e.raw);
+        }
+        if (inbox.length > 0) nextTurn();
+        else if (readPaused) {
+          readPaused = false;
+          if (!lane.backedUp && !lane.closed) ws.resume();
+        }
+      });
+    };
+    /** A stop was read out of turn: the motion requests waiting in the inbox, sent before it, are refused. */
+    const overtakeInbox = (): void => {
+      for (let i = inbox.length - 1; i >= 0 && motionInInbox > 0; i -= 1) {
+        const e = inbox[i]!;
+        if (!e.motion) continue;
+        e.motion = false;
+        motionInInbox -= 1;
+        const req = parseRequest(e.raw);
+        if (req && MOTION_CHANNELS.has(req.channel)) {
+          inbox.splice(i, 1);
+          send({ id: req.id, ...overtakenByStop(req.channel) });
+        }
+      }
+    };
+    ws.on('message', (data, isBinary) => {
+      if (lane.closed) return;
+      if (isBinary) {
+        send({ id: null, ok: false, error: { code: 'invalid-payload', message: 'Messages must be JSON text.' } });
+        return;
+      }
+      const raw = data as Buffer;
+      if (stopsThisTurn < FLOW_LIMITS.stopsPerTurn && STOP_NAMES.some((name) => raw.includes(name))) {
+        stopsThisTurn += 1;
+        nextTurn();
+        if (motionInInbox > 0) overtakeInbox();
+        route(raw);
+        return;
+      }
+      if (inbox.length === 0 && handledThisTurn < FLOW_LIMITS.messagesPerTurn) {
+        handledThisTurn += 1;
+        nextTurn();
+        route(raw);
+        return;
+      }
+      const motion = MOTION_NAMES.some((name) => raw.includes(name));
+      if (motion) motionInInbox += 1;
+      inbox.push({ raw, motion });
+      if (!readPaused) {
+        readPaused = true;
+        ws.pause();
+      }
+      nextTurn();
     });
     ws.on('close', () => {
       sockets.delete(ws);

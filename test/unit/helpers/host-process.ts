@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ScanResults, SimPeripheralState } from '../../../electron/ipc/contract';
 import { ALL_NO, until } from './core-harness';
+import { RawWsClient } from './raw-ws';
 import { HostClient } from './ws-client';
 
 export const ROOT = join(__dirname, '../../..');
@@ -145,4 +146,92 @@ export async function runningGun(port: number, token: string): Promise<{ client:
  */
 export function sawStop(client: HostClient, from: number): boolean {
   return client.events.slice(from).some((e) => e.event === 'sim.state' && Number(proState(e.payload)?.rpm ?? NaN) === 0);
+}
+
+/** What {@link floodWithoutReading} saw. */
+export interface NonReadingFlood {
+  /** Requests the client wrote to its socket (most of them never read by the host, once it stops reading). */
+  written: number;
+  rssStartBytes: number;
+  rssMaxBytes: number;
+  /** When the simulated gun was seen at 0 rpm, ms after the flood began; null if not within the flood and 5 s after. */
+  gunStoppedAfterMs: number | null;
+  /** The host closed the connection. */
+  dropped: boolean;
+  /** Bytes still waiting in the client's socket at the end (the host stopped reading them). */
+  unreadBytes: number;
+  /** The reason of the session's end, as an observer connection saw it. */
+  endedReason: string | undefined;
+  rpmAtEnd: number;
+}
+
+/**
+ * The slow-client attack on a host process: a raw client connects the simulated Pro,
+ * starts a session at full intensity, then stops reading and, for `ms`, floods
+ * `settings.get` (a few KB of reply each) with a heartbeat every 500 ms, keeping at
+ * most 4 MB in its own socket. The host's RSS is sampled all along; an observer
+ * connection watches the gun.
+ */
+export async function floodWithoutReading(h: HostProcess, ms: number): Promise<NonReadingFlood> {
+  const observer = await HostClient.open(h.port, h.token);
+  const owner = await RawWsClient.open(h.port, h.token);
+  try {
+    let seq = 0;
+    const ok = async (channel: string, payload?: unknown): Promise<Record<string, unknown>> => {
+      const id = `s${++seq}`;
+      owner.send(payload === undefined ? { id, channel } : { id, channel, payload });
+      const r = await owner.reply(id);
+      if (r.ok !== true) throw new Error(`${channel}: ${JSON.stringify(r.error)}`);
+      return r.result as Record<string, unknown>;
+    };
+    await ok('screening.set', { answers: ALL_NO });
+    await ok('settings.set', { doctorNoticeAcknowledged: true });
+    await ok('scan.start');
+    await until(() => owner.messages.some((m) => m.event === 'scan.results' && JSON.stringify(m.payload).includes(PRO)), 10_000, 'the Pro is found');
+    await ok('device.connect', { peripheralId: PRO });
+    const { sessionId } = (await ok('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 120 })) as { sessionId: string };
+    await ok('session.setStep', { sessionId, intensity: 1 });
+    const rpm = async (): Promise<number> => Number(proState(await observer.ok('sim.state'))?.rpm ?? 0);
+    const runUntil = Date.now() + 10_000;
+    while ((await rpm()) === 0) {
+      if (Date.now() > runUntil) throw new Error('the gun did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+
+    owner.stopReading();
+    const rssStartBytes = rssBytes(h.hostPid);
+    let rssMaxBytes = rssStartBytes;
+    let gunStoppedAfterMs: number | null = null;
+    const t0 = Date.now();
+    let lastBeat = 0;
+    let written = 0;
+    for (let round = 0; Date.now() - t0 < ms && !owner.closed; round += 1) {
+      if (Date.now() - lastBeat > 500) {
+        owner.send({ id: `hb${++seq}`, channel: 'session.heartbeat', payload: { sessionId } });
+        lastBeat = Date.now();
+      }
+      for (let i = 0; i < 2000 && owner.socket.writableLength < 4 * 1024 * 1024; i += 1) {
+        owner.send({ id: `f${++seq}`, channel: 'settings.get' });
+        written += 1;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+      rssMaxBytes = Math.max(rssMaxBytes, rssBytes(h.hostPid));
+      if (gunStoppedAfterMs === null && round % 20 === 0 && (await rpm()) === 0) gunStoppedAfterMs = Date.now() - t0;
+    }
+    if (gunStoppedAfterMs === null) gunStoppedAfterMs = await until(async () => ((await rpm()) === 0 ? Date.now() - t0 : 0), 5000, 'the gun stops').catch(() => null);
+    const ended = observer.events.find((e) => e.event === 'session.ended')?.payload as { reason: string } | undefined;
+    return {
+      written,
+      rssStartBytes,
+      rssMaxBytes,
+      gunStoppedAfterMs,
+      dropped: owner.closed,
+      unreadBytes: owner.socket.writableLength,
+      endedReason: ended?.reason,
+      rpmAtEnd: await rpm(),
+    };
+  } finally {
+    owner.destroy();
+    observer.close();
+  }
 }

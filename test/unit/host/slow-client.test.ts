@@ -12,11 +12,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FLOW_LIMITS } from '../../../electron/host/flow';
 import { startBrowserHost, type BrowserHost } from '../../../electron/host/server';
-import { ALL_NO, sleep, until } from '../helpers/core-harness';
+import { sleep, until } from '../helpers/core-harness';
 import { FakeCore } from '../helpers/fake-core';
-import { PRO, proState, rssBytes, startHostProcess, type HostProcess } from '../helpers/host-process';
+import { floodWithoutReading, startHostProcess, type HostProcess } from '../helpers/host-process';
 import { RawWsClient } from '../helpers/raw-ws';
-import { HostClient } from '../helpers/ws-client';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -95,63 +94,16 @@ describe('a session owner that stops reading and floods, against the host proces
         /* gone */
       }
     });
-    const observer = await HostClient.open(h.port, h.token);
-    cleanups.push(() => observer.close());
-    const owner = await RawWsClient.open(h.port, h.token);
-    cleanups.push(() => owner.destroy());
-    let seq = 0;
-    const ok = async (channel: string, payload?: unknown): Promise<Record<string, unknown>> => {
-      const id = `s${++seq}`;
-      owner.send(payload === undefined ? { id, channel } : { id, channel, payload });
-      const r = await owner.reply(id);
-      if (r.ok !== true) throw new Error(`${channel}: ${JSON.stringify(r.error)}`);
-      return r.result as Record<string, unknown>;
-    };
-    await ok('screening.set', { answers: ALL_NO });
-    await ok('settings.set', { doctorNoticeAcknowledged: true });
-    await ok('scan.start');
-    await until(() => owner.messages.some((m) => m.event === 'scan.results' && JSON.stringify(m.payload).includes(PRO)), 10_000, 'the Pro is found');
-    await ok('device.connect', { peripheralId: PRO });
-    const { sessionId } = (await ok('session.start', { muscleGroup: 'upper-back', plannedMotorSeconds: 120 })) as { sessionId: string };
-    await ok('session.setStep', { sessionId, intensity: 1 });
-    const rpm = async (): Promise<number> => Number(proState(await observer.ok('sim.state'))?.rpm ?? 0);
-    const runUntil = Date.now() + 10_000;
-    while ((await rpm()) === 0) {
-      if (Date.now() > runUntil) throw new Error('the gun did not start');
-      await sleep(50);
-    }
-
-    // Stop reading, and flood: settings.get (a few KB of reply each) with a heartbeat every 500 ms.
-    owner.stopReading();
-    const rss0 = rssBytes(h.hostPid);
-    let rssMax = rss0;
-    let gunStoppedAt: number | null = null;
-    const t0 = Date.now();
-    let lastBeat = 0;
-    let sent = 0;
-    for (let round = 0; Date.now() - t0 < 8000 && !owner.closed; round += 1) {
-      if (Date.now() - lastBeat > 500) {
-        owner.send({ id: `hb${++seq}`, channel: 'session.heartbeat', payload: { sessionId } });
-        lastBeat = Date.now();
-      }
-      // a flood, not a test of this process's own memory: at most 4 MB wait in its socket
-      for (let i = 0; i < 2000 && owner.socket.writableLength < 4 * 1024 * 1024; i += 1) {
-        owner.send({ id: `f${++seq}`, channel: 'settings.get' });
-        sent += 1;
-      }
-      await sleep(5);
-      rssMax = Math.max(rssMax, rssBytes(h.hostPid));
-      if (gunStoppedAt === null && round % 20 === 0 && (await rpm()) === 0) gunStoppedAt = Date.now() - t0;
-    }
-    if (gunStoppedAt === null) gunStoppedAt = await until(async () => ((await rpm()) === 0 ? Date.now() - t0 : 0), 5000, 'the gun stops').catch(() => null);
-    const growthMb = (rssMax - rss0) / 1024 / 1024;
-    expect(growthMb, `the host grew by ${growthMb.toFixed(0)} MB under ${sent} requests`).toBeLessThan(100);
-    console.log(`non-reading owner: ${sent} requests written in 8 s; host RSS ${(rss0 / 1048576).toFixed(0)} → max ${(rssMax / 1048576).toFixed(0)} MB (+${growthMb.toFixed(1)} MB); gun stopped after ${gunStoppedAt} ms; closed: ${owner.closed}`);
+    const r = await floodWithoutReading(h, 8000);
+    const growthMb = (r.rssMaxBytes - r.rssStartBytes) / 1024 / 1024;
+    console.log(
+      `non-reading owner: ${r.written} requests written in 8 s; host RSS ${(r.rssStartBytes / 1048576).toFixed(0)} → max ${(r.rssMaxBytes / 1048576).toFixed(0)} MB (+${growthMb.toFixed(1)} MB); gun stopped after ${r.gunStoppedAfterMs} ms; dropped: ${r.dropped}`,
+    );
+    expect(growthMb, `the host grew by ${growthMb.toFixed(0)} MB under ${r.written} requests`).toBeLessThan(100);
     // throttled (the host no longer reads it: its own socket stays full) or dropped
-    expect(owner.closed || owner.socket.writableLength > 1024 * 1024, 'the host stopped reading the flood').toBe(true);
-    expect(gunStoppedAt, 'the gun stopped').not.toBeNull();
-    const ended = observer.events.find((e) => e.event === 'session.ended')?.payload as { reason: string } | undefined;
-    expect(['watchdog', 'connection-lost']).toContain(ended?.reason);
-    expect(await rpm()).toBe(0);
+    expect(r.dropped || r.unreadBytes > 1024 * 1024, 'the host stopped reading the flood').toBe(true);
+    expect(r.gunStoppedAfterMs, 'the gun stopped').not.toBeNull();
+    expect(['watchdog', 'connection-lost']).toContain(r.endedReason);
+    expect(r.rpmAtEnd).toBe(0);
   }, 60_000);
 });
