@@ -299,6 +299,8 @@ export class DeviceLink {
   private readonly early: { followUp: Write[]; followUpIsStop: boolean; replay: Command[] }[] = [];
   /** The latest stop and how it stands. */
   private watch: StopWatch | null = null;
+  /** Callers of {@link awaitStopVerdict} still waiting (released when a new run supersedes the watch). */
+  private readonly verdictWaiters = new Set<() => void>();
 
   constructor(options: DeviceLinkOptions) {
     this.transport = options.transport;
@@ -440,11 +442,14 @@ export class DeviceLink {
       });
       const offDown = this.on('disconnected', () => finish());
       const finish = (): void => {
+        this.verdictWaiters.delete(finish);
         off();
         offDown();
         if (timer !== null) this.clock.clearTimeout(timer);
         resolve();
       };
+      // a new motor command ends the watch without a verdict: nothing more to wait for
+      this.verdictWaiters.add(finish);
       timer = this.clock.setTimeout(finish, maxMs);
     });
   }
@@ -841,6 +846,7 @@ export class DeviceLink {
     this.clearWatchTimers();
     this.watch = null;
     this.dropWatchQueries();
+    for (const waiter of [...this.verdictWaiters]) waiter();
   }
 
   /** Removes queued status requests of a stop watch (they would only delay what follows). */
