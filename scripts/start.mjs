@@ -24,12 +24,24 @@ export function electronBinary(base = root) {
   return { ok: true, bin };
 }
 
-function run(cmd, argv) {
+/**
+ * Runs the app as a child process and follows it: Ctrl+C, SIGTERM, SIGHUP (the terminal
+ * closed) and SIGQUIT are passed on, and this launcher exits with the child's status.
+ * With `ipc`, the child gets an IPC channel that closes when this launcher dies, even
+ * when it is killed outright (SIGKILL): the browser host then stops every motor and exits.
+ */
+function run(cmd, argv, { ipc = false } = {}) {
   // UNKNOT_EXIT_WITH_PARENT: the host stops (every motor first) if this launcher dies.
-  const child = spawn(cmd, argv, { stdio: 'inherit', cwd: root, env: { ...process.env, UNKNOT_EXIT_WITH_PARENT: '1' } });
+  const child = spawn(cmd, argv, {
+    stdio: ipc ? ['inherit', 'inherit', 'inherit', 'ipc'] : 'inherit',
+    cwd: root,
+    env: { ...process.env, UNKNOT_EXIT_WITH_PARENT: '1' },
+  });
   const forward = (sig) => child.kill(sig);
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']) process.on(sig, forward);
+  // A closed terminal makes writes fail: never a crash of the launcher (the child would lose its parent).
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
   // `npm start` killed by its pid leaves this script orphaned: follow it down.
   const parent = process.ppid;
@@ -49,6 +61,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
         ? 'Unknot: starting the browser host (--browser).'
         : `Unknot: ${electron.why}; starting the browser host instead (it prints the address to open).`,
     );
-    run(process.execPath, [join(root, 'out', 'main', 'host.js'), ...args.filter((a) => a !== '--browser')]);
+    run(process.execPath, [join(root, 'out', 'main', 'host.js'), ...args.filter((a) => a !== '--browser')], { ipc: true });
   }
 }

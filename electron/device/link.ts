@@ -327,6 +327,8 @@ export class DeviceLink {
   private rampTimer: unknown = null;
   /** Counts stops (and link losses): a rise held back before the latest one is never resumed. */
   private stopSeq = 0;
+  /** Callers of {@link awaitStopVerdict} still waiting (released when a new run supersedes the watch). */
+  private readonly verdictWaiters = new Set<() => void>();
 
   constructor(options: DeviceLinkOptions) {
     this.transport = options.transport;
@@ -473,11 +475,14 @@ export class DeviceLink {
       });
       const offDown = this.on('disconnected', () => finish());
       const finish = (): void => {
+        this.verdictWaiters.delete(finish);
         off();
         offDown();
         if (timer !== null) this.clock.clearTimeout(timer);
         resolve();
       };
+      // a new motor command ends the watch without a verdict: nothing more to wait for
+      this.verdictWaiters.add(finish);
       timer = this.clock.setTimeout(finish, maxMs);
     });
   }
@@ -998,6 +1003,7 @@ export class DeviceLink {
     this.clearWatchTimers();
     this.watch = null;
     this.dropWatchQueries();
+    for (const waiter of [...this.verdictWaiters]) waiter();
   }
 
   /** Removes queued status requests of a stop watch (they would only delay what follows). */

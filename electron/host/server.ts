@@ -12,21 +12,51 @@
  *   `{ id, ok: true, result }` / `{ id, ok: false, error: { code, message } }`,
  *   events `{ event, payload }`.
  * - The connection that starts a session owns it; losing it stops the motor.
+ * - Flow control (`./flow`): stops and heartbeats run at once, other requests wait in
+ *   a bounded queue per connection and are served in turns; store writes and history
+ *   reads are rate-limited; a client that does not read is paused, then dropped.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import type { Core } from '../core/types';
+import type { Reply } from '../ipc/contract';
 import { SECURITY_HEADERS } from '../security/csp';
+import { Dispatcher, FLOW_LIMITS, Lane, MOTION_CHANNELS, PRIORITY_CHANNELS, STATE_EVENTS, STOP_CHANNELS, overtakenByStop, rateLimited, type FlowRequest } from './flow';
+
+/** One connection's stops of one channel: whether one runs, who waits for the next, with which payload. */
+interface StopRun {
+  running: boolean;
+  waiting: (string | number)[];
+  payload: unknown;
+}
 
 /** Name of the cookie that carries the token. */
 export const TOKEN_COOKIE = 'unknot_token';
 /** Largest WebSocket message accepted, bytes. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** The stop channels' names as bytes, looked for in every message as it is read. */
+const STOP_NAMES = [...STOP_CHANNELS].map((c) => Buffer.from(`"${c}"`));
+/** The motion channels' names as bytes (a stop refuses the motion requests read before it and not run yet). */
+const MOTION_NAMES = [...MOTION_CHANNELS].map((c) => Buffer.from(`"${c}"`));
+
+/** A request envelope from a message's text, or null when it is not one. */
+function parseRequest(raw: Buffer): FlowRequest | null {
+  try {
+    const env = RequestEnvelope.safeParse(JSON.parse(raw.toString()));
+    return env.success ? { id: env.data.id, channel: env.data.channel, payload: env.data.payload } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** How long {@link BrowserHost.close} waits for clients to answer the close, ms. */
+const CLOSE_GRACE_MS = 500;
 
 export interface BrowserHostOptions {
   core: Core;
@@ -43,7 +73,10 @@ export interface BrowserHost {
   url: string;
   port: number;
   token: string;
-  /** Closes every WebSocket (each loss stops the motor it owned) and the server. */
+  /**
+   * Closes every WebSocket with 1001 (each loss stops the motor it owned; a client that
+   * does not answer within 0.5 s is cut off) and the server.
+   */
   close(): Promise<void>;
 }
 
@@ -181,22 +214,104 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     if (!authorised(req, url)) return deny(401, 'Unauthorized');
     const origin = req.headers.origin;
     if (origin !== `http://127.0.0.1:${port}` && origin !== `http://localhost:${port}`) return deny(403, 'Forbidden');
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, socket));
   });
 
-  const accept = (ws: WebSocket): void => {
+  /** Each open connection's lane and how to send to it. */
+  const lanes = new Map<Lane, { send: (data: unknown) => void }>();
+  const dispatcher = new Dispatcher((lane, req) => {
+    const conn = lanes.get(lane);
+    if (!conn) return dispatcher.finished(lane);
+    void options.core
+      .handle(lane.id, req.channel, req.payload)
+      .catch((err: unknown): Reply => ({ ok: false, error: { code: 'internal', message: `Something went wrong (${String(err)}).` } }))
+      .then((reply) => {
+        conn.send({ id: req.id, ...reply });
+        dispatcher.finished(lane);
+      });
+  });
+
+  const accept = (ws: WebSocket, socket: Duplex): void => {
     nextId += 1;
     const id = `ws:${nextId}`;
     sockets.add(ws);
-    const send = (data: unknown): void => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(data));
+    const lane = new Lane(id);
+    let drainTimer: ReturnType<typeof setInterval> | null = null;
+
+    /** Back to normal once the outgoing buffer has drained: held events go out, reading resumes. */
+    const checkDrained = (): void => {
+      if (!lane.backedUp || ws.bufferedAmount > FLOW_LIMITS.resumeBelowBytes) return;
+      lane.backedUp = false;
+      if (drainTimer) clearInterval(drainTimer);
+      drainTimer = null;
+      socket.off('drain', checkDrained);
+      for (const [event, payload] of lane.takeHeld()) sendEvent(event, payload);
+      if (!lane.backedUp) {
+        if (!readPaused) ws.resume();
+        dispatcher.schedule();
+      }
     };
-    options.core.attach({ id, kind: 'ws', send: (event, payload) => send({ event, payload }) });
-    ws.on('message', (raw, isBinary) => {
-      if (isBinary) {
-        send({ id: null, ok: false, error: { code: 'invalid-payload', message: 'Messages must be JSON text.' } });
+    /** After every send: pause a connection that does not read, drop one far behind. */
+    const checkOutgoing = (): void => {
+      const buffered = ws.bufferedAmount;
+      if (buffered > FLOW_LIMITS.closeAboveBytes) {
+        ws.terminate();
         return;
       }
+      if (buffered > FLOW_LIMITS.pauseAboveBytes && !lane.backedUp) {
+        lane.backedUp = true;
+        ws.pause();
+        socket.on('drain', checkDrained);
+        drainTimer = setInterval(checkDrained, FLOW_LIMITS.drainCheckMs);
+        drainTimer.unref();
+      }
+    };
+    let corked = false;
+    const send = (data: unknown): void => {
+      if (ws.readyState !== ws.OPEN) return;
+      // Everything sent in one go (say, the replies to one chunk of requests) leaves in
+      // one write: far cheaper than a system call per message under a flood.
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(() => {
+          corked = false;
+          socket.uncork();
+        });
+      }
+      ws.send(JSON.stringify(data));
+      checkOutgoing();
+    };
+    const sendEvent = (event: string, payload: unknown): void => {
+      if (lane.backedUp && STATE_EVENTS.has(event)) lane.hold(event, payload);
+      else send({ event, payload });
+    };
+    lanes.set(lane, { send });
+    dispatcher.add(lane);
+    options.core.attach({ id, kind: 'ws', send: sendEvent });
+    // Stops (device.stop, session.hurt) of this connection: one of each runs at a time;
+    // those that arrive meanwhile share the next one (which starts when it ends, with
+    // the latest payload), so a flood of stops stays one stop deep and none is refused.
+    const stops = new Map<string, StopRun>();
+    const stopNow = (channel: string, reqId: string | number, payload: unknown): void => {
+      let run = stops.get(channel);
+      if (!run) stops.set(channel, (run = { running: false, waiting: [], payload }));
+      run.waiting.push(reqId);
+      run.payload = payload;
+      if (!run.running) runStop(channel, run);
+    };
+    const runStop = (channel: string, run: StopRun): void => {
+      run.running = true;
+      const ids = run.waiting;
+      run.waiting = [];
+      void options.core.handle(id, channel, run.payload).then((reply) => {
+        for (const r of ids) send({ id: r, ...reply });
+        run.running = false;
+        if (run.waiting.length > 0) runStop(channel, run);
+      });
+    };
+    /** Parses one text message and runs it (a stop or a heartbeat), queues it or refuses it. */
+    const route = (raw: Buffer): void => {
       let parsed: unknown;
       try {
         parsed = JSON.parse(raw.toString());
@@ -214,11 +329,103 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
         });
         return;
       }
-      const { id: reqId, channel, payload } = env.data;
-      void options.core.handle(id, channel, payload).then((reply) => send({ id: reqId, ...reply }));
+      const req = { id: env.data.id, channel: env.data.channel, payload: env.data.payload };
+      if (PRIORITY_CHANNELS.has(req.channel)) {
+        // A stop or a heartbeat runs now, ahead of everything queued; a stop also
+        // refuses this connection's earlier motion requests that have not run yet.
+        if (STOP_CHANNELS.has(req.channel)) {
+          for (const r of lane.overtakenBy()) send({ id: r.id, ...overtakenByStop(r.channel) });
+          stopNow(req.channel, req.id, req.payload);
+          return;
+        }
+        void options.core.handle(id, req.channel, req.payload).then((reply) => send({ id: req.id, ...reply }));
+        return;
+      }
+      const admitted = lane.admit(req);
+      if (admitted === 'queued') dispatcher.schedule();
+      else send({ id: req.id, ...rateLimited(req.channel, admitted) });
+    };
+
+    // This connection's messages are parsed and answered at most `messagesPerTurn` per
+    // pass of the event loop; the rest of what was read waits in the inbox, and reading
+    // pauses until it is empty, so a flood on one socket cannot hold up a stop on
+    // another. A stop is looked for as each message is read (a search for its channel's
+    // name, cheap) and runs at once, refusing the motion requests read before it.
+    const inbox: { raw: Buffer; motion: boolean }[] = [];
+    let motionInInbox = 0;
+    let readPaused = false;
+    let handledThisTurn = 0;
+    let stopsThisTurn = 0;
+    let turnScheduled = false;
+    const nextTurn = (): void => {
+      if (turnScheduled) return;
+      turnScheduled = true;
+      setImmediate(() => {
+        turnScheduled = false;
+        handledThisTurn = 0;
+        stopsThisTurn = 0;
+        while (inbox.length > 0 && handledThisTurn < FLOW_LIMITS.messagesPerTurn && !lane.closed) {
+          handledThisTurn += 1;
+          const e = inbox.shift()!;
+          if (e.motion) motionInInbox -= 1;
+          route(e.raw);
+        }
+        if (inbox.length > 0) nextTurn();
+        else if (readPaused) {
+          readPaused = false;
+          if (!lane.backedUp && !lane.closed) ws.resume();
+        }
+      });
+    };
+    /** A stop was read out of turn: the motion requests waiting in the inbox, sent before it, are refused. */
+    const overtakeInbox = (): void => {
+      for (let i = inbox.length - 1; i >= 0 && motionInInbox > 0; i -= 1) {
+        const e = inbox[i]!;
+        if (!e.motion) continue;
+        e.motion = false;
+        motionInInbox -= 1;
+        const req = parseRequest(e.raw);
+        if (req && MOTION_CHANNELS.has(req.channel)) {
+          inbox.splice(i, 1);
+          send({ id: req.id, ...overtakenByStop(req.channel) });
+        }
+      }
+    };
+    ws.on('message', (data, isBinary) => {
+      if (lane.closed) return;
+      if (isBinary) {
+        send({ id: null, ok: false, error: { code: 'invalid-payload', message: 'Messages must be JSON text.' } });
+        return;
+      }
+      const raw = data as Buffer;
+      if (stopsThisTurn < FLOW_LIMITS.stopsPerTurn && STOP_NAMES.some((name) => raw.includes(name))) {
+        stopsThisTurn += 1;
+        nextTurn();
+        if (motionInInbox > 0) overtakeInbox();
+        route(raw);
+        return;
+      }
+      if (inbox.length === 0 && handledThisTurn < FLOW_LIMITS.messagesPerTurn) {
+        handledThisTurn += 1;
+        nextTurn();
+        route(raw);
+        return;
+      }
+      const motion = MOTION_NAMES.some((name) => raw.includes(name));
+      if (motion) motionInInbox += 1;
+      inbox.push({ raw, motion });
+      if (!readPaused) {
+        readPaused = true;
+        ws.pause();
+      }
+      nextTurn();
     });
     ws.on('close', () => {
       sockets.delete(ws);
+      if (drainTimer) clearInterval(drainTimer);
+      socket.off('drain', checkDrained);
+      dispatcher.remove(lane);
+      lanes.delete(lane);
       void options.core.detach(id, 'connection-lost');
     });
     ws.on('error', () => ws.terminate());
@@ -239,8 +446,15 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     token,
     close: async () => {
       const closed = [...sockets].map((ws) => new Promise<void>((r) => ws.once('close', () => r())));
-      for (const ws of sockets) ws.terminate();
+      // Going away (1001): what was sent before still arrives; a client that does not
+      // answer the close within the grace is cut off.
+      for (const ws of sockets) ws.close(1001, 'Unknot is shutting down.');
+      const grace = setTimeout(() => {
+        for (const ws of sockets) ws.terminate();
+      }, CLOSE_GRACE_MS);
       await Promise.all(closed);
+      clearTimeout(grace);
+      dispatcher.dispose();
       wss.close();
       const done = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();

@@ -384,6 +384,8 @@ export type ErrorCode =
   | 'device-error'
   /** The massager did not confirm its last stop: the user must say it is off (`device.confirmOff`) first. */
   | 'device-not-confirmed-off'
+  /** Browser host only: the connection sent too many requests at once, or too many store writes or history reads; this one was not run. */
+  | 'rate-limited'
   | 'internal';
 
 /**

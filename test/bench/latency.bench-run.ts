@@ -10,12 +10,18 @@
  * (c) time from an injected link drop to reconnected;
  * (d) per simulated device (Theragun, chair, EMS pad): from `device.stop` to the stop's
  *     first byte at the peripheral, and to the device's confirmation (`device.status`
- *     with the stop confirmed), in the core with the 4 ms radio model.
+ *     with the stop confirmed), in the core with the 4 ms radio model;
+ * (e) stop latency while a second connection (a worker thread) floods each request
+ *     channel in turn as fast as its socket takes them, against the same without a
+ *     flood (target: p99 at most twice the idle p99);
+ * (f) the built host process's memory while a session owner stops reading and floods
+ *     requests (target: less than 100 MB of growth).
  *
  * Uses a fresh temporary data folder, so its motor time spends no real budget, and it
  * stays within the caps (every write goes through the governor). Prints a table and
  * writes `bench-results.json` at the repository root.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +31,9 @@ import { expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createCore } from '../../electron/core/app-core';
 import { startBrowserHost } from '../../electron/host/server';
-import type { DeviceStatusEvent, ScanResults } from '../../electron/ipc/contract';
+import { REQUEST_CHANNELS, type DeviceStatusEvent, type ScanResults } from '../../electron/ipc/contract';
+import { ALL_NO } from '../unit/helpers/core-harness';
+import { floodWithoutReading, startHostProcess } from '../unit/helpers/host-process';
 import { ceilingStep, intensityToStep } from '../../protocols/intensity';
 import { THERAGUN_WRITE_GAP_MS } from '../../protocols/theragun';
 
@@ -238,6 +246,156 @@ async function measureConfirmation() {
   return out;
 }
 
+/**
+ * What (e) floods on each channel: a valid payload where the flood leaves the motor
+ * able to run, otherwise one the core refuses (the table says which). Two channels
+ * cannot be measured this way: a flood of them keeps the motor off by itself.
+ */
+const FLOOD_PAYLOADS: Record<string, { payload?: unknown; note?: string } | { skip: string }> = {
+  'device.connect': { payload: { peripheralId: 'sim-none' }, note: 'unknown device (a valid one would reconnect the gun)' },
+  'device.disconnect': { skip: 'the flood disconnects the gun' },
+  'device.stop': { skip: 'the flood itself stops the gun' },
+  'device.setHeat': { payload: { on: false } },
+  'session.start': { payload: { muscleGroup: 'knee', plannedMotorSeconds: 60 }, note: 'invalid area (a valid one would take the session between stops)' },
+  'session.heartbeat': { payload: { sessionId: 'not-mine' } },
+  'session.setStep': { payload: { sessionId: 'not-mine', intensity: 1 } },
+  'session.pause': { payload: { sessionId: 'not-mine' } },
+  'session.resume': { payload: { sessionId: 'not-mine' } },
+  'session.end': { payload: { sessionId: 'not-mine' } },
+  'session.hurt': { payload: { sessionId: 'not-mine' } },
+  'settings.set': { payload: { theme: 'dark' } },
+  'screening.set': { payload: { answers: ALL_NO } },
+  'usage.history': { payload: { days: 90 } },
+  'data.delete': { payload: { confirm: 'no' }, note: 'wrong confirmation (a valid one deletes the screening answers)' },
+  'sim.fault': { payload: { peripheralId: SIM, fault: 'clear' } },
+};
+
+type FloodRow = {
+  channel: string;
+  note?: string;
+  skipped?: string;
+  stops?: number;
+  stop_ms?: { p50: number; p99: number; max: number };
+  p99_vs_idle?: number;
+  flood?: { sent: number; per_s: number; replies: number; ok: number; codes: Record<string, number> };
+};
+
+/** (e): stop latency from the owner's connection while another connection floods each channel. */
+async function measureChannelFloods() {
+  const stopsPer = Number(process.env.BENCH_FLOOD_STOPS ?? 30);
+  const core = await createCore({ dataDir: mkdtempSync(join(tmpdir(), 'unknot-bench-f-')), demo: true, timeScale: 1, host: 'browser', version: 'bench', simLatencyMs: 4 });
+  const host = await startBrowserHost({ core, rendererDir: mkdtempSync(join(tmpdir(), 'unknot-bench-fr-')), port: 0 });
+  const radio = core.simRadio()!;
+  const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws?token=${host.token}`, { headers: { origin: `http://127.0.0.1:${host.port}` } });
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  let nextId = 1;
+  const pending = new Map<number, (m: { ok: boolean; result?: unknown; error?: { message: string } }) => void>();
+  let scan: ScanResults | undefined;
+  ws.on('message', (raw) => {
+    const m = JSON.parse(raw.toString());
+    if (m.event === 'scan.results') scan = m.payload;
+    else if (typeof m.id === 'number') {
+      pending.get(m.id)?.(m);
+      pending.delete(m.id);
+    }
+  });
+  const request = <T>(channel: string, payload?: unknown): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, (m) => (m.ok ? resolve(m.result as T) : reject(new Error(`${channel}: ${m.error?.message}`))));
+      ws.send(JSON.stringify({ id, channel, payload }));
+    });
+  await request('screening.set', { answers: ALL_NO });
+  await request('settings.set', { doctorNoticeAcknowledged: true });
+  await request('scan.start');
+  while (!scan?.devices.some((d) => d.peripheralId === SIM)) await sleep(10);
+  await request('device.connect', { peripheralId: SIM });
+  const stopArrivals: number[] = [];
+  radio.onWrite((w) => {
+    if (w.peripheralId === SIM && Buffer.from(w.bytes).toString('hex') === STOP_HEX) stopArrivals.push(performance.now());
+  });
+
+  /** `n` stops of a running gun (a fresh session each, 0.5 intensity, 20–60 ms after the gun runs). */
+  const stopsOfRunningGun = async (n: number): Promise<number[]> => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = await request<{ sessionId: string }>('session.start', { muscleGroup: GROUPS[i % GROUPS.length], plannedMotorSeconds: 60 });
+      const beat = setInterval(() => ws.send(JSON.stringify({ id: nextId++, channel: 'session.heartbeat', payload: { sessionId: s.sessionId } })), 500);
+      await request('session.setStep', { sessionId: s.sessionId, intensity: 0.5 });
+      while (Number(radio.peripheral(SIM)!.state().rpm) === 0) await sleep(2);
+      await sleep(20 + Math.random() * 40);
+      const t0 = performance.now();
+      await request('device.stop');
+      clearInterval(beat);
+      while (!stopArrivals.some((t) => t >= t0)) await sleep(1);
+      out.push(stopArrivals.find((t) => t >= t0)! - t0);
+    }
+    return out;
+  };
+  const stats = (xs: number[]) => ({ p50: round(percentile(xs, 50), 2), p99: round(percentile(xs, 99), 2), max: round(Math.max(...xs), 2) });
+
+  const idle = stats(await stopsOfRunningGun(stopsPer));
+  const rows: FloodRow[] = [];
+  for (const channel of REQUEST_CHANNELS) {
+    const plan = FLOOD_PAYLOADS[channel] ?? {};
+    if ('skip' in plan) {
+      rows.push({ channel, skipped: plan.skip });
+      continue;
+    }
+    const worker = new Worker(join(__dirname, '..', 'unit', 'helpers', 'flood-worker.mjs'), {
+      workerData: { port: host.port, token: host.token, channel, payload: plan.payload },
+    });
+    const msgs: { type: string; sent?: number; replies?: number; okReplies?: number; codes?: Record<string, number> }[] = [];
+    worker.on('message', (m) => msgs.push(m));
+    while (!msgs.some((m) => m.type === 'open')) await sleep(5);
+    const t0 = performance.now();
+    await sleep(300);
+    const latencies = await stopsOfRunningGun(stopsPer);
+    worker.postMessage('count');
+    while (!msgs.some((m) => m.type === 'count')) await sleep(5);
+    const seconds = (performance.now() - t0) / 1000;
+    worker.postMessage('end');
+    await worker.terminate();
+    const count = msgs.find((m) => m.type === 'count')!;
+    const st = stats(latencies);
+    rows.push({
+      channel,
+      ...(plan.note ? { note: plan.note } : {}),
+      stops: latencies.length,
+      stop_ms: st,
+      p99_vs_idle: round(st.p99 / idle.p99, 2),
+      flood: { sent: count.sent!, per_s: Math.round(count.sent! / seconds), replies: count.replies!, ok: count.okReplies!, codes: count.codes ?? {} },
+    });
+    await sleep(200);
+  }
+  ws.close();
+  await host.close();
+  await core.shutdown();
+  return { stops_per_channel: stopsPer, idle_stop_ms: idle, channels: rows };
+}
+
+/** (f): the built host process while a session owner stops reading and floods (8 s). */
+async function measureSlowClient() {
+  execFileSync(process.execPath, [join(__dirname, '..', '..', 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { cwd: join(__dirname, '..', '..'), stdio: 'ignore' });
+  const h = await startHostProcess();
+  try {
+    const r = await floodWithoutReading(h, 8000);
+    return {
+      seconds: 8,
+      requests_written: r.written,
+      rss_start_mb: round(r.rssStartBytes / 1048576, 1),
+      rss_max_mb: round(r.rssMaxBytes / 1048576, 1),
+      rss_growth_mb: round((r.rssMaxBytes - r.rssStartBytes) / 1048576, 1),
+      gun_stopped_after_ms: r.gunStoppedAfterMs,
+      session_ended: r.endedReason,
+      dropped: r.dropped,
+      unread_mb: round(r.unreadBytes / 1048576, 1),
+    };
+  } finally {
+    h.child.kill('SIGKILL');
+  }
+}
+
 function table(title: string, r: Results): string {
   return [
     title,
@@ -249,19 +407,24 @@ function table(title: string, r: Results): string {
   ].join('\n');
 }
 
-it('benchmark: stop latency under flood, flood writes, reconnect time', async () => {
+it('benchmark: stop latency under flood, flood writes, reconnect time, floods of every channel, a client that stops reading', async () => {
   const radio = await measure(4);
   const appOnly = await measure(0);
   const confirmation = await measureConfirmation();
+  const floods = await measureChannelFloods();
+  const slowClient = await measureSlowClient();
   const results = {
     ...radio,
     stop_confirmation: confirmation,
     app_only: { sim_att_latency_ms: 0, stop_latency_ms: appOnly.stop_latency_ms, flood_final_value_correct: appOnly.flood_final_value_correct },
+    channel_floods: floods,
+    non_reading_client: slowClient,
   };
   // keep the real-stack figures (hci.bench-run.ts, its own process) when they are already there
   const file = join(__dirname, '..', '..', 'bench-results.json');
   const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { hci?: unknown }) : {};
   writeFileSync(file, JSON.stringify({ ...results, ...(previous.hci ? { hci: previous.hci } : {}) }, null, 2) + '\n');
+  const measured = floods.channels.filter((c) => c.stop_ms);
   console.log(
     [
       '',
@@ -273,10 +436,20 @@ it('benchmark: stop latency under flood, flood writes, reconnect time', async ()
         ([label, c]) =>
           `  ${label.padEnd(16)} wire p50 ${c.wire_ms.p50} ms (max ${c.wire_ms.max})   confirmed p50 ${c.confirm_ms.p50} ms (max ${c.confirm_ms.max})   ${c.stops} stops, at most ${c.attempts_max} attempt(s)`,
       ),
+      `Stop latency while another connection floods one channel (4 ms radio model, ${floods.stops_per_channel} stops each; target p99 ≤ 2 × idle p99):`,
+      `  ${'(no flood)'.padEnd(20)} p50 ${floods.idle_stop_ms.p50} ms   p99 ${floods.idle_stop_ms.p99} ms   max ${floods.idle_stop_ms.max} ms`,
+      ...floods.channels.map((c) =>
+        c.skipped
+          ? `  ${c.channel.padEnd(20)} not measured: ${c.skipped}`
+          : `  ${c.channel.padEnd(20)} p50 ${c.stop_ms!.p50} ms   p99 ${c.stop_ms!.p99} ms (${c.p99_vs_idle}× idle)   flood ${c.flood!.per_s}/s, ${c.flood!.ok} ran, refused: ${JSON.stringify(c.flood!.codes)}${c.note ? `   [${c.note}]` : ''}`,
+      ),
+      `  worst p99 ${Math.max(...measured.map((c) => c.stop_ms!.p99))} ms (${Math.max(...measured.map((c) => c.p99_vs_idle!))}× idle)`,
+      `A session owner that stops reading and floods settings.get for ${slowClient.seconds} s (built host process): ${slowClient.requests_written} requests written; host RSS ${slowClient.rss_start_mb} → max ${slowClient.rss_max_mb} MB (+${slowClient.rss_growth_mb} MB); gun stopped after ${slowClient.gun_stopped_after_ms} ms (${slowClient.session_ended}); ${slowClient.dropped ? 'dropped' : `not read any more (${slowClient.unread_mb} MB unread in its socket)`}`,
       'Written to bench-results.json',
       '',
     ].join('\n'),
   );
   expect(radio.stops).toBeGreaterThanOrEqual(200);
   expect(radio.flood_final_value_correct && appOnly.flood_final_value_correct).toBe(true);
-}, 900_000);
+  expect(slowClient.rss_growth_mb).toBeLessThan(100);
+}, 1_800_000);

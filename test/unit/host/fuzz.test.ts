@@ -35,6 +35,7 @@ const ERROR_CODES = new Set([
   'blocked-by-screening',
   'budget-exhausted',
   'device-error',
+  'rate-limited',
   'internal',
 ]);
 

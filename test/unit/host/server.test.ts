@@ -4,34 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { Core, CoreConnection } from '../../../electron/core/types';
-import type { Reply, SessionEndReason } from '../../../electron/ipc/contract';
 import { startBrowserHost, type BrowserHost } from '../../../electron/host/server';
-
-/** A core that records what the host hands it. */
-class FakeCore implements Core {
-  attached: CoreConnection[] = [];
-  detached: { id: string; reason: SessionEndReason }[] = [];
-  calls: { id: string; channel: string; payload: unknown }[] = [];
-  attach(c: CoreConnection): void {
-    this.attached.push(c);
-  }
-  async detach(id: string, reason: SessionEndReason): Promise<void> {
-    this.detached.push({ id, reason });
-  }
-  async handle(id: string, channel: string, payload: unknown): Promise<Reply> {
-    this.calls.push({ id, channel, payload });
-    return { ok: true, result: { echoed: channel } };
-  }
-  async stopAll(): Promise<void> {}
-  runningSummary(): string | null {
-    return null;
-  }
-  onRunningChange(): () => void {
-    return () => {};
-  }
-  async shutdown(): Promise<void> {}
-}
+import { FakeCore } from '../helpers/fake-core';
 
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
