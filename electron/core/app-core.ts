@@ -536,11 +536,16 @@ export class AppCore implements Core {
       d.connection = 'connected';
       d.message = 'Reconnected. The motor stays off until you resume.';
       this.broadcastDevice();
+      // The motor time while the link was down counts until the reconnect's stop has its verdict.
+      void link.awaitStopVerdict(10_000).then(() => {
+        if (this.device === d) this.governor.deviceReachable();
+      });
     });
     link.on('reconnect-failed', () => {
       if (this.device !== d) return;
       d.connection = 'disconnected';
       this.mayBeRunning.add(d.peripheralId);
+      this.governor.deviceReachable();
       void this.governor.stopAll('device-lost');
       this.broadcastDevice();
     });

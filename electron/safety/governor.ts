@@ -211,6 +211,8 @@ export class SafetyGovernor {
     output: [],
   };
   private lastClampKey = '';
+  /** Ends the count of a motor that may run on while its link is down (see {@link devicePaused}). */
+  private unreachable: (() => void) | null = null;
   /** Stop tails being timed (see {@link idle}). */
   private readonly tailsPending = new Set<Promise<void>>();
 
@@ -244,6 +246,8 @@ export class SafetyGovernor {
 
   /** The device the governor commands (null when none is connected). */
   attachMotor(port: MotorPort | null): void {
+    // a device lost earlier is settled once another (or none) takes its place
+    if (port !== this.motor) this.deviceReachable();
     this.motor = port;
   }
 
@@ -476,7 +480,33 @@ export class SafetyGovernor {
    */
   devicePaused(message: string): void {
     const s = this.session;
-    if (s) this.pauseSession(s, message, false);
+    if (!s) return;
+    const wasOn = s.state === 'running' && s.step > 0;
+    this.pauseSession(s, message, false);
+    // A dropped link stops nothing: the motor may run on at its last speed, and its time
+    // is counted (DESIGN §4) until the device is reachable again and has confirmed the
+    // reconnect's stop, or is given up ({@link deviceReachable}).
+    if (wasOn && !this.unreachable) {
+      let done!: () => void;
+      const reachable = new Promise<void>((resolve) => (done = resolve));
+      this.unreachable = done;
+      s.tails = (s.tails ?? 0) + 1;
+      const tail = this.chargeTail(s, this.clock.now(), () => reachable);
+      this.tailsPending.add(tail);
+      void tail.finally(() => this.tailsPending.delete(tail));
+    }
+  }
+
+  /**
+   * The device the link lost is settled: the reconnect's stop has its verdict, the link
+   * was given up, or the device was disconnected or replaced. The motor time since the
+   * link dropped (counted while it may have run on) is charged now. Harmless when
+   * nothing is pending.
+   */
+  deviceReachable(): void {
+    const done = this.unreachable;
+    this.unreachable = null;
+    done?.();
   }
 
   /**
@@ -509,6 +539,7 @@ export class SafetyGovernor {
 
   /** Releases timers. */
   dispose(): void {
+    this.deviceReachable();
     this.stopTicker();
   }
 
@@ -767,16 +798,25 @@ export class SafetyGovernor {
    * reservation on disk keeps covering it meanwhile; afterwards it is released.
    */
   private async chargeStopTail(s: Session, motor: MotorPort, fromMs: number): Promise<void> {
+    await this.chargeTail(s, fromMs, motor.untilStopped ? () => motor.untilStopped!() : undefined);
+  }
+
+  /**
+   * Charges the motor time from `fromMs` (monotonic) until `until` resolves (at once when
+   * absent), to the session's group, and to a paused session's own clock; the reservation
+   * on disk is renewed meanwhile, then released. `s.tails` must already count this tail.
+   */
+  private async chargeTail(s: Session, fromMs: number, until?: () => Promise<void>): Promise<void> {
     const reserve = this.ledger.reserve;
     const renew =
-      reserve && motor.untilStopped
+      reserve && until
         ? this.clock.setInterval(() => {
             const ahead = ((Math.max(0, this.clock.now() - fromMs) / 1000) + RESERVE_AHEAD_SECONDS) * this.timeScale;
             reserve.call(this.ledger, s.id, s.group, ahead, this.clock.wallNow()).catch(() => undefined);
           }, RESERVE_RENEW_MS)
         : null;
     try {
-      await motor.untilStopped?.();
+      await until?.();
     } catch {
       // counted up to now all the same
     } finally {

@@ -85,6 +85,39 @@ describe('intensity ceiling', () => {
     expect(motor.lastStep()).toBe(0);
   });
 
+  it('a dropped link counts the motor time until the device is reachable again: it may run on at its last speed', () => {
+    const { gov, ledger, run, clock } = setup();
+    const { sessionId } = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.setStep('win', sessionId, 0.3);
+    run(sessionId, 2000);
+    const before = ledger.usedSeconds('upper-back', clock.wallNow());
+    gov.devicePaused('Lost contact with the massager.');
+    clock.advance(6000); // six seconds with the link down: nothing can stop the gun
+    expect(ledger.usedSeconds('upper-back', clock.wallNow())).toBeCloseTo(before, 3);
+    gov.deviceReachable(); // the reconnect's stop has its verdict
+    return Promise.resolve().then(async () => {
+      await new Promise((r) => setImmediate(r));
+      expect(ledger.usedSeconds('upper-back', clock.wallNow())).toBeCloseTo(before + 6, 3);
+      expect(gov.current()?.usedMotorSeconds).toBeCloseTo(before + 6, 0);
+      // settled once: a second call charges nothing more
+      clock.advance(5000);
+      gov.deviceReachable();
+      await new Promise((r) => setImmediate(r));
+      expect(ledger.usedSeconds('upper-back', clock.wallNow())).toBeCloseTo(before + 6, 3);
+    });
+  });
+
+  it('a dropped link while the motor was off counts nothing', async () => {
+    const { gov, ledger, clock } = setup();
+    const { sessionId } = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.pause('win', sessionId);
+    gov.devicePaused('Lost contact with the massager.');
+    clock.advance(6000);
+    gov.deviceReachable();
+    await new Promise((r) => setImmediate(r));
+    expect(ledger.usedSeconds('upper-back', clock.wallNow())).toBe(0);
+  });
+
   it('refuses a start when the ceiling is below the device minimum running step', () => {
     const clock = new FakeClock();
     const limits = new TestLimits();
