@@ -40,6 +40,13 @@ interface StopRun {
 export const TOKEN_COOKIE = 'unknot_token';
 /** Largest WebSocket message accepted, bytes. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
+/**
+ * Most WebSocket connections open at once (a few windows need a handful). Each one may
+ * hold up to a few MB in its buffers before flow control drops it, so this cap is what
+ * bounds the host's memory under many clients that stop reading; one more is refused
+ * with HTTP 503 at the upgrade.
+ */
+export const MAX_CONNECTIONS = 10;
 /** The stop channels' names as bytes, looked for in every message as it is read. */
 const STOP_NAMES = [...STOP_CHANNELS].map((c) => Buffer.from(`"${c}"`));
 /** The motion channels' names as bytes (a stop refuses the motion requests read before it and not run yet). */
@@ -144,6 +151,8 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   const root = resolve(options.rendererDir);
   let port = options.port;
   const sockets = new Set<WebSocket>();
+  /** Upgrades accepted but not yet open (they count toward {@link MAX_CONNECTIONS}). */
+  let upgrading = 0;
   let nextId = 0;
 
   const authorised = (req: IncomingMessage, url: URL): 'query' | 'cookie' | null => {
@@ -214,7 +223,17 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     if (!authorised(req, url)) return deny(401, 'Unauthorized');
     const origin = req.headers.origin;
     if (origin !== `http://127.0.0.1:${port}` && origin !== `http://localhost:${port}`) return deny(403, 'Forbidden');
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, socket));
+    if (sockets.size + upgrading >= MAX_CONNECTIONS) return deny(503, 'Service Unavailable');
+    upgrading += 1;
+    let counted = false;
+    socket.once('close', () => {
+      if (!counted) upgrading = Math.max(0, upgrading - 1);
+    });
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      counted = true;
+      upgrading = Math.max(0, upgrading - 1);
+      accept(ws, socket);
+    });
   });
 
   /** Each open connection's lane and how to send to it. */
