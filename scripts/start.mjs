@@ -43,14 +43,55 @@ function run(cmd, argv, { ipc = false } = {}) {
   process.stdout.on('error', () => undefined);
   process.stderr.on('error', () => undefined);
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-  // `npm start` killed by its pid leaves this script orphaned: follow it down.
+  // `npm start` killed by its pid leaves this script orphaned: follow it down. npm runs
+  // scripts through `sh -c`, and the shell outlives a `kill -9` of npm, so the shell's
+  // parent is watched too.
   const parent = process.ppid;
+  const ancestors = watchedAncestors();
   setInterval(() => {
-    if (process.ppid !== parent) child.kill('SIGTERM');
+    if (process.ppid !== parent || ancestors.some((pid) => !isAlive(pid))) child.kill('SIGTERM');
   }, 1000).unref();
 }
 
+/**
+ * The processes this launcher follows: its parent and, on Linux when the parent is a
+ * shell (`npm start` runs `sh -c "npm run build && node scripts/start.mjs"`), the
+ * shell's own parent (npm). Read from /proc; elsewhere only the parent.
+ */
+function watchedAncestors() {
+  const out = [process.ppid];
+  if (process.platform !== 'linux') return out;
+  try {
+    const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const grandparent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (['sh', 'dash', 'bash', 'zsh', 'ksh'].includes(comm) && grandparent > 1) out.push(grandparent);
+  } catch {
+    // no /proc: the parent alone
+  }
+  return out;
+}
+
+/** Whether process `pid` still exists and is not a zombie (signal 0 checks without signalling). */
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+  if (process.platform !== 'linux') return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  // SIGUSR1 would open Node's inspector on 127.0.0.1:9229 in this launcher, which owns
+  // the app's process: a listener keeps it closed (the host does the same).
+  process.on('SIGUSR1', () => console.log('Unknot: SIGUSR1 ignored (no inspector in the launcher).'));
   const electron = electronBinary();
   const browser = args.includes('--browser');
   if (!browser && electron.ok) {

@@ -23,6 +23,8 @@ export interface HostProcess {
   child: ChildProcess;
   /** The host's pid (the launcher's child when started through it). */
   hostPid: number;
+  /** The launcher's pid (the child itself, or under the shell when `npmLike`). */
+  launcherPid: number;
   port: number;
   token: string;
   output: () => string;
@@ -35,11 +37,16 @@ export interface HostProcess {
  * node before the script (e.g. `--require fixture.cjs`).
  * @throws when out/main/host.js is missing (run `npm run build`) or no URL is printed in 15 s.
  */
-export async function startHostProcess(opts: { launcher?: boolean; nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<HostProcess> {
+export async function startHostProcess(opts: { launcher?: boolean; npmLike?: boolean; nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<HostProcess> {
   if (!existsSync(HOST_JS)) throw new Error(`${HOST_JS} is missing: run npm run build first`);
   const dataDir = mkdtempSync(join(tmpdir(), 'unknot-proc-'));
   const script = opts.launcher ? [LAUNCHER, '--browser', '--demo'] : [HOST_JS, '--demo'];
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...script], {
+  // `npmLike`: what `npm start` makes of the launcher, a process (npm) running a shell
+  // (`sh -c "… && node scripts/start.mjs"`) that runs the launcher
+  const argv = opts.npmLike
+    ? ['-e', `require('node:child_process').spawn('sh', ['-c', ${JSON.stringify(`true && "${process.execPath}" "${LAUNCHER}" --browser --demo`)}], { stdio: 'inherit' })`]
+    : [...(opts.nodeArgs ?? []), ...script];
+  const child = spawn(process.execPath, argv, {
     env: { ...process.env, UNKNOT_DATA_DIR: dataDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -49,8 +56,9 @@ export async function startHostProcess(opts: { launcher?: boolean; nodeArgs?: st
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   const url = await until(() => /Open (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(out)?.[1], 15_000, `the host's address in:\n${out}`);
   const u = new URL(url);
-  const hostPid = opts.launcher ? await until(() => childrenOf(child.pid!)[0], 5000, 'the host under the launcher') : child.pid!;
-  return { child, hostPid, port: Number(u.port), token: u.searchParams.get('token')!, output: () => out, exited };
+  const launcherPid = opts.npmLike ? await until(() => childrenOf(childrenOf(child.pid!)[0] ?? -1)[0], 5000, 'the launcher under the shell') : child.pid!;
+  const hostPid = opts.launcher || opts.npmLike ? await until(() => childrenOf(launcherPid)[0], 5000, 'the host under the launcher') : child.pid!;
+  return { child, hostPid, launcherPid, port: Number(u.port), token: u.searchParams.get('token')!, output: () => out, exited };
 }
 
 /** Pids whose parent is `pid` (from /proc). */

@@ -17,7 +17,7 @@ import { alive, listensOn, runningGun, sawStop, startHostProcess, type HostProce
 const started: HostProcess[] = [];
 afterEach(() => {
   for (const h of started.splice(0)) {
-    for (const pid of [h.hostPid, h.child.pid!]) {
+    for (const pid of [h.hostPid, h.launcherPid, h.child.pid!]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -66,6 +66,28 @@ describe('the host process stops the massager on every way out', () => {
     await client.whenClosed(2000);
     expect(sawStop(client, mark), h.output()).toBe(true);
     expect(endedReason(client.events)).toBe('app-quit');
+  }, 30_000);
+
+  it('`npm start` killed outright (npm → sh → launcher): the launcher notices, the gun stops, the host exits', async () => {
+    const h = await start({ npmLike: true });
+    const { client, stopHeartbeats } = await runningGun(h.port, h.token);
+    const mark = client.events.length;
+    process.kill(h.child.pid!, 'SIGKILL'); // npm gone; the shell and the launcher live on
+    await until(() => !alive(h.hostPid), 10_000, 'the host exits after npm');
+    stopHeartbeats();
+    await client.whenClosed(2000);
+    expect(sawStop(client, mark), h.output()).toBe(true);
+    expect(endedReason(client.events)).toBe('app-quit');
+    await until(() => !alive(h.launcherPid), 5000, 'the launcher exits too');
+  }, 30_000);
+
+  it("SIGUSR1 to the launcher does not open Node's inspector there either", async () => {
+    const h = await start({ launcher: true });
+    process.kill(h.launcherPid, 'SIGUSR1');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(h.output()).not.toMatch(/Debugger listening/);
+    expect(listensOn(h.launcherPid, 9229)).toBe(false);
+    expect(alive(h.launcherPid) && alive(h.hostPid)).toBe(true);
   }, 30_000);
 
   it('SIGHUP to the launcher is passed on: the gun stops and both exit', async () => {
