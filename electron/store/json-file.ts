@@ -281,6 +281,25 @@ export class JsonFile<T> {
     );
   }
 
+  /**
+   * Emits (and returns) the `write-failed` notice of a save that failed with `error`;
+   * `message` says, for the user, what that means for this file's data.
+   */
+  writeFailed(error: unknown, message: string): StoreNotice {
+    const notice: StoreNotice = {
+      kind: 'write-failed',
+      file: this.name,
+      path: this.path,
+      movedTo: null,
+      reason: 'io-error',
+      detail: error instanceof Error ? error.message : String(error),
+      message,
+      at: new Date(this.now()).toISOString(),
+    };
+    this.emit(notice);
+    return notice;
+  }
+
   /** Passes a notice to `onNotice` (if any); a throwing listener is ignored. */
   emit(notice: StoreNotice): void {
     try {

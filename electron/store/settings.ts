@@ -442,16 +442,7 @@ export class SettingsStore {
     try {
       await this.file.save(this.current);
     } catch (error) {
-      this.file.emit({
-        kind: 'write-failed',
-        file: this.file.name,
-        path: this.file.path,
-        movedTo: null,
-        reason: 'io-error',
-        detail: error instanceof Error ? error.message : String(error),
-        message: `Your settings could not be saved to ${this.file.path}; they apply until the app quits.`,
-        at: new Date(this.now()).toISOString(),
-      });
+      this.file.writeFailed(error, `Your settings could not be saved to ${this.file.path}; they apply until the app quits.`);
       throw error;
     }
   }

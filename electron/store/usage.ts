@@ -1009,16 +1009,7 @@ export class UsageLog {
       },
       (error: unknown) => {
         this.dirty = true;
-        this.file.emit({
-          kind: 'write-failed',
-          file: this.file.name,
-          path: this.file.path,
-          movedTo: null,
-          reason: 'io-error',
-          detail: error instanceof Error ? error.message : String(error),
-          message: `The usage log could not be saved to ${this.file.path}; today's usage is kept in memory and saving is retried.`,
-          at: new Date(this.now()).toISOString(),
-        });
+        this.file.writeFailed(error, `The usage log could not be saved to ${this.file.path}; today's usage is kept in memory and saving is retried.`);
         throw error;
       },
     );
