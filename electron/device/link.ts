@@ -816,11 +816,14 @@ export class DeviceLink {
   private rampBound(value: number, caps: Capabilities): number {
     const rate = this.rampPerSecond;
     if (rate === null || value <= this.received.value) return value;
-    const now = this.rampNow();
-    const since = this.rampSince();
-    const allowed = this.received.value + (rate * Math.max(0, now - since)) / 1000;
-    const allowedStep = Math.max(caps.minRunningStep, Math.floor(allowed * caps.steps + 1e-9));
+    const allowedStep = Math.max(caps.minRunningStep, this.rampStep(rate, caps, this.rampNow()));
     return intensityToStep(value, caps.steps) <= allowedStep ? value : allowedStep / caps.steps;
+  }
+
+  /** The whole step the ramp allows at `now` (ramp clock): the received value plus `rate` × the time since {@link rampSince}, rounded down. */
+  private rampStep(rate: number, caps: Capabilities, now: number): number {
+    const allowed = this.received.value + (rate * Math.max(0, now - this.rampSince())) / 1000;
+    return Math.floor(allowed * caps.steps + 1e-9);
   }
 
   /**
@@ -850,10 +853,8 @@ export class DeviceLink {
     this.releaseRampHeld('superseded');
     this.rampHeld = job;
     const now = this.rampNow();
-    const since = this.rampSince();
-    const allowedStep = Math.floor((this.received.value + (rate * Math.max(0, now - since)) / 1000) * caps.steps + 1e-9);
-    const nextStep = Math.min(intensityToStep(target, caps.steps), allowedStep + 1);
-    const dueAt = since + ((nextStep / caps.steps - this.received.value) / rate) * 1000;
+    const nextStep = Math.min(intensityToStep(target, caps.steps), this.rampStep(rate, caps, now) + 1);
+    const dueAt = this.rampSince() + ((nextStep / caps.steps - this.received.value) / rate) * 1000;
     this.rampTimer = this.clock.setTimeout(() => {
       this.rampTimer = null;
       const held = this.rampHeld;

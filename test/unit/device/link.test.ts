@@ -43,6 +43,22 @@ const rpmOf = (hexBytes: string): number => {
   return (b[4]! << 8) | b[5]!;
 };
 
+/**
+ * Connects a link whose clock is `clock`: the init writes wait for the write gap on that
+ * clock, so it is moved along (10 ms at a time) until they are done; then 1 s more, so
+ * the next write goes at once.
+ */
+async function connectOnManualClock(l: DeviceLink, clock: ManualClock): Promise<void> {
+  const connecting = l.connect();
+  while (l.state !== 'connected' || l.queued > 0) {
+    clock.advance(10);
+    await sleep(2);
+  }
+  await connecting;
+  await sleep(30);
+  clock.advance(1000);
+}
+
 describe('DeviceLink with the simulated Theragun Pro', () => {
   it('connects, discovers, subscribes, makes the init writes and reads the battery', async () => {
     world = simWorld();
@@ -148,15 +164,7 @@ describe('DeviceLink with the simulated Theragun Pro', () => {
     world = simWorld();
     const clock = new ManualClock();
     link = await gunLink(world, { protocol: { ...theragun, writeGapMs: 100 }, clock });
-    const connecting = link.connect();
-    // the init writes wait for the gap on the manual clock: move it along until connected
-    while (link.state !== 'connected' || link.queued > 0) {
-      clock.advance(10);
-      await sleep(2);
-    }
-    await connecting;
-    await sleep(30);
-    clock.advance(1000);
+    await connectOnManualClock(link, clock);
     world.radio.clearWriteLog();
     expect(await link.setIntensity(0.1)).toBe('written'); // the gap has passed: goes at once
     const later = [0.2, 0.3, 0.4].map((v) => link!.setIntensity(v));
@@ -173,14 +181,7 @@ describe('DeviceLink with the simulated Theragun Pro', () => {
     world = simWorld();
     const clock = new ManualClock();
     link = await gunLink(world, { clock, rampPerSecond: 0.2 });
-    const connecting = link.connect();
-    while (link.state !== 'connected' || link.queued > 0) {
-      clock.advance(10);
-      await sleep(2);
-    }
-    await connecting;
-    await sleep(30);
-    clock.advance(1000);
+    await connectOnManualClock(link, clock);
     const speeds: { rpm: number; atMs: number }[] = [];
     link.on('wrote', (w) => {
       if (w.bytes.length === 7 && w.bytes[1] !== 0x07) speeds.push({ rpm: rpmOf(hex(w.bytes)), atMs: w.atMs });
@@ -215,14 +216,7 @@ describe('DeviceLink with the simulated Theragun Pro', () => {
     world = simWorld();
     const clock = new ManualClock();
     link = await gunLink(world, { clock, rampPerSecond: 0.2 });
-    const connecting = link.connect();
-    while (link.state !== 'connected' || link.queued > 0) {
-      clock.advance(10);
-      await sleep(2);
-    }
-    await connecting;
-    await sleep(30);
-    clock.advance(1000);
+    await connectOnManualClock(link, clock);
     world.radio.clearWriteLog();
     const rising = link.setIntensity(0.5); // in flight at once, bounded to 1 rpm; the rest would follow
     const stopping = link.stop();
