@@ -18,10 +18,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { createCore } from '../../electron/core/app-core';
 import { startBrowserHost } from '../../electron/host/server';
-import type { DeviceStatusEvent, ScanResults } from '../../electron/ipc/contract';
+import type { DeviceStatusEvent } from '../../electron/ipc/contract';
+import { openBenchClient } from './bench-client';
 import { ceilingStep, intensityToStep } from '../../protocols/intensity';
 import { THERAGUN_WRITE_GAP_MS, simulateTheragun } from '../../protocols/theragun';
 import { hciWorld } from '../support/hci/hci-world';
@@ -47,33 +47,9 @@ async function measureHci() {
   const gun = world.peripherals[0]!;
   const core = await createCore({ dataDir: mkdtempSync(join(tmpdir(), 'unknot-bench-hci-')), demo: false, timeScale: 1, host: 'browser', version: 'bench', systemTransport: world.transport });
   const host = await startBrowserHost({ core, rendererDir: mkdtempSync(join(tmpdir(), 'unknot-bench-hci-r-')), port: 0 });
-  const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws?token=${host.token}`, { headers: { origin: `http://127.0.0.1:${host.port}` } });
-  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-  let nextId = 1;
-  const pending = new Map<number, (v: { ok: boolean; result?: unknown; error?: { message: string } }) => void>();
-  let scan: ScanResults | undefined;
-  const deviceListeners = new Set<(d: DeviceStatusEvent) => void>();
-  ws.on('message', (raw) => {
-    const m = JSON.parse(raw.toString());
-    if (m.event === 'device.status') for (const l of deviceListeners) l(m.payload);
-    else if (m.event === 'scan.results') scan = m.payload;
-    else if (typeof m.id === 'number') {
-      pending.get(m.id)?.(m);
-      pending.delete(m.id);
-    }
-  });
-  const request = <T>(channel: string, payload?: unknown): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, (m) => (m.ok ? resolve(m.result as T) : reject(new Error(`${channel}: ${m.error?.message}`))));
-      ws.send(JSON.stringify({ id, channel, payload }));
-    });
-
-  await request('screening.set', { answers: { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false } });
-  await request('settings.set', { doctorNoticeAcknowledged: true });
-  await request('scan.start');
-  while (!scan?.devices.some((d) => d.peripheralId === gun.id)) await sleep(10);
-  await request('device.connect', { peripheralId: gun.id });
+  const client = await openBenchClient(host.port, host.token);
+  const { ws, deviceListeners } = client;
+  await client.connectDevice(gun.id);
 
   const stopArrivals: number[] = [];
   gun.bleno.onWrite((w) => {

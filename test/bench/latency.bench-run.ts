@@ -28,11 +28,11 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { createCore } from '../../electron/core/app-core';
 import { startBrowserHost } from '../../electron/host/server';
 import { REQUEST_CHANNELS, type DeviceStatusEvent, type ScanResults } from '../../electron/ipc/contract';
 import { ALL_NO } from '../unit/helpers/core-harness';
+import { openBenchClient } from './bench-client';
 import { floodWithoutReading, startHostProcess } from '../unit/helpers/host-process';
 import { ceilingStep, intensityToStep } from '../../protocols/intensity';
 import { THERAGUN_WRITE_GAP_MS } from '../../protocols/theragun';
@@ -61,33 +61,9 @@ async function measure(simLatencyMs: number) {
   const host = await startBrowserHost({ core, rendererDir: mkdtempSync(join(tmpdir(), 'unknot-bench-r-')), port: 0 });
   const radio = core.simRadio()!;
   // Events for (c), on a connection of the main thread (an observer).
-  const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws?token=${host.token}`, { headers: { origin: `http://127.0.0.1:${host.port}` } });
-  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-  let nextId = 1;
-  const pending = new Map<number, (v: { ok: boolean; result?: unknown; error?: { message: string } }) => void>();
-  let scan: ScanResults | undefined;
-  const deviceListeners = new Set<(d: DeviceStatusEvent) => void>();
-  ws.on('message', (raw) => {
-    const m = JSON.parse(raw.toString());
-    if (m.event === 'device.status') for (const l of deviceListeners) l(m.payload);
-    else if (m.event === 'scan.results') scan = m.payload;
-    else if (typeof m.id === 'number') {
-      pending.get(m.id)?.(m);
-      pending.delete(m.id);
-    }
-  });
-  const request = <T>(channel: string, payload?: unknown): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, (m) => (m.ok ? resolve(m.result as T) : reject(new Error(`${channel}: ${m.error?.message}`))));
-      ws.send(JSON.stringify({ id, channel, payload }));
-    });
-
-  await request('screening.set', { answers: { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false } });
-  await request('settings.set', { doctorNoticeAcknowledged: true });
-  await request('scan.start');
-  while (!scan?.devices.some((d) => d.peripheralId === SIM)) await sleep(10);
-  await request('device.connect', { peripheralId: SIM });
+  const client = await openBenchClient(host.port, host.token);
+  const { ws, deviceListeners } = client;
+  await client.connectDevice(SIM);
 
   // Stop arrivals at the peripheral, as epoch milliseconds.
   const stopArrivals: number[] = [];
@@ -286,30 +262,9 @@ async function measureChannelFloods() {
   const core = await createCore({ dataDir: mkdtempSync(join(tmpdir(), 'unknot-bench-f-')), demo: true, timeScale: 1, host: 'browser', version: 'bench', simLatencyMs: 4 });
   const host = await startBrowserHost({ core, rendererDir: mkdtempSync(join(tmpdir(), 'unknot-bench-fr-')), port: 0 });
   const radio = core.simRadio()!;
-  const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws?token=${host.token}`, { headers: { origin: `http://127.0.0.1:${host.port}` } });
-  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-  let nextId = 1;
-  const pending = new Map<number, (m: { ok: boolean; result?: unknown; error?: { message: string } }) => void>();
-  let scan: ScanResults | undefined;
-  ws.on('message', (raw) => {
-    const m = JSON.parse(raw.toString());
-    if (m.event === 'scan.results') scan = m.payload;
-    else if (typeof m.id === 'number') {
-      pending.get(m.id)?.(m);
-      pending.delete(m.id);
-    }
-  });
-  const request = <T>(channel: string, payload?: unknown): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, (m) => (m.ok ? resolve(m.result as T) : reject(new Error(`${channel}: ${m.error?.message}`))));
-      ws.send(JSON.stringify({ id, channel, payload }));
-    });
-  await request('screening.set', { answers: ALL_NO });
-  await request('settings.set', { doctorNoticeAcknowledged: true });
-  await request('scan.start');
-  while (!scan?.devices.some((d) => d.peripheralId === SIM)) await sleep(10);
-  await request('device.connect', { peripheralId: SIM });
+  const client = await openBenchClient(host.port, host.token);
+  const { ws, request } = client;
+  await client.connectDevice(SIM);
   const stopArrivals: number[] = [];
   radio.onWrite((w) => {
     if (w.peripheralId === SIM && Buffer.from(w.bytes).toString('hex') === STOP_HEX) stopArrivals.push(performance.now());
@@ -320,7 +275,7 @@ async function measureChannelFloods() {
     const out: number[] = [];
     for (let i = 0; i < n; i++) {
       const s = await request<{ sessionId: string }>('session.start', { muscleGroup: GROUPS[i % GROUPS.length], plannedMotorSeconds: 60 });
-      const beat = setInterval(() => ws.send(JSON.stringify({ id: nextId++, channel: 'session.heartbeat', payload: { sessionId: s.sessionId } })), 500);
+      const beat = setInterval(() => client.fire('session.heartbeat', { sessionId: s.sessionId }), 500);
       await request('session.setStep', { sessionId: s.sessionId, intensity: 0.5 });
       while (Number(radio.peripheral(SIM)!.state().rpm) === 0) await sleep(2);
       await sleep(20 + Math.random() * 40);
