@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Advertisement, SimulatedPeripheral } from '../../../protocols/types';
+import type { SimWriteRecord } from '../../../electron/ble/sim-radio';
 
 const require = createRequire(import.meta.url);
 
@@ -32,17 +33,8 @@ interface BlenoLike {
 /** bleno's ATT result codes (Characteristic.RESULT_*). */
 const RESULT = { success: 0x00, invalidOffset: 0x07, unlikely: 0x0e } as const;
 
-/** One write the peripheral received over ATT. */
-export interface BlenoWriteRecord {
-  service: string;
-  characteristic: string;
-  bytes: Uint8Array;
-  withResponse: boolean;
-  /** `performance.now()` milliseconds when bleno handed it to the simulator. */
-  atMs: number;
-  /** What the simulator answered (false: an ATT error went back). */
-  accepted: boolean;
-}
+/** One write the peripheral received over ATT: the simulated radio's record, `atMs` when bleno handed it to the simulator. */
+export type BlenoWriteRecord = Omit<SimWriteRecord, 'peripheralId'>;
 
 /** A simulated peripheral on its own bleno. */
 export interface BlenoPeripheral {
