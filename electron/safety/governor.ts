@@ -491,9 +491,7 @@ export class SafetyGovernor {
       const reachable = new Promise<void>((resolve) => (done = resolve));
       this.unreachable = done;
       s.tails = (s.tails ?? 0) + 1;
-      const tail = this.chargeTail(s, this.clock.now(), () => reachable);
-      this.tailsPending.add(tail);
-      void tail.finally(() => this.tailsPending.delete(tail));
+      this.keepPending(this.chargeTail(s, this.clock.now(), () => reachable));
     }
   }
 
@@ -786,19 +784,13 @@ export class SafetyGovernor {
     } catch {
       // The link reports its own failures; the governor has done all it can.
     }
-    if (chargeTo) {
-      const tail = this.chargeStopTail(chargeTo, motor, fromMs);
-      this.tailsPending.add(tail);
-      void tail.finally(() => this.tailsPending.delete(tail));
-    }
+    if (chargeTo) this.keepPending(this.chargeTail(chargeTo, fromMs, motor.untilStopped ? () => motor.untilStopped!() : undefined));
   }
 
-  /**
-   * Charges the motor time from a stop command until the device says it is over. The
-   * reservation on disk keeps covering it meanwhile; afterwards it is released.
-   */
-  private async chargeStopTail(s: Session, motor: MotorPort, fromMs: number): Promise<void> {
-    await this.chargeTail(s, fromMs, motor.untilStopped ? () => motor.untilStopped!() : undefined);
+  /** Keeps a tail being charged in {@link tailsPending} until it is done (see {@link idle}). */
+  private keepPending(tail: Promise<void>): void {
+    this.tailsPending.add(tail);
+    void tail.finally(() => this.tailsPending.delete(tail));
   }
 
   /**
