@@ -1,7 +1,7 @@
 /** The app shell: header and navigation, banners, the current screen, the simulated-devices panel, live regions. */
 import { useEffect, useRef } from 'react';
 import { ObservedSession } from './components/ObservedSession';
-import { go, stopEverything } from './controller';
+import { useActions } from './controller';
 import { t } from './i18n/en';
 import { Devices } from './screens/Devices';
 import { OffUnconfirmed } from './screens/DevicePanel';
@@ -11,7 +11,8 @@ import { History } from './screens/History';
 import { Routines } from './screens/Routines';
 import { Settings } from './screens/Settings';
 import { SimPanel } from './screens/SimPanel';
-import { motorBlocked, observedSession, screeningComplete, setState, useStore, type Screen } from './store';
+import { isRunActive } from './run';
+import { motorBlocked, observedSession, screeningComplete, useStore, type Screen } from './store';
 
 const NAV: { screen: Screen; label: string }[] = [
   { screen: 'devices', label: t.nav.devices },
@@ -62,6 +63,7 @@ function Banners() {
   const blocked = useStore(motorBlocked);
   const screen = useStore((s) => s.screen);
   const offUnconfirmed = useStore((s) => s.device.offUnconfirmed === true);
+  const actions = useActions();
   return (
     <div className="banners">
       {link === 'lost' && (
@@ -75,7 +77,7 @@ function Banners() {
       {needsFirstRun && !blocked && screen !== 'first-run' && (
         <div className="banner info">
           {baseAnswered ? t.firstRun.bannerEms : t.firstRun.banner}{' '}
-          <button type="button" className="btn small" onClick={() => go('first-run')}>
+          <button type="button" className="btn small" onClick={() => actions.go('first-run')}>
             {t.firstRun.bannerAction}
           </button>
         </div>
@@ -83,7 +85,7 @@ function Banners() {
       {warning && (
         <div className="banner warn" role="alert">
           {warning}{' '}
-          <button type="button" className="btn small" aria-label={t.dismiss} onClick={() => setState({ warning: null })}>
+          <button type="button" className="btn small" aria-label={t.dismiss} onClick={() => actions.dismissWarning()}>
             ×
           </button>
         </div>
@@ -91,7 +93,7 @@ function Banners() {
       {notice && (
         <div className="banner info">
           {notice}{' '}
-          <button type="button" className="btn small" aria-label={t.dismiss} onClick={() => setState({ notice: null })}>
+          <button type="button" className="btn small" aria-label={t.dismiss} onClick={() => actions.dismissNotice()}>
             ×
           </button>
         </div>
@@ -104,7 +106,8 @@ export function App() {
   useTheme();
   const screen = useStore((s) => s.screen);
   const demo = useStore((s) => Boolean(s.adapter?.demo || s.info?.demo));
-  const runActive = useStore((s) => Boolean(s.run && ['starting', 'running', 'paused'].includes(s.run.phase)));
+  const actions = useActions();
+  const runActive = useStore((s) => isRunActive(s.run));
   const runMode = useStore((s) => s.run?.mode);
   const observing = useStore((s) => observedSession(s) !== null);
   const mainRef = useRef<HTMLElement>(null);
@@ -143,14 +146,14 @@ export function App() {
           <ul>
             {NAV.map((n) => (
               <li key={n.screen}>
-                <button type="button" className="nav-btn" aria-current={screen === n.screen ? 'page' : undefined} onClick={() => go(n.screen)}>
+                <button type="button" className="nav-btn" aria-current={screen === n.screen ? 'page' : undefined} onClick={() => actions.go(n.screen)}>
                   {n.label}
                 </button>
               </li>
             ))}
             {runMode === 'routine' && runActive && (
               <li>
-                <button type="button" className="nav-btn live" aria-current={screen === 'guided' ? 'page' : undefined} onClick={() => go('guided')}>
+                <button type="button" className="nav-btn live" aria-current={screen === 'guided' ? 'page' : undefined} onClick={() => actions.go('guided')}>
                   {t.nav.running}
                 </button>
               </li>
@@ -158,7 +161,7 @@ export function App() {
           </ul>
         </nav>
         {(runActive || observing) && screen !== 'guided' && screen !== 'devices' && (
-          <button type="button" className="btn stop small" onClick={() => void stopEverything()}>
+          <button type="button" className="btn stop small" onClick={() => void actions.stopEverything()}>
             {t.device.stop}
           </button>
         )}

@@ -1,54 +1,64 @@
 /**
- * The renderer's actions: loading state from the main process, following its
- * events, and running a routine (or manual control) as a session — the runner
- * decides the step from elapsed monotonic time, the main process owns the motor.
- * Also the global Space/Escape stop and the heartbeat.
+ * The renderer's actions: loading state from the main process, following its events,
+ * and running a routine (or manual control) as a session — the runner decides the step
+ * from elapsed monotonic time, the main process owns the motor. Also the global
+ * Space/Escape stop and the heartbeat.
+ *
+ * One {@link Controller} per page (main.tsx creates it; tests create their own over a
+ * fake bridge). It owns its timers and listeners ({@link Controller.dispose} ends them)
+ * and changes the run only by dispatching run events (run.ts) to its store. Components
+ * reach it through {@link useActions} and call only its named actions.
  */
+import { createContext, useContext } from 'react';
 import type { MuscleGroup, ScanEntry, SessionEndReason, SettingsPatch, SettingsView } from './contract';
 import { BridgeError, call, devicesOf, on, onLinkState, tryCall } from './api';
 import { t } from './i18n/en';
 import { findRoutine } from './routines/library';
-import { clockElapsedMs, pauseClock, resumeClock, runnerState, scaleRoutine, startClock } from './routines/runner';
+import { isRunActive, isRunLive, plannedSeconds, runPosition, runSessionId, stepIntensity, waterDue, type Run } from './run';
 import { alarm, chime, speak, stopSpeaking, unlockAudio } from './sound';
-import { announce, budgetFor, getState, observedSession, patchRun, setState, type Run, type Screen } from './store';
+import { budgetFor, observedSession, saveKnots, type AppStore, type Screen, type State } from './store';
 
+/** Heartbeat period while a session of this page runs, ms (real time, DESIGN §2). */
 const HEARTBEAT_MS = 1000;
+/** How often the runner is asked where the routine is, ms. */
 const TICK_MS = 100;
-
-let heartbeatTimer: ReturnType<typeof setInterval> | null = null;
-let tickTimer: ReturnType<typeof setInterval> | null = null;
-let initialised = false;
+/** Manual intensity updates go out at most this often, ms (latest wins). */
+const MANUAL_GAP_MS = 100;
 
 const errorText = (err: unknown): string => (err instanceof Error && err.message ? err.message : t.errors.generic);
 const errorCode = (err: unknown): string => (err instanceof BridgeError ? err.code : 'internal');
 
-// ---------------- loading ----------------
+/** The bridge client's calls the controller uses (api.ts; tests pass a fake). */
+export interface Bridge {
+  call: typeof call;
+  tryCall: typeof tryCall;
+  on: typeof on;
+  onLinkState: typeof onLinkState;
+}
 
-export async function refreshAll(): Promise<void> {
-  const [info, adapter, settings, usage, list, device, session] = await Promise.all([
-    tryCall('app.info'),
-    tryCall('adapter.get'),
-    tryCall('settings.get'),
-    tryCall('usage.today'),
-    tryCall('device.list'),
-    tryCall('device.get'),
-    // null is an answer here (no session), so a failure is told apart from it
-    call('session.get').then(
-      (v) => ({ v }),
-      () => null,
-    ),
-  ]);
-  setState((s) => ({
-    info: info ?? s.info,
-    adapter: adapter ?? s.adapter,
-    settings: settings ?? s.settings,
-    usage: Array.isArray(usage) ? usage : s.usage,
-    devices: list ? devicesOf(list) : s.devices,
-    scanning: list && !Array.isArray(list) && typeof list.scanning === 'boolean' ? list.scanning : s.scanning,
-    device: device && typeof device === 'object' && typeof device.connection === 'string' ? device : s.device,
-    session: session ? session.v : s.session,
-  }));
-  if (info?.demo || adapter?.demo) await refreshSim();
+/** The page's bridge: the Electron preload or the browser host's WebSocket (api.ts). */
+export const pageBridge: Bridge = { call, tryCall, on, onLinkState };
+
+/** The sounds the controller plays (sound.ts). */
+export interface Sounds {
+  alarm: () => void;
+  chime: () => void;
+  speak: (text: string) => void;
+  stopSpeaking: () => void;
+  unlockAudio: () => void;
+}
+
+const pageSounds: Sounds = { alarm, chime, speak, stopSpeaking, unlockAudio };
+
+/** What a controller works with. */
+export interface ControllerOptions {
+  store: AppStore;
+  /** Default: {@link pageBridge}. */
+  bridge?: Bridge;
+  /** Default: the WebAudio and speech sounds of sound.ts. */
+  sounds?: Sounds;
+  /** The monotonic clock, ms (default `performance.now()`). */
+  now?: () => number;
 }
 
 // ---------------- a page closed or reloaded mid-session ----------------
@@ -59,59 +69,15 @@ export interface Interrupted {
   mode: Run['mode'];
   routineId?: string;
   muscleGroup: MuscleGroup;
-  /** Routine time run so far (an estimate; the main process keeps the real count). */
+  /** Routine time run so far, seconds (an estimate; the main process keeps the real count). */
   usedSeconds?: number;
+  /** When the note was left, ms since the epoch (`Date.now()`). */
   at: number;
 }
 
 const INTERRUPTED_KEY = 'unknot.interrupted';
 /** A note older than this is from another visit, not from this reload. */
 const INTERRUPTED_MAX_AGE_MS = 10 * 60_000;
-
-/** The note to leave when the page goes away while `run` is active, or null. */
-export function interruptedNote(run: Run | null, now = Date.now()): Interrupted | null {
-  if (!run?.sessionId || !isActive(run)) return null;
-  const pos = currentPosition(run);
-  return {
-    sessionId: run.sessionId,
-    mode: run.mode,
-    ...(run.routineId ? { routineId: run.routineId } : {}),
-    muscleGroup: run.muscleGroup,
-    ...(pos ? { usedSeconds: pos.routineElapsedMs / 1000 } : {}),
-    at: now,
-  };
-}
-
-/**
- * After a reload: the main process stopped the session the old page owned when its
- * connection went away. Says so, unless that session is still running (then the
- * page shows it as an observer and claims nothing).
- */
-export function showInterrupted(note: Interrupted | null, now = Date.now()): void {
-  if (!note || now - note.at > INTERRUPTED_MAX_AGE_MS || note.at > now) return;
-  const s = getState();
-  if (s.session && s.session.sessionId === note.sessionId && s.session.state !== 'ended') return;
-  if (s.run) return;
-  const planned = note.mode === 'routine' && note.routineId ? findRoutine(note.routineId) : undefined;
-  if (!planned) {
-    setState({ notice: t.summary.pageClosedManual });
-    return;
-  }
-  setState({
-    run: {
-      mode: 'routine',
-      routineId: planned.id,
-      muscleGroup: planned.muscleGroup,
-      planned,
-      routine: planned,
-      phase: 'summary',
-      endReason: 'connection-lost',
-      endMessage: t.summary.pageClosed,
-      ...(typeof note.usedSeconds === 'number' ? { usedMotorSeconds: note.usedSeconds } : {}),
-    },
-    screen: 'guided',
-  });
-}
 
 function takeInterrupted(): Interrupted | null {
   try {
@@ -122,547 +88,6 @@ function takeInterrupted(): Interrupted | null {
   } catch {
     return null;
   }
-}
-
-function leaveInterrupted(): void {
-  const note = interruptedNote(getState().run);
-  try {
-    if (note) sessionStorage.setItem(INTERRUPTED_KEY, JSON.stringify(note));
-  } catch {
-    /* storage may be off: the page then opens without the note */
-  }
-}
-
-export async function refreshSim(): Promise<void> {
-  const sim = await tryCall('sim.state');
-  if (Array.isArray(sim)) setState({ sim });
-}
-
-export async function refreshUsage(): Promise<void> {
-  const usage = await tryCall('usage.today');
-  if (Array.isArray(usage)) setState({ usage });
-}
-
-export function init(): void {
-  if (initialised) return;
-  initialised = true;
-
-  let interrupted = takeInterrupted();
-  window.addEventListener('pagehide', leaveInterrupted);
-
-  onLinkState((link, wasLost) => {
-    setState({ link, linkWasLost: wasLost || getState().linkWasLost });
-    if (link === 'open') {
-      if (wasLost) announce(t.link.back);
-      void refreshAll().then(() => {
-        showInterrupted(interrupted);
-        interrupted = null;
-      });
-    } else if (link === 'lost') {
-      announce(t.link.lost, true);
-      // The host stops the motor when the connection that owns the session drops.
-      const run = getState().run;
-      if (run && isActive(run)) endLocally('connection-lost', t.summary.reasons['connection-lost']);
-    }
-  });
-
-  on('adapter.state', (adapter) => setState({ adapter }));
-  on('scan.results', (r) =>
-    setState((s) => ({ devices: devicesOf(r), scanning: typeof r?.scanning === 'boolean' ? r.scanning : s.scanning })),
-  );
-  on('device.status', (device) => {
-    const prev = getState().device;
-    setState({ device: device ?? { connection: 'disconnected' } });
-    if (device?.stop?.state === 'unconfirmed' && prev.stop?.state !== 'unconfirmed') {
-      // Someone working on their own back may not be looking: say it with the step sound too.
-      const sound = getState().settings?.sound ?? 'chime';
-      if (sound !== 'off') alarm();
-      if (sound === 'chime-and-voice') speak(t.stop.spoken(device.handOff ?? ''));
-      announce(t.stop.unconfirmed, true);
-    }
-    if (device?.connection === 'connected' && prev.connection !== 'connected') {
-      announce(t.announce.connected(device.name ?? ''));
-      void refreshAll();
-    } else if (device?.connection === 'disconnected' && prev.connection !== 'disconnected') {
-      announce(t.announce.disconnected, true);
-    }
-  });
-  on('session.state', (ev) => {
-    setState({ session: ev });
-    const run = getState().run;
-    if (!run || !ev || run.sessionId !== ev.sessionId) return;
-    if (ev.state === 'paused' && run.phase === 'running') {
-      patchRun((r) => ({
-        phase: 'paused',
-        clock: r.clock ? pauseClock(r.clock, performance.now()) : r.clock,
-        pausedReason: ev.pausedReason ?? r.pausedReason,
-      }));
-      announce(ev.pausedReason ? `${t.guided.announcePaused} ${ev.pausedReason}` : t.guided.announcePaused, true);
-    }
-  });
-  on('session.ended', (ev) => {
-    const observed = observedSession(getState());
-    setState({ session: null });
-    if (observed && ev && observed.sessionId === ev.sessionId) {
-      setState({ notice: t.observer.ended(ev.message || t.summary.reasons[ev.reason] || '') });
-    }
-    const run = getState().run;
-    if (run && ev && run.sessionId === ev.sessionId) {
-      if (isActive(run) || run.phase === 'ending') {
-        // The main process counts the same granted time: when its cap lands within the
-        // last moments of the routine, the routine simply finished.
-        const pos = currentPosition(run);
-        const finished = (ev.reason === 'session-cap' || ev.reason === 'daily-budget') && pos !== null && pos.progress >= 0.95;
-        if (finished) endLocally('completed', t.summary.reasons.completed, ev.usedMotorSeconds);
-        else if (ev.reason === 'user-stop' && run.phase !== 'ending') {
-          // Stopped, but not from this window: say where it may have come from.
-          endLocally(ev.reason, t.summary.stoppedElsewhere, ev.usedMotorSeconds);
-        } else endLocally(ev.reason, ev.message || t.summary.reasons[ev.reason] || '', ev.usedMotorSeconds);
-      } else if (typeof ev.usedMotorSeconds === 'number') {
-        patchRun({ usedMotorSeconds: ev.usedMotorSeconds });
-      }
-    }
-    void refreshUsage();
-  });
-  on('safety.clamped', (clamped) => setState({ clamped }));
-  on('safety.warning', (w) => {
-    // An unconfirmed stop has its own alert (with "It is off"), from the device status.
-    if (w?.code === 'stop-unconfirmed') return;
-    setState({ warning: w?.message ?? null });
-    if (w?.message) announce(w.message, true);
-  });
-  on('sim.state', (sim) => Array.isArray(sim) && setState({ sim }));
-  on('store.notice', (n) => setState({ notice: n?.message ?? null }));
-
-  document.addEventListener('keydown', onGlobalKey, true);
-  document.addEventListener('keyup', onGlobalKeyUp, true);
-
-  if (typeof matchMedia === 'function') {
-    const dark = matchMedia('(prefers-color-scheme: dark)');
-    dark.addEventListener?.('change', (e) => setState({ systemDark: e.matches }));
-    const rm = matchMedia('(prefers-reduced-motion: reduce)');
-    rm.addEventListener?.('change', (e) => setState({ systemReducedMotion: e.matches }));
-  }
-}
-
-// ---------------- navigation ----------------
-
-export function go(screen: Screen): void {
-  setState({ screen });
-}
-
-export function setGroupFilter(group: MuscleGroup | null): void {
-  setState({ groupFilter: group });
-}
-
-// ---------------- pairing ----------------
-
-export async function enableDemo(): Promise<void> {
-  try {
-    await call('demo.enable');
-    await refreshAll();
-    await refreshSim();
-    await scan();
-  } catch (err) {
-    setState({ warning: errorText(err) });
-  }
-}
-
-export async function scan(): Promise<void> {
-  setState({ scanning: true, warning: null });
-  try {
-    const r = await call('scan.start');
-    const list = devicesOf(r);
-    if (list.length) setState({ devices: list });
-  } catch (err) {
-    setState({ scanning: false, warning: errorText(err) });
-  }
-}
-
-export async function connect(entry: ScanEntry, protocolId?: string): Promise<void> {
-  setState((s) => ({ warning: null, device: { ...s.device, connection: 'connecting', peripheralId: entry.peripheralId, name: entry.name } }));
-  try {
-    await call('device.connect', protocolId ? { peripheralId: entry.peripheralId, protocolId } : { peripheralId: entry.peripheralId });
-  } catch (err) {
-    setState({ warning: errorText(err), device: { connection: 'disconnected' } });
-  }
-  await refreshAll();
-}
-
-export async function disconnect(): Promise<void> {
-  await stopEverything();
-  await tryCall('device.disconnect');
-  await refreshAll();
-}
-
-export async function simFault(peripheralId: string, fault: string, name: string): Promise<void> {
-  try {
-    await call('sim.fault', { peripheralId, fault });
-    announce(t.sim.faultSent(t.sim.faultNames[fault] ?? fault, name));
-  } catch (err) {
-    setState({ warning: errorText(err) });
-  }
-  void refreshSim();
-}
-
-/** "It is off": the user checked that a massager whose stop was not confirmed is off. */
-export async function confirmOff(): Promise<void> {
-  try {
-    const device = await call('device.confirmOff');
-    if (device) setState({ device });
-    announce(t.stop.confirmedOff);
-  } catch (err) {
-    setState({ warning: errorText(err) });
-  }
-}
-
-export async function setHeat(on: boolean): Promise<void> {
-  try {
-    await call('device.setHeat', { on });
-  } catch (err) {
-    setState({ warning: errorText(err) });
-  }
-}
-
-// ---------------- settings ----------------
-
-export async function saveSettings(patch: SettingsPatch): Promise<boolean> {
-  try {
-    const view = await call('settings.set', patch);
-    if (view && typeof view === 'object' && 'sessionCapSeconds' in view) setState({ settings: view });
-    else await reloadSettings();
-    // A changed daily limit changes what is left today for every area.
-    if (patch.dailyBudgetSeconds !== undefined) await refreshUsage();
-    return true;
-  } catch (err) {
-    setState({ warning: errorText(err) });
-    await reloadSettings();
-    return false;
-  }
-}
-
-export async function reloadSettings(): Promise<void> {
-  const settings = await tryCall('settings.get');
-  if (settings) setState({ settings });
-}
-
-export async function answerScreening(id: string, yes: boolean): Promise<void> {
-  const answers = { ...(getState().settings?.screening ?? {}), [id]: yes };
-  // Show the answer at once; the main process's view replaces it.
-  setState((s) => (s.settings ? { settings: { ...s.settings, screening: answers } } : {}));
-  try {
-    const view = await call('screening.set', { answers });
-    if (view && typeof view === 'object' && 'screening' in (view as SettingsView)) setState({ settings: view as SettingsView });
-    else await reloadSettings();
-  } catch (err) {
-    setState({ warning: errorText(err) });
-    await reloadSettings();
-  }
-}
-
-export async function deleteData(): Promise<boolean> {
-  try {
-    await stopEverything();
-    await call('data.delete', { confirm: 'delete my data' });
-    setState({ knots: {} });
-    try {
-      localStorage.clear();
-    } catch {
-      /* ignore */
-    }
-    await refreshAll();
-    return true;
-  } catch (err) {
-    setState({ warning: errorText(err) });
-    return false;
-  }
-}
-
-// ---------------- runs ----------------
-
-function isActive(run: Run): boolean {
-  return run.phase === 'starting' || run.phase === 'running' || run.phase === 'paused';
-}
-
-export function activeRun(): Run | null {
-  const run = getState().run;
-  return run && isActive(run) ? run : null;
-}
-
-/** Opens a routine's preparation screen. */
-export function openRoutine(routineId: string): void {
-  const current = getState().run;
-  if (current && isActive(current)) {
-    go(current.mode === 'routine' ? 'guided' : 'devices');
-    return;
-  }
-  const planned = findRoutine(routineId);
-  if (!planned) return;
-  setState({
-    run: { mode: 'routine', routineId, muscleGroup: planned.muscleGroup, planned, routine: planned, phase: 'prep' },
-    screen: 'guided',
-    clamped: null,
-  });
-}
-
-export function closeRun(): void {
-  const run = getState().run;
-  if (run && isActive(run)) return;
-  setState({ run: null, screen: run?.mode === 'manual' ? 'devices' : 'routines' });
-}
-
-function startTimers(): void {
-  stopTimers();
-  heartbeatTimer = setInterval(() => {
-    const run = getState().run;
-    if (!run?.sessionId || !isActive(run)) return;
-    void call('session.heartbeat', { sessionId: run.sessionId }).catch((err: unknown) => {
-      if (errorCode(err) === 'no-session') endLocally('error', errorText(err));
-    });
-  }, HEARTBEAT_MS);
-  tickTimer = setInterval(tick, TICK_MS);
-}
-
-function stopTimers(): void {
-  if (heartbeatTimer) clearInterval(heartbeatTimer);
-  if (tickTimer) clearInterval(tickTimer);
-  heartbeatTimer = tickTimer = null;
-}
-
-/** The elapsed routine position now, or null when no routine runs. */
-export function currentPosition(run: Run, now = performance.now()) {
-  if (!run.routine || !run.clock) return null;
-  return runnerState(run.routine, clockElapsedMs(run.clock, now), getState().info?.timeScale ?? 1);
-}
-
-function tick(): void {
-  const run = getState().run;
-  if (!run || run.mode !== 'routine' || run.phase !== 'running' || !run.routine) return;
-  const pos = currentPosition(run);
-  if (!pos) return;
-  if (pos.done) {
-    void finish('completed');
-    return;
-  }
-  if (pos.stepIndex !== run.sentStep) void sendStep(pos.stepIndex, true);
-}
-
-async function sendStep(index: number, announceIt: boolean): Promise<void> {
-  const run = getState().run;
-  if (!run?.routine || !run.sessionId) return;
-  const step = run.routine.steps[index];
-  if (!step) return;
-  patchRun({ sentStep: index });
-  const intensity = Math.min(1, Math.max(0, step.intensity * (run.intensityFactor ?? 1)));
-  if (announceIt) {
-    const text = t.guided.announceStep(index + 1, run.routine.steps.length, step.title, step.cue);
-    announce(text);
-    const sound = getState().settings?.sound ?? 'chime';
-    if (sound !== 'off') chime();
-    if (sound === 'chime-and-voice') speak(`${step.title}. ${step.cue}`);
-  }
-  try {
-    await call('session.setStep', { sessionId: run.sessionId, intensity, motion: step.motion });
-  } catch (err) {
-    patchRun({ error: errorText(err), errorCode: errorCode(err) });
-  }
-}
-
-/** Starts the open routine: asks the main process for a session and runs it. */
-export async function startRoutine(): Promise<void> {
-  const run = getState().run;
-  if (!run || run.mode !== 'routine' || !run.planned || run.phase !== 'prep') return;
-  unlockAudio();
-  const planned = run.planned;
-  const plannedSeconds = planned.steps.reduce((a, s) => a + s.durationSec, 0);
-  patchRun({ phase: 'starting', error: undefined, errorCode: undefined });
-  try {
-    const res = await call('session.start', {
-      muscleGroup: planned.muscleGroup,
-      plannedMotorSeconds: plannedSeconds,
-      routineId: planned.id,
-    });
-    const granted = Math.min(res.grantedMotorSeconds, plannedSeconds);
-    const routine = granted < plannedSeconds ? scaleRoutine(planned, granted) : planned;
-    patchRun({
-      phase: 'running',
-      sessionId: res.sessionId,
-      grantedMotorSeconds: res.grantedMotorSeconds,
-      shortened: res.shortened || granted < plannedSeconds,
-      intensityFactor: typeof res.intensityFactor === 'number' && res.intensityFactor > 0 ? Math.min(1, res.intensityFactor) : 1,
-      routine,
-      clock: startClock(performance.now()),
-      sentStep: undefined,
-      pausedReason: undefined,
-    });
-    startTimers();
-    await sendStep(0, true);
-  } catch (err) {
-    patchRun({ phase: 'prep', error: errorText(err), errorCode: errorCode(err) });
-    announce(errorText(err), true);
-    void refreshUsage();
-  }
-}
-
-export async function pauseRun(): Promise<void> {
-  const run = getState().run;
-  if (!run?.sessionId || run.phase !== 'running') return;
-  patchRun((r) => ({ phase: 'paused', clock: r.clock ? pauseClock(r.clock, performance.now()) : r.clock }));
-  announce(t.guided.announcePaused, true);
-  try {
-    await call('session.pause', { sessionId: run.sessionId });
-  } catch (err) {
-    // Pausing must never leave the motor on: stop it outright.
-    await tryCall('device.stop');
-    patchRun({ error: errorText(err) });
-  }
-}
-
-export async function resumeRun(): Promise<void> {
-  const run = getState().run;
-  if (!run?.sessionId || run.phase !== 'paused') return;
-  try {
-    await call('session.resume', { sessionId: run.sessionId });
-  } catch (err) {
-    patchRun({ error: errorText(err), errorCode: errorCode(err) });
-    return;
-  }
-  patchRun((r) => ({ phase: 'running', clock: r.clock ? resumeClock(r.clock, performance.now()) : r.clock, pausedReason: undefined, error: undefined }));
-  announce(t.guided.announceResumed);
-  const after = getState().run;
-  if (after?.mode === 'routine') {
-    const pos = currentPosition(after);
-    if (pos && !pos.done) await sendStep(pos.stepIndex, false);
-  } else if (after?.mode === 'manual') {
-    await setManualIntensity(after.manualIntensity ?? 0);
-  }
-}
-
-/** Marks the run ended on our side (timers off, summary shown). */
-function endLocally(reason: SessionEndReason | string, message: string, used?: number): void {
-  stopTimers();
-  stopSpeaking();
-  const run = getState().run;
-  if (!run) return;
-  const pos = currentPosition(run);
-  const fallbackUsed = pos ? pos.routineElapsedMs / 1000 : undefined;
-  patchRun((r) => ({
-    phase: 'summary',
-    endReason: r.endReason ?? reason,
-    endMessage: r.endMessage ?? message,
-    usedMotorSeconds: used ?? r.usedMotorSeconds ?? fallbackUsed,
-    clock: r.clock ? pauseClock(r.clock, performance.now()) : r.clock,
-  }));
-  void refreshUsage();
-}
-
-async function finish(reason: 'completed'): Promise<void> {
-  const run = getState().run;
-  if (!run?.sessionId || !isActive(run)) return;
-  stopTimers();
-  patchRun({ phase: 'ending' });
-  const result = await tryCall('session.end', { sessionId: run.sessionId });
-  const used = result && typeof result === 'object' && 'usedMotorSeconds' in result ? Number((result as { usedMotorSeconds: unknown }).usedMotorSeconds) : undefined;
-  endLocally(reason, t.summary.reasons[reason], Number.isFinite(used) ? used : undefined);
-  const sound = getState().settings?.sound ?? 'chime';
-  if (sound !== 'off') chime();
-  const after = getState().run;
-  announce(after && waterDue(after) ? `${t.summary.reasons.completed} ${t.summary.water}` : t.summary.reasons.completed);
-}
-
-/** The water reminder is for a real massage: at least a minute of motor time. */
-export function waterDue(run: Run): boolean {
-  return (run.usedMotorSeconds ?? 0) >= 60;
-}
-
-/** Stop (or "Stop — it hurts"): the motor stops first, then the session ends. */
-export async function stopRun(kind: 'stop' | 'hurt' = 'stop'): Promise<void> {
-  const run = getState().run;
-  announce(t.guided.announceStopped, true);
-  if (!run?.sessionId || !isActive(run)) {
-    await tryCall('device.stop');
-    return;
-  }
-  stopTimers();
-  const sessionId = run.sessionId;
-  const reason: SessionEndReason = kind === 'hurt' ? 'hurt' : 'user-stop';
-  patchRun({ phase: 'ending', endReason: reason, endMessage: t.summary.reasons[reason] });
-  if (kind === 'hurt') {
-    const hurt = await tryCall('session.hurt', { sessionId });
-    if (hurt === null) await tryCall('device.stop');
-  } else {
-    await tryCall('device.stop');
-  }
-  const result = await tryCall('session.end', { sessionId });
-  const used = result && typeof result === 'object' && 'usedMotorSeconds' in result ? Number((result as { usedMotorSeconds: unknown }).usedMotorSeconds) : undefined;
-  endLocally(reason, t.summary.reasons[reason], Number.isFinite(used) ? used : undefined);
-}
-
-/** Stops the motor and any session, wherever the user is. */
-export async function stopEverything(): Promise<void> {
-  const run = getState().run;
-  if (run && isActive(run)) await stopRun('stop');
-  else {
-    announce(t.guided.announceStopped, true);
-    await tryCall('device.stop');
-  }
-}
-
-// ---------------- manual control ----------------
-
-export async function startManual(group: MuscleGroup, intensity: number): Promise<void> {
-  const s = getState();
-  if (s.run && isActive(s.run)) return;
-  unlockAudio();
-  const cap = s.settings?.sessionCapSeconds ?? 300;
-  const left = budgetFor(s, group)?.remainingSeconds ?? cap;
-  const planned = Math.max(1, Math.min(cap, left));
-  setState({ run: { mode: 'manual', muscleGroup: group, phase: 'starting', manualIntensity: intensity }, clamped: null });
-  try {
-    const res = await call('session.start', { muscleGroup: group, plannedMotorSeconds: planned });
-    patchRun({
-      phase: 'running',
-      sessionId: res.sessionId,
-      grantedMotorSeconds: res.grantedMotorSeconds,
-      clock: startClock(performance.now()),
-    });
-    startTimers();
-    await setManualIntensity(intensity);
-  } catch (err) {
-    setState({ run: null, warning: errorText(err) });
-    announce(errorText(err), true);
-  }
-}
-
-let manualTimer: ReturnType<typeof setTimeout> | null = null;
-let manualPending: number | null = null;
-
-/** Sets the manual intensity; updates go out at most every 100 ms, latest wins. */
-export async function setManualIntensity(intensity: number): Promise<void> {
-  patchRun({ manualIntensity: intensity });
-  manualPending = intensity;
-  if (manualTimer) return;
-  const flush = async (): Promise<void> => {
-    const run = getState().run;
-    const value = manualPending;
-    manualPending = null;
-    if (value === null || !run?.sessionId || run.mode !== 'manual' || run.phase !== 'running') return;
-    try {
-      await call('session.setStep', { sessionId: run.sessionId, intensity: value });
-    } catch (err) {
-      setState({ warning: errorText(err) });
-    }
-  };
-  await flush();
-  manualTimer = setTimeout(() => {
-    manualTimer = null;
-    if (manualPending !== null) void flush();
-  }, 100);
-}
-
-/** Ends manual control (the motor stops first); its short summary stays on the panel. */
-export async function endManualOrStop(): Promise<void> {
-  await stopRun('stop');
 }
 
 // ---------------- global stop keys ----------------
@@ -678,36 +103,698 @@ function isTextEntry(el: Element | null): boolean {
   return false;
 }
 
-let swallowSpaceUp = false;
-
-function somethingRunning(): boolean {
-  const s = getState();
-  return Boolean((s.run && isActive(s.run)) || s.device.running || (s.session && s.session.state !== 'ended'));
+/** Whether a stop key has something to stop: this page's run, the motor, or any session. */
+function somethingRunning(s: State): boolean {
+  return Boolean(isRunActive(s.run) || s.device.running || (s.session && s.session.state !== 'ended'));
 }
 
-/**
- * Escape always stops. Space stops unless focus is in a text field; when nothing
- * runs, Space keeps its usual job (pressing the focused button).
- */
-function onGlobalKey(e: KeyboardEvent): void {
-  if (e.key === 'Escape') {
-    void stopEverything();
-    return;
+/** The renderer's actions over one store and one bridge. Create with {@link createController}. */
+export class Controller {
+  readonly store: AppStore;
+  private readonly bridge: Bridge;
+  private readonly sounds: Sounds;
+  private readonly now: () => number;
+
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  private tickTimer: ReturnType<typeof setInterval> | null = null;
+  private manualTimer: ReturnType<typeof setTimeout> | null = null;
+  private manualPending: number | null = null;
+  private swallowSpaceUp = false;
+  private initialised = false;
+  private readonly undo: (() => void)[] = [];
+
+  constructor(options: ControllerOptions) {
+    this.store = options.store;
+    this.bridge = options.bridge ?? pageBridge;
+    this.sounds = options.sounds ?? pageSounds;
+    this.now = options.now ?? (() => performance.now());
   }
-  if (e.key === ' ' || e.code === 'Space') {
-    if (isTextEntry(document.activeElement)) return;
-    if (!somethingRunning()) return;
-    e.preventDefault();
-    e.stopPropagation();
-    swallowSpaceUp = true;
-    if (!e.repeat) void stopEverything();
+
+  private state(): State {
+    return this.store.getState();
   }
+
+  private timeScale(): number {
+    return this.state().info?.timeScale ?? 1;
+  }
+
+  // ---------------- loading ----------------
+
+  /** Reads everything the page shows from the main process; a failed read keeps what was there. */
+  async refreshAll(): Promise<void> {
+    const { tryCall, call } = this.bridge;
+    const [info, adapter, settings, usage, list, device, session] = await Promise.all([
+      tryCall('app.info'),
+      tryCall('adapter.get'),
+      tryCall('settings.get'),
+      tryCall('usage.today'),
+      tryCall('device.list'),
+      tryCall('device.get'),
+      // null is an answer here (no session), so a failure is told apart from it
+      call('session.get').then(
+        (v) => ({ v }),
+        () => null,
+      ),
+    ]);
+    this.store.setState((s) => ({
+      info: info ?? s.info,
+      adapter: adapter ?? s.adapter,
+      settings: settings ?? s.settings,
+      usage: Array.isArray(usage) ? usage : s.usage,
+      devices: list ? devicesOf(list) : s.devices,
+      scanning: list && !Array.isArray(list) && typeof list.scanning === 'boolean' ? list.scanning : s.scanning,
+      device: device && typeof device === 'object' && typeof device.connection === 'string' ? device : s.device,
+      session: session ? session.v : s.session,
+    }));
+    if (info?.demo || adapter?.demo) await this.refreshSim();
+  }
+
+  async refreshSim(): Promise<void> {
+    const sim = await this.bridge.tryCall('sim.state');
+    if (Array.isArray(sim)) this.store.setState({ sim });
+  }
+
+  async refreshUsage(): Promise<void> {
+    const usage = await this.bridge.tryCall('usage.today');
+    if (Array.isArray(usage)) this.store.setState({ usage });
+  }
+
+  /** The note to leave when the page goes away while `run` is active, or null. `now`: ms since the epoch. */
+  interruptedNote(run: Run | null, now = Date.now()): Interrupted | null {
+    const sessionId = runSessionId(run);
+    if (!run || !sessionId || !isRunActive(run)) return null;
+    const pos = runPosition(run, this.now(), this.timeScale());
+    return {
+      sessionId,
+      mode: run.mode,
+      ...(run.mode === 'routine' ? { routineId: run.routineId } : {}),
+      muscleGroup: run.muscleGroup,
+      ...(pos ? { usedSeconds: pos.routineElapsedMs / 1000 } : {}),
+      at: now,
+    };
+  }
+
+  /**
+   * After a reload: the main process stopped the session the old page owned when its
+   * connection went away. Says so, unless that session is still running (then the
+   * page shows it as an observer and claims nothing). `now`: ms since the epoch.
+   */
+  showInterrupted(note: Interrupted | null, now = Date.now()): void {
+    if (!note || now - note.at > INTERRUPTED_MAX_AGE_MS || note.at > now) return;
+    const s = this.state();
+    if (s.session && s.session.sessionId === note.sessionId && s.session.state !== 'ended') return;
+    if (s.run) return;
+    const planned = note.mode === 'routine' && note.routineId ? findRoutine(note.routineId) : undefined;
+    if (!planned) {
+      this.store.setState({ notice: t.summary.pageClosedManual });
+      return;
+    }
+    this.store.dispatch(
+      { type: 'interrupted', routine: planned, message: t.summary.pageClosed, ...(typeof note.usedSeconds === 'number' ? { usedSeconds: note.usedSeconds } : {}) },
+      { screen: 'guided' },
+    );
+  }
+
+  private leaveInterrupted = (): void => {
+    const note = this.interruptedNote(this.state().run);
+    try {
+      if (note) sessionStorage.setItem(INTERRUPTED_KEY, JSON.stringify(note));
+    } catch {
+      /* storage may be off: the page then opens without the note */
+    }
+  };
+
+  /** Follows the main process's events and the stop keys. Once per controller; {@link dispose} undoes it. */
+  init(): void {
+    if (this.initialised) return;
+    this.initialised = true;
+    const { on, onLinkState } = this.bridge;
+    const store = this.store;
+
+    let interrupted = takeInterrupted();
+    window.addEventListener('pagehide', this.leaveInterrupted);
+    this.undo.push(() => window.removeEventListener('pagehide', this.leaveInterrupted));
+
+    this.undo.push(
+      onLinkState((link, wasLost) => {
+        store.setState({ link, linkWasLost: wasLost || this.state().linkWasLost });
+        if (link === 'open') {
+          if (wasLost) this.announce(t.link.back);
+          void this.refreshAll().then(() => {
+            this.showInterrupted(interrupted);
+            interrupted = null;
+          });
+        } else if (link === 'lost') {
+          this.announce(t.link.lost, true);
+          // The host stops the motor when the connection that owns the session drops.
+          if (isRunActive(this.state().run)) this.endLocally('connection-lost', t.summary.reasons['connection-lost']);
+        }
+      }),
+      on('adapter.state', (adapter) => store.setState({ adapter })),
+      on('scan.results', (r) => store.setState((s) => ({ devices: devicesOf(r), scanning: typeof r?.scanning === 'boolean' ? r.scanning : s.scanning }))),
+      on('device.status', (device) => {
+        const prev = this.state().device;
+        store.setState({ device: device ?? { connection: 'disconnected' } });
+        if (device?.stop?.state === 'unconfirmed' && prev.stop?.state !== 'unconfirmed') {
+          // Someone working on their own back may not be looking: say it with the step sound too.
+          const sound = this.state().settings?.sound ?? 'chime';
+          if (sound !== 'off') this.sounds.alarm();
+          if (sound === 'chime-and-voice') this.sounds.speak(t.stop.spoken(device.handOff ?? ''));
+          this.announce(t.stop.unconfirmed, true);
+        }
+        if (device?.connection === 'connected' && prev.connection !== 'connected') {
+          this.announce(t.announce.connected(device.name ?? ''));
+          void this.refreshAll();
+        } else if (device?.connection === 'disconnected' && prev.connection !== 'disconnected') {
+          this.announce(t.announce.disconnected, true);
+        }
+      }),
+      on('session.state', (ev) => {
+        store.setState({ session: ev });
+        const run = this.state().run;
+        if (!run || !ev || runSessionId(run) !== ev.sessionId) return;
+        if (ev.state === 'paused' && run.phase === 'running') {
+          store.dispatch({ type: 'paused-by-main', now: this.now(), ...(ev.pausedReason !== undefined ? { reason: ev.pausedReason } : {}) });
+          this.announce(ev.pausedReason ? `${t.guided.announcePaused} ${ev.pausedReason}` : t.guided.announcePaused, true);
+        }
+      }),
+      on('session.ended', (ev) => {
+        const observed = observedSession(this.state());
+        store.setState({ session: null });
+        if (observed && ev && observed.sessionId === ev.sessionId) {
+          store.setState({ notice: t.observer.ended(ev.message || t.summary.reasons[ev.reason] || '') });
+        }
+        const run = this.state().run;
+        if (run && ev && runSessionId(run) === ev.sessionId) {
+          if (isRunLive(run)) {
+            // The main process counts the same granted time: when its cap lands within the
+            // last moments of the routine, the routine simply finished.
+            const pos = runPosition(run, this.now(), this.timeScale());
+            const finished = (ev.reason === 'session-cap' || ev.reason === 'daily-budget') && pos !== null && pos.progress >= 0.95;
+            if (finished) this.endLocally('completed', t.summary.reasons.completed, ev.usedMotorSeconds);
+            else if (ev.reason === 'user-stop' && run.phase !== 'ending') {
+              // Stopped, but not from this window: say where it may have come from.
+              this.endLocally(ev.reason, t.summary.stoppedElsewhere, ev.usedMotorSeconds);
+            } else this.endLocally(ev.reason, ev.message || t.summary.reasons[ev.reason] || '', ev.usedMotorSeconds);
+          } else if (typeof ev.usedMotorSeconds === 'number') {
+            store.dispatch({ type: 'usage-counted', usedMotorSeconds: ev.usedMotorSeconds });
+          }
+        }
+        void this.refreshUsage();
+      }),
+      on('safety.clamped', (clamped) => store.setState({ clamped })),
+      on('safety.warning', (w) => {
+        // An unconfirmed stop has its own alert (with "It is off"), from the device status.
+        if (w?.code === 'stop-unconfirmed') return;
+        store.setState({ warning: w?.message ?? null });
+        if (w?.message) this.announce(w.message, true);
+      }),
+      on('sim.state', (sim) => Array.isArray(sim) && store.setState({ sim })),
+      on('store.notice', (n) => store.setState({ notice: n?.message ?? null })),
+    );
+
+    document.addEventListener('keydown', this.onGlobalKey, true);
+    document.addEventListener('keyup', this.onGlobalKeyUp, true);
+    this.undo.push(() => {
+      document.removeEventListener('keydown', this.onGlobalKey, true);
+      document.removeEventListener('keyup', this.onGlobalKeyUp, true);
+    });
+
+    if (typeof matchMedia === 'function') {
+      const dark = matchMedia('(prefers-color-scheme: dark)');
+      const onDark = (e: MediaQueryListEvent): void => store.setState({ systemDark: e.matches });
+      dark.addEventListener?.('change', onDark);
+      const rm = matchMedia('(prefers-reduced-motion: reduce)');
+      const onMotion = (e: MediaQueryListEvent): void => store.setState({ systemReducedMotion: e.matches });
+      rm.addEventListener?.('change', onMotion);
+      this.undo.push(() => {
+        dark.removeEventListener?.('change', onDark);
+        rm.removeEventListener?.('change', onMotion);
+      });
+    }
+  }
+
+  /** Ends this controller's timers and listeners (the run's state stays as it is). */
+  dispose(): void {
+    this.stopTimers();
+    if (this.manualTimer) clearTimeout(this.manualTimer);
+    this.manualTimer = null;
+    this.manualPending = null;
+    while (this.undo.length) this.undo.pop()?.();
+    this.initialised = false;
+  }
+
+  // ---------------- page state ----------------
+
+  /** Speaks `text` through the ARIA live regions (`assertive` interrupts). */
+  announce(text: string, assertive = false): void {
+    this.store.setState((s) => (assertive ? { assertive: { text, n: s.assertive.n + 1 } } : { polite: { text, n: s.polite.n + 1 } }));
+  }
+
+  go(screen: Screen): void {
+    this.store.setState({ screen });
+  }
+
+  setGroupFilter(group: MuscleGroup | null): void {
+    this.store.setState({ groupFilter: group });
+  }
+
+  dismissWarning(): void {
+    this.store.setState({ warning: null });
+  }
+
+  dismissNotice(): void {
+    this.store.setState({ notice: null });
+  }
+
+  /** Marks (or, with `at` null, unmarks) where the knot is for `group`, in body-map coordinates; kept in localStorage. */
+  markKnot(group: MuscleGroup, at: { x: number; y: number } | null): void {
+    const next = { ...this.state().knots };
+    if (at) next[group] = at;
+    else delete next[group];
+    this.store.setState({ knots: next });
+    saveKnots(next);
+  }
+
+  // ---------------- pairing ----------------
+
+  async enableDemo(): Promise<void> {
+    try {
+      await this.bridge.call('demo.enable');
+      await this.refreshAll();
+      await this.refreshSim();
+      await this.scan();
+    } catch (err) {
+      this.store.setState({ warning: errorText(err) });
+    }
+  }
+
+  async scan(): Promise<void> {
+    this.store.setState({ scanning: true, warning: null });
+    try {
+      const r = await this.bridge.call('scan.start');
+      const list = devicesOf(r);
+      if (list.length) this.store.setState({ devices: list });
+    } catch (err) {
+      this.store.setState({ scanning: false, warning: errorText(err) });
+    }
+  }
+
+  async connect(entry: ScanEntry, protocolId?: string): Promise<void> {
+    this.store.setState((s) => ({ warning: null, device: { ...s.device, connection: 'connecting', peripheralId: entry.peripheralId, name: entry.name } }));
+    try {
+      await this.bridge.call('device.connect', protocolId ? { peripheralId: entry.peripheralId, protocolId } : { peripheralId: entry.peripheralId });
+    } catch (err) {
+      this.store.setState({ warning: errorText(err), device: { connection: 'disconnected' } });
+    }
+    await this.refreshAll();
+  }
+
+  async disconnect(): Promise<void> {
+    await this.stopEverything();
+    await this.bridge.tryCall('device.disconnect');
+    await this.refreshAll();
+  }
+
+  async simFault(peripheralId: string, fault: string, name: string): Promise<void> {
+    try {
+      await this.bridge.call('sim.fault', { peripheralId, fault });
+      this.announce(t.sim.faultSent(t.sim.faultNames[fault] ?? fault, name));
+    } catch (err) {
+      this.store.setState({ warning: errorText(err) });
+    }
+    void this.refreshSim();
+  }
+
+  /** "It is off": the user checked that a massager whose stop was not confirmed is off. */
+  async confirmOff(): Promise<void> {
+    try {
+      const device = await this.bridge.call('device.confirmOff');
+      if (device) this.store.setState({ device });
+      this.announce(t.stop.confirmedOff);
+    } catch (err) {
+      this.store.setState({ warning: errorText(err) });
+    }
+  }
+
+  async setHeat(on: boolean): Promise<void> {
+    try {
+      await this.bridge.call('device.setHeat', { on });
+    } catch (err) {
+      this.store.setState({ warning: errorText(err) });
+    }
+  }
+
+  // ---------------- settings ----------------
+
+  /** Saves a settings change; resolves false (with the warning shown) when the main process refused it. */
+  async saveSettings(patch: SettingsPatch): Promise<boolean> {
+    try {
+      const view = await this.bridge.call('settings.set', patch);
+      if (view && typeof view === 'object' && 'sessionCapSeconds' in view) this.store.setState({ settings: view });
+      else await this.reloadSettings();
+      // A changed daily limit changes what is left today for every area.
+      if (patch.dailyBudgetSeconds !== undefined) await this.refreshUsage();
+      return true;
+    } catch (err) {
+      this.store.setState({ warning: errorText(err) });
+      await this.reloadSettings();
+      return false;
+    }
+  }
+
+  async reloadSettings(): Promise<void> {
+    const settings = await this.bridge.tryCall('settings.get');
+    if (settings) this.store.setState({ settings });
+  }
+
+  async answerScreening(id: string, yes: boolean): Promise<void> {
+    const answers = { ...(this.state().settings?.screening ?? {}), [id]: yes };
+    // Show the answer at once; the main process's view replaces it.
+    this.store.setState((s) => (s.settings ? { settings: { ...s.settings, screening: answers } } : {}));
+    try {
+      const view = await this.bridge.call('screening.set', { answers });
+      if (view && typeof view === 'object' && 'screening' in (view as SettingsView)) this.store.setState({ settings: view as SettingsView });
+      else await this.reloadSettings();
+    } catch (err) {
+      this.store.setState({ warning: errorText(err) });
+      await this.reloadSettings();
+    }
+  }
+
+  /** Stops everything, then deletes the user's data; resolves false (warning shown) on failure. */
+  async deleteData(): Promise<boolean> {
+    try {
+      await this.stopEverything();
+      await this.bridge.call('data.delete', { confirm: 'delete my data' });
+      this.store.setState({ knots: {} });
+      try {
+        localStorage.clear();
+      } catch {
+        /* ignore */
+      }
+      await this.refreshAll();
+      return true;
+    } catch (err) {
+      this.store.setState({ warning: errorText(err) });
+      return false;
+    }
+  }
+
+  // ---------------- runs ----------------
+
+  /** Opens a routine's preparation screen (or, while a run is active, goes back to it). */
+  openRoutine(routineId: string): void {
+    const current = this.state().run;
+    if (isRunActive(current)) {
+      this.go(current.mode === 'routine' ? 'guided' : 'devices');
+      return;
+    }
+    const planned = findRoutine(routineId);
+    if (!planned) return;
+    this.store.dispatch({ type: 'opened', routine: planned }, { screen: 'guided', clamped: null });
+  }
+
+  /** Leaves the preparation screen or the summary (not an active run). */
+  closeRun(): void {
+    const run = this.state().run;
+    if (isRunActive(run)) return;
+    this.store.dispatch({ type: 'closed' }, { screen: run?.mode === 'manual' ? 'devices' : 'routines' });
+  }
+
+  private startTimers(): void {
+    this.stopTimers();
+    this.heartbeatTimer = setInterval(() => {
+      const run = this.state().run;
+      const sessionId = runSessionId(run);
+      if (!sessionId || !isRunActive(run)) return;
+      void this.bridge.call('session.heartbeat', { sessionId }).catch((err: unknown) => {
+        if (errorCode(err) === 'no-session') this.endLocally('error', errorText(err));
+      });
+    }, HEARTBEAT_MS);
+    this.tickTimer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  private stopTimers(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.heartbeatTimer = this.tickTimer = null;
+  }
+
+  private tick(): void {
+    const before = this.state().run;
+    const after = this.store.dispatch({ type: 'tick', now: this.now(), timeScale: this.timeScale() });
+    if (after === before || !after) return;
+    if (after.phase === 'ending') void this.finish();
+    else if (after.phase === 'running' && after.mode === 'routine' && after.sentStep !== null) void this.sendStep(after.sentStep, true);
+  }
+
+  private async sendStep(index: number, announceIt: boolean): Promise<void> {
+    const run = this.state().run;
+    if (run?.phase !== 'running' || run.mode !== 'routine') return;
+    const step = run.routine.steps[index];
+    const intensity = stepIntensity(run, index);
+    if (!step || intensity === null) return;
+    this.store.dispatch({ type: 'step', index });
+    if (announceIt) {
+      this.announce(t.guided.announceStep(index + 1, run.routine.steps.length, step.title, step.cue));
+      const sound = this.state().settings?.sound ?? 'chime';
+      if (sound !== 'off') this.sounds.chime();
+      if (sound === 'chime-and-voice') this.sounds.speak(`${step.title}. ${step.cue}`);
+    }
+    try {
+      await this.bridge.call('session.setStep', { sessionId: run.sessionId, intensity, motion: step.motion });
+    } catch (err) {
+      this.store.dispatch({ type: 'failed', error: errorText(err), errorCode: errorCode(err) });
+    }
+  }
+
+  /** Starts the open routine: asks the main process for a session and runs it. */
+  async startRoutine(): Promise<void> {
+    const run = this.state().run;
+    if (run?.phase !== 'prep') return;
+    this.sounds.unlockAudio();
+    const planned = run.planned;
+    this.store.dispatch({ type: 'start-requested' });
+    try {
+      const res = await this.bridge.call('session.start', {
+        muscleGroup: planned.muscleGroup,
+        plannedMotorSeconds: plannedSeconds(planned),
+        routineId: planned.id,
+      });
+      const after = this.store.dispatch({ type: 'granted', result: res, now: this.now() });
+      if (after?.phase !== 'running' || after.sessionId !== res.sessionId) {
+        // The run moved on while the grant was on its way: this page will not run that session.
+        await this.bridge.tryCall('session.end', { sessionId: res.sessionId });
+        return;
+      }
+      this.startTimers();
+      await this.sendStep(0, true);
+    } catch (err) {
+      this.store.dispatch({ type: 'refused', error: errorText(err), errorCode: errorCode(err) });
+      this.announce(errorText(err), true);
+      void this.refreshUsage();
+    }
+  }
+
+  /** Pauses the running session (the main process stops the motor and its clock). */
+  async pauseRun(): Promise<void> {
+    const run = this.state().run;
+    if (run?.phase !== 'running') return;
+    this.store.dispatch({ type: 'paused', now: this.now() });
+    this.announce(t.guided.announcePaused, true);
+    try {
+      await this.bridge.call('session.pause', { sessionId: run.sessionId });
+    } catch (err) {
+      // Pausing must never leave the motor on: stop it outright.
+      await this.bridge.tryCall('device.stop');
+      this.store.dispatch({ type: 'failed', error: errorText(err) });
+    }
+  }
+
+  /** Resumes a paused session, then asks again for the current step (or the manual intensity). */
+  async resumeRun(): Promise<void> {
+    const run = this.state().run;
+    if (run?.phase !== 'paused') return;
+    try {
+      await this.bridge.call('session.resume', { sessionId: run.sessionId });
+    } catch (err) {
+      this.store.dispatch({ type: 'failed', error: errorText(err), errorCode: errorCode(err) });
+      return;
+    }
+    const after = this.store.dispatch({ type: 'resumed', now: this.now() });
+    if (after?.phase !== 'running') return;
+    this.announce(t.guided.announceResumed);
+    if (after.mode === 'routine') {
+      const pos = runPosition(after, this.now(), this.timeScale());
+      if (pos && !pos.done) await this.sendStep(pos.stepIndex, false);
+    } else {
+      await this.setManualIntensity(after.manualIntensity);
+    }
+  }
+
+  /** Marks the run ended on our side (timers off, summary shown). `used`: motor seconds, when the main process said. */
+  private endLocally(reason: SessionEndReason | string, message: string, used?: number): void {
+    this.stopTimers();
+    this.sounds.stopSpeaking();
+    if (!this.state().run) return;
+    this.store.dispatch({
+      type: 'ended',
+      reason,
+      message,
+      now: this.now(),
+      timeScale: this.timeScale(),
+      ...(used !== undefined ? { usedMotorSeconds: used } : {}),
+    });
+    void this.refreshUsage();
+  }
+
+  /** The routine reached its end (the tick moved it to `ending`): ends the session. */
+  private async finish(): Promise<void> {
+    const run = this.state().run;
+    if (run?.phase !== 'ending') return;
+    this.stopTimers();
+    const used = usedOf(await this.bridge.tryCall('session.end', { sessionId: run.sessionId }));
+    this.endLocally('completed', t.summary.reasons.completed, used);
+    const sound = this.state().settings?.sound ?? 'chime';
+    if (sound !== 'off') this.sounds.chime();
+    const after = this.state().run;
+    this.announce(after?.phase === 'summary' && waterDue(after) ? `${t.summary.reasons.completed} ${t.summary.water}` : t.summary.reasons.completed);
+  }
+
+  /** Stop (or "Stop — it hurts"): the motor stops first, then the session ends. */
+  async stopRun(kind: 'stop' | 'hurt' = 'stop'): Promise<void> {
+    const run = this.state().run;
+    this.announce(t.guided.announceStopped, true);
+    const sessionId = runSessionId(run);
+    if (!sessionId || !isRunActive(run)) {
+      await this.bridge.tryCall('device.stop');
+      return;
+    }
+    this.stopTimers();
+    const reason: SessionEndReason = kind === 'hurt' ? 'hurt' : 'user-stop';
+    this.store.dispatch({ type: 'ending', reason, message: t.summary.reasons[reason] });
+    if (kind === 'hurt') {
+      const hurt = await this.bridge.tryCall('session.hurt', { sessionId });
+      if (hurt === null) await this.bridge.tryCall('device.stop');
+    } else {
+      await this.bridge.tryCall('device.stop');
+    }
+    const used = usedOf(await this.bridge.tryCall('session.end', { sessionId }));
+    this.endLocally(reason, t.summary.reasons[reason], used);
+  }
+
+  /** Stops the motor and any session, wherever the user is. */
+  async stopEverything(): Promise<void> {
+    if (isRunActive(this.state().run)) await this.stopRun('stop');
+    else {
+      this.announce(t.guided.announceStopped, true);
+      await this.bridge.tryCall('device.stop');
+    }
+  }
+
+  // ---------------- manual control ----------------
+
+  /** Starts manual control for `group` at `intensity` (0..1), asking for the session cap or what is left today. */
+  async startManual(group: MuscleGroup, intensity: number): Promise<void> {
+    const s = this.state();
+    if (isRunActive(s.run)) return;
+    this.sounds.unlockAudio();
+    const cap = s.settings?.sessionCapSeconds ?? 300;
+    const left = budgetFor(s, group)?.remainingSeconds ?? cap;
+    const planned = Math.max(1, Math.min(cap, left));
+    const run = this.store.dispatch({ type: 'manual-requested', muscleGroup: group, intensity }, { clamped: null });
+    if (run?.phase !== 'starting' || run.mode !== 'manual') return;
+    try {
+      const res = await this.bridge.call('session.start', { muscleGroup: group, plannedMotorSeconds: planned });
+      const after = this.store.dispatch({ type: 'granted', result: res, now: this.now() });
+      if (after?.phase !== 'running' || after.sessionId !== res.sessionId) {
+        await this.bridge.tryCall('session.end', { sessionId: res.sessionId });
+        return;
+      }
+      this.startTimers();
+      await this.setManualIntensity(intensity);
+    } catch (err) {
+      this.store.dispatch({ type: 'refused', error: errorText(err), errorCode: errorCode(err) }, { warning: errorText(err) });
+      this.announce(errorText(err), true);
+    }
+  }
+
+  /** Sets the manual intensity (0..1); updates go out at most every 100 ms, latest wins. */
+  async setManualIntensity(intensity: number): Promise<void> {
+    this.store.dispatch({ type: 'manual-intensity', intensity });
+    this.manualPending = intensity;
+    if (this.manualTimer) return;
+    const flush = async (): Promise<void> => {
+      const run = this.state().run;
+      const value = this.manualPending;
+      this.manualPending = null;
+      if (value === null || run?.phase !== 'running' || run.mode !== 'manual') return;
+      try {
+        await this.bridge.call('session.setStep', { sessionId: run.sessionId, intensity: value });
+      } catch (err) {
+        this.store.setState({ warning: errorText(err) });
+      }
+    };
+    await flush();
+    this.manualTimer = setTimeout(() => {
+      this.manualTimer = null;
+      if (this.manualPending !== null) void flush();
+    }, MANUAL_GAP_MS);
+  }
+
+  /** Ends manual control (the motor stops first); its short summary stays on the panel. */
+  async endManualOrStop(): Promise<void> {
+    await this.stopRun('stop');
+  }
+
+  // ---------------- global stop keys ----------------
+
+  /**
+   * Escape always stops. Space stops unless focus is in a text field; when nothing
+   * runs, Space keeps its usual job (pressing the focused button).
+   */
+  private onGlobalKey = (e: KeyboardEvent): void => {
+    if (e.key === 'Escape') {
+      void this.stopEverything();
+      return;
+    }
+    if (e.key === ' ' || e.code === 'Space') {
+      if (isTextEntry(document.activeElement)) return;
+      if (!somethingRunning(this.state())) return;
+      e.preventDefault();
+      e.stopPropagation();
+      this.swallowSpaceUp = true;
+      if (!e.repeat) void this.stopEverything();
+    }
+  };
+
+  private onGlobalKeyUp = (e: KeyboardEvent): void => {
+    if ((e.key === ' ' || e.code === 'Space') && this.swallowSpaceUp) {
+      this.swallowSpaceUp = false;
+      e.preventDefault();
+      e.stopPropagation();
+    }
+  };
 }
 
-function onGlobalKeyUp(e: KeyboardEvent): void {
-  if ((e.key === ' ' || e.code === 'Space') && swallowSpaceUp) {
-    swallowSpaceUp = false;
-    e.preventDefault();
-    e.stopPropagation();
-  }
+/** The motor seconds a `session.end` reply reports, if it is a finite number. */
+function usedOf(result: unknown): number | undefined {
+  const used = result && typeof result === 'object' && 'usedMotorSeconds' in result ? Number((result as { usedMotorSeconds: unknown }).usedMotorSeconds) : undefined;
+  return Number.isFinite(used) ? used : undefined;
+}
+
+/** A controller over `options.store` (see {@link ControllerOptions} for the defaults). */
+export function createController(options: ControllerOptions): Controller {
+  return new Controller(options);
+}
+
+/** The page's controller, for components (main.tsx provides it). */
+export const ControllerContext = createContext<Controller | null>(null);
+
+/** The controller from {@link ControllerContext}; throws when no provider is above the component. */
+export function useActions(): Controller {
+  const controller = useContext(ControllerContext);
+  if (!controller) throw new Error('No controller: render inside <ControllerContext.Provider>.');
+  return controller;
 }

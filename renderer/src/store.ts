@@ -1,9 +1,12 @@
 /**
- * The renderer's one store: what the main process told us (adapter, devices,
- * settings, budgets, the simulated peripherals) and the UI's own state (screen,
- * the running routine). A tiny external store read with `useSyncExternalStore`.
+ * The renderer's store: what the main process told us (adapter, devices, settings,
+ * budgets, the simulated peripherals) and the UI's own state (screen, the run). A tiny
+ * external store, one instance per page ({@link createStore}), handed to components
+ * through {@link StoreContext} and read with {@link useStore}. The run changes only
+ * through its reducer ({@link AppStore.dispatch}, run.ts); components change nothing
+ * here themselves, they call the controller's actions.
  */
-import { useSyncExternalStore } from 'react';
+import { createContext, useContext, useSyncExternalStore } from 'react';
 import type {
   AdapterInfo,
   AppInfo,
@@ -17,42 +20,9 @@ import type {
   SimPeripheralState,
 } from './contract';
 import type { LinkState } from './api';
-import type { Routine } from './routines/library';
-import type { RunClock } from './routines/runner';
+import { isRunLive, runReducer, runSessionId, type Run, type RunEvent } from './run';
 
 export type Screen = 'devices' | 'routines' | 'guided' | 'history' | 'settings' | 'first-run';
-
-export type RunPhase = 'prep' | 'starting' | 'running' | 'paused' | 'ending' | 'summary';
-
-/** The routine (or manual control) the user is in. */
-export interface Run {
-  mode: 'routine' | 'manual';
-  routineId?: string;
-  muscleGroup: MuscleGroup;
-  /** The library routine as planned. */
-  planned?: Routine;
-  /** The routine actually run (scaled to the grant). */
-  routine?: Routine;
-  phase: RunPhase;
-  sessionId?: string;
-  grantedMotorSeconds?: number;
-  shortened?: boolean;
-  intensityFactor?: number;
-  clock?: RunClock;
-  /** Why the run is paused, from the main process (device lost…). */
-  pausedReason?: string;
-  /** Refusal or error text to show. */
-  error?: string;
-  errorCode?: string;
-  /** The step the main process was last told about. */
-  sentStep?: number;
-  /** Filled when the session ends. */
-  endReason?: string;
-  endMessage?: string;
-  usedMotorSeconds?: number;
-  /** Manual control: the slider value 0..1. */
-  manualIntensity?: number;
-}
 
 export interface State {
   link: LinkState;
@@ -103,68 +73,104 @@ export function saveKnots(knots: State['knots']): void {
 
 const mq = (q: string): boolean => typeof matchMedia === 'function' && matchMedia(q).matches;
 
-let state: State = {
-  link: 'connecting',
-  linkWasLost: false,
-  info: null,
-  adapter: null,
-  scanning: false,
-  devices: [],
-  device: { connection: 'disconnected' },
-  settings: null,
-  usage: [],
-  sim: [],
-  session: null,
-  clamped: null,
-  warning: null,
-  notice: null,
-  screen: 'devices',
-  groupFilter: null,
-  run: null,
-  knots: loadKnots(),
-  systemDark: mq('(prefers-color-scheme: dark)'),
-  systemReducedMotion: mq('(prefers-reduced-motion: reduce)'),
-  polite: { text: '', n: 0 },
-  assertive: { text: '', n: 0 },
-};
-
-const listeners = new Set<() => void>();
-
-export function getState(): State {
-  return state;
+/** The state a page starts with (knots from localStorage, the system's theme and motion). */
+export function initialState(): State {
+  return {
+    link: 'connecting',
+    linkWasLost: false,
+    info: null,
+    adapter: null,
+    scanning: false,
+    devices: [],
+    device: { connection: 'disconnected' },
+    settings: null,
+    usage: [],
+    sim: [],
+    session: null,
+    clamped: null,
+    warning: null,
+    notice: null,
+    screen: 'devices',
+    groupFilter: null,
+    run: null,
+    knots: loadKnots(),
+    systemDark: mq('(prefers-color-scheme: dark)'),
+    systemReducedMotion: mq('(prefers-reduced-motion: reduce)'),
+    polite: { text: '', n: 0 },
+    assertive: { text: '', n: 0 },
+  };
 }
 
-export function setState(patch: Partial<State> | ((s: State) => Partial<State>)): void {
-  const p = typeof patch === 'function' ? patch(state) : patch;
-  state = { ...state, ...p };
-  listeners.forEach((l) => l());
+/** A patch of everything but the run (which changes only through {@link AppStore.dispatch}). */
+export type StatePatch = Partial<Omit<State, 'run'>>;
+
+/** One page's store. */
+export interface AppStore {
+  getState(): State;
+  /** Merges `patch` (or what `patch(state)` returns) into the state and notifies subscribers. */
+  setState(patch: StatePatch | ((s: State) => StatePatch)): void;
+  /**
+   * Applies one run event through {@link runReducer}, together with `also` (other state
+   * changed in the same step, such as the screen), and returns the run after it. A refused
+   * event leaves the run as it was (the same object).
+   */
+  dispatch(event: RunEvent, also?: StatePatch): Run | null;
+  /** Calls `listener` after every change; returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void;
 }
 
-/** Updates the current run, if any. */
-export function patchRun(patch: Partial<Run> | ((r: Run) => Partial<Run>)): void {
-  setState((s) => {
-    if (!s.run) return {};
-    const p = typeof patch === 'function' ? patch(s.run) : patch;
-    return { run: { ...s.run, ...p } };
-  });
+/** A new store, from {@link initialState} with `initial` over it (tests start a run this way). */
+export function createStore(initial: Partial<State> = {}): AppStore {
+  let state: State = { ...initialState(), ...initial };
+  const listeners = new Set<() => void>();
+  const notify = (): void => listeners.forEach((l) => l());
+  return {
+    getState: () => state,
+    setState(patch) {
+      const p = typeof patch === 'function' ? patch(state) : patch;
+      // the run has its own door, whatever a caller's types say
+      const { run: _run, ...rest } = p as Partial<State>;
+      state = { ...state, ...rest };
+      notify();
+    },
+    dispatch(event, also = {}) {
+      const run = runReducer(state.run, event);
+      const { run: _run, ...rest } = also as Partial<State>;
+      if (run === state.run && Object.keys(rest).length === 0) return run;
+      state = { ...state, ...rest, run };
+      notify();
+      return run;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
 }
 
-export function subscribe(l: () => void): () => void {
-  listeners.add(l);
-  return () => listeners.delete(l);
+/** The page's store, for components (main.tsx provides it). */
+export const StoreContext = createContext<AppStore | null>(null);
+
+/** The store from {@link StoreContext}; throws when no provider is above the component. */
+export function useAppStore(): AppStore {
+  const store = useContext(StoreContext);
+  if (!store) throw new Error('No store: render inside <StoreContext.Provider>.');
+  return store;
 }
 
+/** A value selected from the page's store; the component re-renders when it changes. */
 export function useStore<T>(select: (s: State) => T): T {
+  const store = useAppStore();
   return useSyncExternalStore(
-    subscribe,
-    () => select(state),
-    () => select(state),
+    store.subscribe,
+    () => select(store.getState()),
+    () => select(store.getState()),
   );
 }
 
 // ---- derived values ----
 
-export function budgetFor(s: State, group: MuscleGroup): BudgetInfo | undefined {
+export function budgetFor(s: Pick<State, 'usage'>, group: MuscleGroup): BudgetInfo | undefined {
   return s.usage.find((b) => b.muscleGroup === group);
 }
 
@@ -177,10 +183,6 @@ export function budgetTooShort(s: State, group: MuscleGroup): boolean {
   return left !== undefined && left < MIN_SESSION_SECONDS;
 }
 
-function runActive(run: Run | null): boolean {
-  return Boolean(run && (run.phase === 'starting' || run.phase === 'running' || run.phase === 'paused' || run.phase === 'ending'));
-}
-
 /**
  * A running or paused session this page does not own (another window or tab started
  * it, or this page was reloaded): shown to observers with a Stop, never guided here.
@@ -188,7 +190,7 @@ function runActive(run: Run | null): boolean {
 export function observedSession(s: State): SessionStateEvent | null {
   const ev = s.session;
   if (!ev || ev.state === 'ended') return null;
-  if (runActive(s.run) || s.run?.sessionId === ev.sessionId) return null;
+  if (isRunLive(s.run) || runSessionId(s.run) === ev.sessionId) return null;
   return ev;
 }
 
@@ -223,9 +225,4 @@ export function motorBlocked(s: State): boolean {
 
 export function deviceConnected(s: State): boolean {
   return s.device.connection === 'connected' || s.device.connection === 'reconnecting';
-}
-
-/** Speaks `text` through the ARIA live regions. */
-export function announce(text: string, assertive = false): void {
-  setState((s) => (assertive ? { assertive: { text, n: s.assertive.n + 1 } } : { polite: { text, n: s.polite.n + 1 } }));
 }

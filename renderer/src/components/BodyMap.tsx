@@ -4,9 +4,9 @@
  */
 import { useRef, useState, type MouseEvent } from 'react';
 import { MUSCLE_GROUPS, type MuscleGroup } from '../contract';
-import { setGroupFilter } from '../controller';
+import { useActions } from '../controller';
 import { t } from '../i18n/en';
-import { budgetFor, saveKnots, setState, useStore, getState } from '../store';
+import { budgetFor, useStore } from '../store';
 import { BackOutline, VIEWBOX, ZONES } from './BackFigure';
 
 /** The area a point on the figure falls in (nearest zone centre). */
@@ -30,12 +30,12 @@ export function BodyMap() {
   const usage = useStore((s) => s.usage);
   const [marking, setMarking] = useState(false);
   const svgRef = useRef<SVGSVGElement>(null);
+  const actions = useActions();
 
   const leftText = (g: MuscleGroup): string => {
-    const b = budgetFor(getState(), g);
+    const b = budgetFor({ usage }, g);
     return b ? t.routines.left(b.remainingSeconds) : '';
   };
-  void usage;
 
   const onSvgClick = (e: MouseEvent<SVGSVGElement>): void => {
     const svg = svgRef.current;
@@ -45,13 +45,11 @@ export function BodyMap() {
     const y = ((e.clientY - rect.top) / rect.height) * 300;
     const g = marking ? (filter ?? zoneAt(x, y)) : zoneAt(x, y);
     if (marking) {
-      const next = { ...getState().knots, [g]: { x: Math.round(x), y: Math.round(y) } };
-      setState({ knots: next });
-      saveKnots(next);
+      actions.markKnot(g, { x: Math.round(x), y: Math.round(y) });
       setMarking(false);
-      setGroupFilter(g);
+      actions.setGroupFilter(g);
     } else {
-      setGroupFilter(filter === g ? null : g);
+      actions.setGroupFilter(filter === g ? null : g);
     }
   };
 
@@ -62,7 +60,7 @@ export function BodyMap() {
         <svg ref={svgRef} viewBox={VIEWBOX} className={`figure-svg ${marking ? 'marking' : ''}`} role="img" aria-label={t.bodyMap.label} onClick={onSvgClick}>
           <BackOutline />
           {MUSCLE_GROUPS.map((g) => {
-            const b = budgetFor(getState(), g);
+            const b = budgetFor({ usage }, g);
             const empty = b ? b.remainingSeconds <= 0 : false;
             return <path key={g} d={ZONES[g].d} className={`zone ${filter === g ? 'selected' : ''} ${empty ? 'empty' : ''}`} />;
           })}
@@ -75,12 +73,12 @@ export function BodyMap() {
           <fieldset className="zone-radios">
             <legend>{t.routines.filterLabel}</legend>
             <label className="zone-radio">
-              <input type="radio" name="zone" checked={filter === null} onChange={() => setGroupFilter(null)} />
+              <input type="radio" name="zone" checked={filter === null} onChange={() => actions.setGroupFilter(null)} />
               <span>{t.routines.all}</span>
             </label>
             {MUSCLE_GROUPS.map((g) => (
               <label key={g} className="zone-radio">
-                <input type="radio" name="zone" checked={filter === g} onChange={() => setGroupFilter(g)} />
+                <input type="radio" name="zone" checked={filter === g} onChange={() => actions.setGroupFilter(g)} />
                 <span>{t.groups[g]}</span>
                 <span className="zone-left">{leftText(g)}</span>
               </label>
@@ -105,12 +103,7 @@ export function BodyMap() {
               <button
                 type="button"
                 className="btn small"
-                onClick={() => {
-                  const next = { ...getState().knots };
-                  delete next[filter];
-                  setState({ knots: next });
-                  saveKnots(next);
-                }}
+                onClick={() => actions.markKnot(filter, null)}
               >
                 {t.bodyMap.clearKnot}
               </button>

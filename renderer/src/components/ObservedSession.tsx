@@ -2,13 +2,14 @@
  * A session this page does not own (another window or tab started it, or this page
  * was reloaded): what runs, and a Stop. Observers never guide it; stop works from anywhere.
  */
-import { stopEverything } from '../controller';
+import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { findRoutine } from '../routines/library';
 import { observedSession, useStore } from '../store';
 
 export function ObservedSession() {
   const session = useStore(observedSession);
+  const actions = useActions();
   if (!session) return null;
   const routine = session.routineId ? findRoutine(session.routineId) : undefined;
   const heading = session.state === 'paused' ? t.observer.pausedHeading : routine ? t.observer.routineHeading : t.observer.manualHeading;
@@ -21,7 +22,7 @@ export function ObservedSession() {
         </span>
         <span>{t.observer.hint}</span>
       </div>
-      <button type="button" className="btn stop big" onClick={() => void stopEverything()}>
+      <button type="button" className="btn stop big" onClick={() => void actions.stopEverything()}>
         {t.observer.stop}
       </button>
     </div>

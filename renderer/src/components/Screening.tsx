@@ -1,6 +1,6 @@
 /** The health questions as Yes/No radio groups, nothing preselected. Each answer is saved at once. */
 import { useId } from 'react';
-import { answerScreening } from '../controller';
+import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { applicableQuestions, motorBlocked, screeningComplete, useStore } from '../store';
 
@@ -10,6 +10,7 @@ const NO_QUESTIONS: { id: string; deviceKind?: string }[] = [];
 export function Screening({ all = false, headingLevel = 2 }: { all?: boolean; headingLevel?: 2 | 3 }) {
   const uid = useId();
   const answers = useStore((s) => s.settings?.screening ?? NO_ANSWERS);
+  const actions = useActions();
   const questionsKey = useStore((s) =>
     (all ? (s.settings?.screeningQuestions ?? []).map((q) => q.id) : applicableQuestions(s)).join('|'),
   );
@@ -36,11 +37,11 @@ export function Screening({ all = false, headingLevel = 2 }: { all?: boolean; he
               {kind === 'ems' && <span className="sub"> ({t.screening.emsOnly})</span>}
             </legend>
             <label>
-              <input type="radio" name={`${uid}-${id}`} checked={value === true} onChange={() => void answerScreening(id, true)} />
+              <input type="radio" name={`${uid}-${id}`} checked={value === true} onChange={() => void actions.answerScreening(id, true)} />
               {t.screening.yes}
             </label>
             <label>
-              <input type="radio" name={`${uid}-${id}`} checked={value === false} onChange={() => void answerScreening(id, false)} />
+              <input type="radio" name={`${uid}-${id}`} checked={value === false} onChange={() => void actions.answerScreening(id, false)} />
               {t.screening.no}
             </label>
           </fieldset>

@@ -1,8 +1,9 @@
 /** The connected device: status, manual control with the ceiling on the slider, heat, a large Stop. */
 import { useId, useState, type CSSProperties } from 'react';
 import { MUSCLE_GROUPS, type MuscleGroup } from '../contract';
-import { confirmOff, endManualOrStop, setHeat, setManualIntensity, startManual, stopEverything, waterDue } from '../controller';
+import { useActions } from '../controller';
 import { t } from '../i18n/en';
+import { isRunActive, waterDue } from '../run';
 import { budgetFor, MIN_SESSION_SECONDS, motorBlocked, observedSession, screeningComplete, useStore, type State } from '../store';
 
 export function ceilingOf(s: State): number {
@@ -34,13 +35,14 @@ export function stopStateText(state: 'waiting' | 'confirmed' | 'unconfirmed' | '
  */
 export function OffUnconfirmed() {
   const device = useStore((s) => s.device);
+  const actions = useActions();
   return (
     <div className="stop-alert" role="alert">
       <p>
         <strong>{t.stop.unconfirmedTitle((device.kind && t.stop.kindNames[device.kind]) || t.stop.massager)}</strong> {device.handOff}
       </p>
       <p className="hint">{t.stop.itIsOffHint}</p>
-      <button type="button" className="btn" onClick={() => void confirmOff()}>
+      <button type="button" className="btn" onClick={() => void actions.confirmOff()}>
         {t.stop.itIsOff}
       </button>
     </div>
@@ -49,6 +51,7 @@ export function OffUnconfirmed() {
 
 export function DevicePanel() {
   const uid = useId();
+  const actions = useActions();
   const device = useStore((s) => s.device);
   const ceiling = useStore(ceilingOf);
   const run = useStore((s) => s.run);
@@ -58,9 +61,9 @@ export function DevicePanel() {
   const [group, setGroup] = useState<MuscleGroup>('upper-back');
   const [level, setLevel] = useState(0.3);
 
-  const manual = run?.mode === 'manual' && (run.phase === 'running' || run.phase === 'paused' || run.phase === 'starting') ? run : null;
-  const routineRunning = run?.mode === 'routine' && (run.phase === 'running' || run.phase === 'paused' || run.phase === 'starting');
-  const value = manual ? (manual.manualIntensity ?? level) : level;
+  const manual = isRunActive(run) && run.mode === 'manual' ? run : null;
+  const routineRunning = isRunActive(run) && run.mode === 'routine';
+  const value = manual ? manual.manualIntensity : level;
   const pct = Math.round(value * 100);
   const ceilPct = Math.round(ceiling * 100);
   const groups = MUSCLE_GROUPS.filter((g) => !(device.kind === 'ems' && g === 'neck'));
@@ -73,7 +76,7 @@ export function DevicePanel() {
 
   const onSlide = (v: number): void => {
     setLevel(v);
-    if (manual) void setManualIntensity(v);
+    if (manual) void actions.setManualIntensity(v);
   };
 
   const rows: [string, string][] = [
@@ -121,7 +124,7 @@ export function DevicePanel() {
         ))}
       </dl>
 
-      <button type="button" className="btn stop big" onClick={() => void stopEverything()}>
+      <button type="button" className="btn stop big" onClick={() => void actions.stopEverything()}>
         {t.device.stop}
       </button>
       {stopText && !device.offUnconfirmed && (
@@ -174,7 +177,7 @@ export function DevicePanel() {
       </div>
       <div className="row">
         {manual ? (
-          <button type="button" className="btn" onClick={() => void endManualOrStop()}>
+          <button type="button" className="btn" onClick={() => void actions.endManualOrStop()}>
             {t.device.manualEnd}
           </button>
         ) : (
@@ -182,7 +185,7 @@ export function DevicePanel() {
             type="button"
             className="btn primary"
             disabled={blocked || !screened || routineRunning || tooShort || other}
-            onClick={() => void startManual(group, level)}
+            onClick={() => void actions.startManual(group, level)}
           >
             {t.device.manualStart}
           </button>
@@ -211,7 +214,7 @@ export function DevicePanel() {
               type="checkbox"
               checked={Boolean(device.heat)}
               disabled={!sessionRunning && !device.heat}
-              onChange={(e) => void setHeat(e.target.checked)}
+              onChange={(e) => void actions.setHeat(e.target.checked)}
             />
             {t.device.heat}
           </label>

@@ -2,7 +2,7 @@
 import { useId, useState } from 'react';
 import type { ScanEntry } from '../contract';
 import { SignalBars } from '../components/SignalBars';
-import { connect, disconnect, enableDemo, go, scan } from '../controller';
+import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { deviceConnected, useStore } from '../store';
 import { DevicePanel } from './DevicePanel';
@@ -22,6 +22,7 @@ export function sortDevices(devices: ScanEntry[]): ScanEntry[] {
 function AdapterCard() {
   const adapter = useStore((s) => s.adapter);
   const demo = useStore((s) => Boolean(s.adapter?.demo || s.info?.demo));
+  const actions = useActions();
   const state = adapter?.state ?? 'unknown';
   const usable = state === 'poweredOn';
   return (
@@ -37,7 +38,7 @@ function AdapterCard() {
         <p className="hint">{t.adapter.demoOn}</p>
       ) : (
         !usable && (
-          <button type="button" className="btn primary" onClick={() => void enableDemo()}>
+          <button type="button" className="btn primary" onClick={() => void actions.enableDemo()}>
             {t.adapter.tryDemo}
           </button>
         )
@@ -49,6 +50,7 @@ function AdapterCard() {
 /** `confirmed`: connected to this device, so its protocol was found (no longer a candidate). */
 function DeviceItem({ entry, busy, current, confirmed }: { entry: ScanEntry; busy: boolean; current: boolean; confirmed: boolean }) {
   const uid = useId();
+  const actions = useActions();
   const nameId = `${uid}-name`;
   const descId = `${uid}-desc`;
   const candidates = entry.candidates ?? [];
@@ -99,7 +101,7 @@ function DeviceItem({ entry, busy, current, confirmed }: { entry: ScanEntry; bus
         {current ? (
           <span className="badge ok">{t.pairing.isConnected}</span>
         ) : (
-          <button type="button" className="btn primary" aria-describedby={`${nameId} ${descId}`} disabled={busy} onClick={() => void connect(entry, mustPick ? picked : undefined)}>
+          <button type="button" className="btn primary" aria-describedby={`${nameId} ${descId}`} disabled={busy} onClick={() => void actions.connect(entry, mustPick ? picked : undefined)}>
             {t.pairing.connect}
           </button>
         )}
@@ -118,6 +120,7 @@ function focusIfLost(el: HTMLButtonElement | null): void {
 
 export function Devices() {
   const devices = useStore((s) => s.devices);
+  const actions = useActions();
   const scanning = useStore((s) => s.scanning);
   const device = useStore((s) => s.device);
   const connected = useStore(deviceConnected);
@@ -144,10 +147,10 @@ export function Devices() {
           </p>
           {connected && (
             <div className="row">
-              <button type="button" className="btn primary" ref={focusIfLost} onClick={() => go('routines')}>
+              <button type="button" className="btn primary" ref={focusIfLost} onClick={() => actions.go('routines')}>
                 {t.pairing.chooseRoutine}
               </button>
-              <button type="button" className="btn" onClick={() => void disconnect()}>
+              <button type="button" className="btn" onClick={() => void actions.disconnect()}>
                 {t.pairing.disconnect}
               </button>
             </div>
@@ -161,7 +164,7 @@ export function Devices() {
         <h2 id="scan-h">{t.pairing.found(devices.length)}</h2>
         <p className="hint">{t.pairing.intro}</p>
         <div className="row">
-          <button type="button" className="btn" onClick={() => void scan()}>
+          <button type="button" className="btn" onClick={() => void actions.scan()}>
             {t.pairing.scan}
           </button>
           <span className="hint" role="status">

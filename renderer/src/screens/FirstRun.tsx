@@ -1,11 +1,12 @@
 /** First run: what Unknot does and does not do, the health questions, the doctor notice. */
 import { Screening } from '../components/Screening';
-import { go, saveSettings } from '../controller';
+import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { useStore } from '../store';
 
 export function FirstRun() {
   const acknowledged = useStore((s) => Boolean(s.settings?.doctorNoticeAcknowledged));
+  const actions = useActions();
   return (
     <div className="screen">
       <h1>{t.firstRun.heading}</h1>
@@ -34,7 +35,7 @@ export function FirstRun() {
         {acknowledged ? (
           <p className="hint">{t.firstRun.acknowledged}</p>
         ) : (
-          <button type="button" className="btn" onClick={() => void saveSettings({ doctorNoticeAcknowledged: true })}>
+          <button type="button" className="btn" onClick={() => void actions.saveSettings({ doctorNoticeAcknowledged: true })}>
             {t.firstRun.acknowledge}
           </button>
         )}
@@ -42,7 +43,7 @@ export function FirstRun() {
       <section className="card">
         <Screening headingLevel={2} />
       </section>
-      <button type="button" className="btn primary" onClick={() => go('devices')}>
+      <button type="button" className="btn primary" onClick={() => actions.go('devices')}>
         {t.firstRun.continue}
       </button>
     </div>

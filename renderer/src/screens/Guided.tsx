@@ -8,11 +8,12 @@ import { BreathingPacer } from '../components/BreathingPacer';
 import { MotionGuide } from '../components/MotionGuide';
 import { ZONES } from '../components/BackFigure';
 import { Screening } from '../components/Screening';
-import { closeRun, currentPosition, go, pauseRun, resumeRun, saveSettings, startRoutine, stopRun, waterDue } from '../controller';
+import { useActions } from '../controller';
 import { useNow } from '../hooks';
 import { t } from '../i18n/en';
 import { motionText } from '../routines/library';
 import { formatCountdown, routineDurationSec } from '../routines/runner';
+import { runPosition, waterDue, type EndingRun, type PausedRun, type PrepRun, type RunningRun, type StartingRun, type SummaryRun } from '../run';
 import {
   budgetFor,
   budgetTooShort,
@@ -23,11 +24,18 @@ import {
   reducedMotion,
   screeningComplete,
   useStore,
-  type Run,
 } from '../store';
 
-function Prep({ run }: { run: Run }) {
-  const routine = run.planned!;
+type RoutineOnly<R> = Extract<R, { mode: 'routine' }>;
+/** A routine before its session: on the checklist, or asking for the session. */
+type PrepView = RoutineOnly<PrepRun | StartingRun>;
+/** A routine with its session. */
+type RunningView = RoutineOnly<RunningRun | PausedRun | EndingRun>;
+type SummaryView = RoutineOnly<SummaryRun>;
+
+function Prep({ run }: { run: PrepView }) {
+  const actions = useActions();
+  const routine = run.planned;
   const connected = useStore(deviceConnected);
   const blocked = useStore(motorBlocked);
   const screened = useStore(screeningComplete);
@@ -91,7 +99,7 @@ function Prep({ run }: { run: Run }) {
               {t.firstRun.acknowledged}
             </p>
           ) : (
-            <button type="button" className="btn" onClick={() => void saveSettings({ doctorNoticeAcknowledged: true })}>
+            <button type="button" className="btn" onClick={() => void actions.saveSettings({ doctorNoticeAcknowledged: true })}>
               {t.firstRun.acknowledge}
             </button>
           )}
@@ -112,14 +120,14 @@ function Prep({ run }: { run: Run }) {
           </p>
         )}
         <div className="row">
-          <button type="button" className="btn primary big" disabled={!canStart} aria-describedby={why ? 'start-why' : undefined} onClick={() => void startRoutine()}>
+          <button type="button" className="btn primary big" disabled={!canStart} aria-describedby={why ? 'start-why' : undefined} onClick={() => void actions.startRoutine()}>
             {run.phase === 'starting' ? t.prep.starting : t.prep.start}
           </button>
-          <button type="button" className="btn" onClick={() => closeRun()}>
+          <button type="button" className="btn" onClick={() => actions.closeRun()}>
             {t.prep.back}
           </button>
           {!connected && (
-            <button type="button" className="btn" onClick={() => go('devices')}>
+            <button type="button" className="btn" onClick={() => actions.go('devices')}>
               {t.prep.goConnect}
             </button>
           )}
@@ -135,16 +143,19 @@ function Prep({ run }: { run: Run }) {
   );
 }
 
-function Running({ run }: { run: Run }) {
+function Running({ run }: { run: RunningView }) {
+  const actions = useActions();
   const now = useNow(200);
+  const timeScale = useStore((s) => s.info?.timeScale ?? 1);
   const reduced = useStore(reducedMotion);
   const knot = useStore((s) => s.knots[run.muscleGroup]);
   const clamped = useStore((s) => s.clamped);
   const deviceGone = useStore((s) => s.device.connection !== 'connected');
   // Paused by the app when the link dropped; the main process keeps the motor off after it is back.
-  const reconnected = Boolean(run.pausedReason) && !deviceGone;
-  const routine = run.routine!;
-  const pos = currentPosition(run, now);
+  const pausedReason = run.phase === 'paused' ? run.pausedReason : undefined;
+  const reconnected = Boolean(pausedReason) && !deviceGone;
+  const routine = run.routine;
+  const pos = runPosition(run, now, timeScale);
   const headingRef = useRef<HTMLHeadingElement>(null);
   const stepIndex = pos?.stepIndex ?? 0;
   useEffect(() => {
@@ -191,10 +202,8 @@ function Running({ run }: { run: Run }) {
             <div className="progress-fill" style={{ width: `${pos.progress * 100}%` }} />
           </div>
         </div>
-        {run.shortened && run.grantedMotorSeconds !== undefined && run.planned && (
-          <p className="notice">{t.guided.shortened(run.grantedMotorSeconds, routineDurationSec(run.planned))}</p>
-        )}
-        {(run.intensityFactor ?? 1) < 1 && <p className="notice">{t.guided.softer}</p>}
+        {run.shortened && <p className="notice">{t.guided.shortened(run.grantedMotorSeconds, routineDurationSec(run.planned))}</p>}
+        {run.intensityFactor < 1 && <p className="notice">{t.guided.softer}</p>}
         {clamped && <p className="notice">{t.device.clamped(clamped.requestedStep, clamped.commandedStep, clamped.stepUnit)}</p>}
         {paused && (
           <div className="paused-box" role="alert">
@@ -202,9 +211,9 @@ function Running({ run }: { run: Run }) {
               <p>{t.guided.reconnected}</p>
             ) : (
               <>
-                <p>{run.pausedReason ? t.guided.pausedByApp : t.guided.paused}</p>
-                {run.pausedReason && <p className="warn-text">{run.pausedReason}</p>}
-                {deviceGone && !run.pausedReason && <p className="warn-text">{t.guided.deviceLost}</p>}
+                <p>{pausedReason ? t.guided.pausedByApp : t.guided.paused}</p>
+                {pausedReason && <p className="warn-text">{pausedReason}</p>}
+                {deviceGone && !pausedReason && <p className="warn-text">{t.guided.deviceLost}</p>}
               </>
             )}
           </div>
@@ -220,18 +229,18 @@ function Running({ run }: { run: Run }) {
         </p>
         <div className="controls">
           {paused ? (
-            <button type="button" className="btn primary" disabled={ending} onClick={() => void resumeRun()}>
+            <button type="button" className="btn primary" disabled={ending} onClick={() => void actions.resumeRun()}>
               {t.guided.resume}
             </button>
           ) : (
-            <button type="button" className="btn" disabled={ending || run.phase !== 'running'} onClick={() => void pauseRun()}>
+            <button type="button" className="btn" disabled={ending || run.phase !== 'running'} onClick={() => void actions.pauseRun()}>
               {t.guided.pause}
             </button>
           )}
-          <button type="button" className="btn stop" disabled={ending} onClick={() => void stopRun('stop')}>
+          <button type="button" className="btn stop" disabled={ending} onClick={() => void actions.stopRun('stop')}>
             {t.guided.stop}
           </button>
-          <button type="button" className="btn hurt" disabled={ending} onClick={() => void stopRun('hurt')}>
+          <button type="button" className="btn hurt" disabled={ending} onClick={() => void actions.stopRun('hurt')}>
             {t.guided.hurt}
           </button>
         </div>
@@ -244,7 +253,8 @@ function Running({ run }: { run: Run }) {
   );
 }
 
-function Summary({ run }: { run: Run }) {
+function Summary({ run }: { run: SummaryView }) {
+  const actions = useActions();
   const left = useStore((s) => budgetFor(s, run.muscleGroup)?.remainingSeconds);
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
@@ -262,7 +272,7 @@ function Summary({ run }: { run: Run }) {
       {left !== undefined && <p>{t.summary.left(left, t.groups[run.muscleGroup])}</p>}
       {waterDue(run) && <p className="water">{t.summary.water}</p>}
       {run.endReason === 'hurt' && <p>{t.summary.hurt}</p>}
-      <button type="button" className="btn primary" onClick={() => closeRun()}>
+      <button type="button" className="btn primary" onClick={() => actions.closeRun()}>
         {t.summary.again}
       </button>
     </section>
@@ -271,23 +281,23 @@ function Summary({ run }: { run: Run }) {
 
 export function Guided() {
   const run = useStore((s) => s.run);
-  if (!run || run.mode !== 'routine' || !run.planned) {
+  const actions = useActions();
+  if (!run || run.mode !== 'routine') {
     return (
       <div className="screen">
-        <button type="button" className="btn" onClick={() => go('routines')}>
+        <button type="button" className="btn" onClick={() => actions.go('routines')}>
           {t.prep.back}
         </button>
       </div>
     );
   }
-  const inPrep = run.phase === 'prep' || (run.phase === 'starting' && !run.sessionId);
   return (
     <div className="screen">
       <h1>
         {run.planned.name}
         {run.planned.name !== t.groups[run.muscleGroup] && <span className="sub"> · {t.groups[run.muscleGroup]}</span>}
       </h1>
-      {inPrep ? <Prep run={run} /> : run.phase === 'summary' ? <Summary run={run} /> : <Running run={run} />}
+      {run.phase === 'prep' || run.phase === 'starting' ? <Prep run={run} /> : run.phase === 'summary' ? <Summary run={run} /> : <Running run={run} />}
     </div>
   );
 }

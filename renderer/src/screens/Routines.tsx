@@ -1,7 +1,7 @@
 /** The routine screen: the body map and the routine library, filtered by area. */
 import { useId } from 'react';
 import { BodyMap } from '../components/BodyMap';
-import { openRoutine } from '../controller';
+import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { routinesFor, type Routine } from '../routines/library';
 import { routineDurationSec } from '../routines/runner';
@@ -9,13 +9,14 @@ import { budgetFor, MIN_SESSION_SECONDS, useStore } from '../store';
 
 function RoutineCard({ routine }: { routine: Routine }) {
   const uid = useId();
+  const actions = useActions();
   const left = useStore((s) => budgetFor(s, routine.muscleGroup)?.remainingSeconds);
   const ems = useStore((s) => s.device.kind === 'ems');
   const emsNeck = ems && routine.muscleGroup === 'neck';
   const none = left !== undefined && left < MIN_SESSION_SECONDS;
   return (
     <li className={`routine-card ${none || emsNeck ? 'dim' : ''}`}>
-      <button type="button" className="routine-open" aria-describedby={`${uid}-d`} onClick={() => openRoutine(routine.id)}>
+      <button type="button" className="routine-open" aria-describedby={`${uid}-d`} onClick={() => actions.openRoutine(routine.id)}>
         {routine.name}
       </button>
       <div id={`${uid}-d`} className="routine-meta">

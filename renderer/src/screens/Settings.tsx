@@ -1,11 +1,11 @@
 /** Settings: limits within their bounds, health answers, appearance, sound, data. */
 import { useState } from 'react';
 import { Screening } from '../components/Screening';
-import type { SettingsView } from '../contract';
-import { deleteData, saveSettings } from '../controller';
+import type { SettingsPatch, SettingsView } from '../contract';
+import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { chime, unlockAudio } from '../sound';
-import { announce, useStore } from '../store';
+import { useStore } from '../store';
 import { ceilingOf } from './DevicePanel';
 
 /** True on macOS, where accelerators read ⌘⇧… rather than Ctrl+Shift+…. */
@@ -112,11 +112,12 @@ export function Settings() {
   // A global shortcut exists only in the desktop app, not in a browser tab.
   const electron = useStore((s) => s.info?.host === 'electron');
   const [confirm, setConfirm] = useState('');
+  const actions = useActions();
 
   if (!settings) return <div className="screen"><h1>{t.settings.heading}</h1></div>;
 
-  const commit = async (patch: Parameters<typeof saveSettings>[0]): Promise<void> => {
-    if (await saveSettings(patch)) announce(t.settings.saved);
+  const commit = async (patch: SettingsPatch): Promise<void> => {
+    if (await actions.saveSettings(patch)) actions.announce(t.settings.saved);
   };
 
   return (
@@ -224,9 +225,9 @@ export function Settings() {
             className="btn danger"
             disabled={confirm.trim().toLowerCase() !== t.settings.deletePhrase}
             onClick={async () => {
-              if (await deleteData()) {
+              if (await actions.deleteData()) {
                 setConfirm('');
-                announce(t.settings.deleted, true);
+                actions.announce(t.settings.deleted, true);
               }
             }}
           >

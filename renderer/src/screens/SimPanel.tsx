@@ -1,11 +1,12 @@
 /** The "Simulated devices" panel: what each simulated peripheral decoded, and fault buttons. */
 import { useId } from 'react';
-import { simFault } from '../controller';
+import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { useStore } from '../store';
 
 export function SimPanel() {
   const sim = useStore((s) => s.sim);
+  const actions = useActions();
   const uid = useId();
   return (
     <section aria-label={t.sim.heading} className="card sim-panel">
@@ -35,7 +36,7 @@ export function SimPanel() {
                   <summary>{t.sim.faults}</summary>
                   <div className="fault-buttons">
                     {p.faults.map((f) => (
-                      <button key={f} type="button" className="btn small" onClick={() => void simFault(p.peripheralId, f, p.name)}>
+                      <button key={f} type="button" className="btn small" onClick={() => void actions.simFault(p.peripheralId, f, p.name)}>
                         {t.sim.faultNames[f] ?? f}
                       </button>
                     ))}

@@ -4,6 +4,9 @@
  * routine, a refusal shown with its message, and the session ended at the end.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createController, type Controller } from '../../../renderer/src/controller';
+import { createStore } from '../../../renderer/src/store';
+import { bridgeOver, loose } from './support';
 
 type Call = { channel: string; payload: unknown; at: number };
 
@@ -36,15 +39,17 @@ function fakeBridge(grant: number, refuse?: { code: string; message: string }) {
   return { bridge, calls };
 }
 
+let current: Controller | undefined;
+
+/** A fresh store and controller over the fake bridge (no module state to reset). */
 async function load(grant: number, refuse?: { code: string; message: string }) {
   const { bridge, calls } = fakeBridge(grant, refuse);
-  (globalThis as { window?: unknown }).window = { unknot: bridge };
-  const store = await import('../../../renderer/src/store');
-  const controller = await import('../../../renderer/src/controller');
-  store.setState({
+  const store = createStore({
     device: { connection: 'connected', name: 'Pro', kind: 'percussive' },
     settings: null,
   });
+  const controller = createController({ store, bridge: bridgeOver(bridge) });
+  current = controller;
   return { store, controller, calls };
 }
 
@@ -53,9 +58,9 @@ describe('session controller', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date', 'performance', 'queueMicrotask'] });
   });
   afterEach(() => {
+    current?.dispose();
+    current = undefined;
     vi.useRealTimers();
-    vi.resetModules();
-    delete (globalThis as { window?: unknown }).window;
   });
 
   it('runs the Upper back routine: step per boundary, heartbeats, end', async () => {
@@ -83,8 +88,8 @@ describe('session controller', () => {
       'long-strokes',
     ]);
     expect(calls.some((c) => c.channel === 'session.end')).toBe(true);
-    expect(store.getState().run?.phase).toBe('summary');
-    expect(store.getState().run?.endReason).toBe('completed');
+    expect(loose(store.getState().run)?.phase).toBe('summary');
+    expect(loose(store.getState().run)?.endReason).toBe('completed');
     const n = calls.filter((c) => c.channel === 'session.heartbeat').length;
     await vi.advanceTimersByTimeAsync(5_000);
     expect(calls.filter((c) => c.channel === 'session.heartbeat').length).toBe(n); // heartbeats stop
@@ -94,8 +99,8 @@ describe('session controller', () => {
     const { store, controller, calls } = await load(120);
     controller.openRoutine('upper-back-knot');
     await controller.startRoutine();
-    expect(store.getState().run?.shortened).toBe(true);
-    expect(store.getState().run?.routine?.steps.map((s) => s.durationSec)).toEqual([30, 37.5, 22.5, 30]);
+    expect(loose(store.getState().run)?.shortened).toBe(true);
+    expect(loose(store.getState().run)?.routine?.steps.map((s) => s.durationSec)).toEqual([30, 37.5, 22.5, 30]);
     await vi.advanceTimersByTimeAsync(20_000);
     await controller.pauseRun();
     expect(calls.some((c) => c.channel === 'session.pause')).toBe(true);

@@ -4,6 +4,11 @@
  * shortcut's wording, and per-step motion labels.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createController, type Controller } from '../../../renderer/src/controller';
+import { findRoutine } from '../../../renderer/src/routines/library';
+import { runReducer, waterDue, type SummaryRun } from '../../../renderer/src/run';
+import * as storeModule from '../../../renderer/src/store';
+import { bridgeOver, loose } from './support';
 
 type Call = { channel: string; payload: unknown };
 
@@ -21,14 +26,36 @@ function bridgeWith(results: Record<string, unknown>) {
   return { bridge, calls };
 }
 
+let current: Controller | undefined;
+
+/**
+ * A fresh store and controller over the fake bridge. `store` is the store module's
+ * selectors bound to this page's store, so the tests read as before.
+ */
 async function load(results: Record<string, unknown>) {
   const { bridge, calls } = bridgeWith(results);
-  (globalThis as { window?: unknown }).window = { unknot: bridge };
-  const store = await import('../../../renderer/src/store');
-  const controller = await import('../../../renderer/src/controller');
-  store.setState({ device: { connection: 'connected', name: 'Pro', kind: 'percussive' }, settings: null });
+  const page = storeModule.createStore({ device: { connection: 'connected', name: 'Pro', kind: 'percussive' }, settings: null });
+  const controller = createController({ store: page, bridge: bridgeOver(bridge) });
+  current = controller;
+  const store = { ...storeModule, getState: page.getState, setState: page.setState, dispatch: page.dispatch };
   return { store, controller, calls };
 }
+
+/** Takes the page's run to `running` with session `sessionId` through the run's own events. */
+function runSession(store: { dispatch: storeModule.AppStore['dispatch'] }, sessionId: string, how: { routineId: string } | { manual: 'neck' }): void {
+  const result = { sessionId, grantedMotorSeconds: 180, shortened: false, intensityFactor: 1 };
+  if ('manual' in how) {
+    store.dispatch({ type: 'manual-requested', muscleGroup: how.manual, intensity: 0.3 });
+  } else {
+    store.dispatch({ type: 'opened', routine: findRoutine(how.routineId)! });
+    store.dispatch({ type: 'start-requested' });
+  }
+  store.dispatch({ type: 'granted', result, now: 0 });
+}
+
+/** A summary with `usedSeconds` of motor time. */
+const summaryWith = (usedSeconds: number): SummaryRun =>
+  runReducer(null, { type: 'interrupted', routine: findRoutine('neck-knot')!, message: '', usedSeconds }) as SummaryRun;
 
 const SESSION = { sessionId: 's9', state: 'running', muscleGroup: 'neck', routineId: 'neck-knot', grantedMotorSeconds: 180, usedMotorSeconds: 20 } as const;
 
@@ -37,9 +64,9 @@ describe('sessions seen from a page', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date', 'performance', 'queueMicrotask'] });
   });
   afterEach(() => {
+    current?.dispose();
+    current = undefined;
     vi.useRealTimers();
-    vi.resetModules();
-    delete (globalThis as { window?: unknown }).window;
   });
 
   it('multiplies every step intensity by the intensityFactor session.start returns', async () => {
@@ -48,7 +75,7 @@ describe('sessions seen from a page', () => {
     });
     controller.openRoutine('upper-back-knot');
     await controller.startRoutine();
-    expect(store.getState().run?.intensityFactor).toBe(0.7);
+    expect(loose(store.getState().run)?.intensityFactor).toBe(0.7);
     await vi.advanceTimersByTimeAsync(60_100);
     const sent = calls.filter((c) => c.channel === 'session.setStep').map((c) => (c.payload as { intensity: number }).intensity);
     expect(sent[0]).toBeCloseTo(0.35 * 0.7);
@@ -67,7 +94,7 @@ describe('sessions seen from a page', () => {
     expect(s.device).toMatchObject({ connection: 'connected', protocolId: 'theragun-gen4' });
     expect(store.observedSession(s)?.sessionId).toBe('s9');
     // a page running its own session does not observe it
-    store.setState({ run: { mode: 'routine', muscleGroup: 'neck', phase: 'running', sessionId: 's9' } });
+    runSession(store, 's9', { routineId: 'neck-knot' });
     expect(store.observedSession(store.getState())).toBeNull();
   });
 
@@ -80,8 +107,8 @@ describe('sessions seen from a page', () => {
     store.setState({ session: null });
     controller.showInterrupted(note);
     expect(store.getState()).toMatchObject({ screen: 'guided', run: { phase: 'summary', endReason: 'connection-lost', routineId: 'neck-knot' } });
-    expect(store.getState().run?.endMessage).toMatch(/closed or reloaded/);
-    store.setState({ run: null });
+    expect(loose(store.getState().run)?.endMessage).toMatch(/closed or reloaded/);
+    store.dispatch({ type: 'closed' });
     controller.showInterrupted({ ...note, at: Date.now() - 60 * 60_000 });
     expect(store.getState().run).toBeNull(); // an old note is not about this reload
   });
@@ -89,9 +116,13 @@ describe('sessions seen from a page', () => {
   it('leaves a note only while a session of its own is active', async () => {
     const { store, controller } = await load({});
     expect(controller.interruptedNote(null)).toBeNull();
-    store.setState({ run: { mode: 'routine', routineId: 'neck-knot', muscleGroup: 'neck', phase: 'summary', sessionId: 's1' } });
+    runSession(store, 's1', { routineId: 'neck-knot' });
+    store.dispatch({ type: 'ending' });
+    store.dispatch({ type: 'ended', reason: 'completed', message: '', now: 0, timeScale: 1 });
+    expect(store.getState().run).toMatchObject({ phase: 'summary', sessionId: 's1' });
     expect(controller.interruptedNote(store.getState().run)).toBeNull();
-    store.setState({ run: { mode: 'manual', muscleGroup: 'neck', phase: 'running', sessionId: 's1' } });
+    store.dispatch({ type: 'closed' });
+    runSession(store, 's1', { manual: 'neck' });
     expect(controller.interruptedNote(store.getState().run, 5)).toEqual({ sessionId: 's1', mode: 'manual', muscleGroup: 'neck', at: 5 });
   });
 
@@ -107,9 +138,8 @@ describe('sessions seen from a page', () => {
   });
 
   it('the water reminder needs a minute of motor time', async () => {
-    const { controller } = await load({});
-    expect(controller.waterDue({ mode: 'routine', muscleGroup: 'neck', phase: 'summary', usedMotorSeconds: 6 })).toBe(false);
-    expect(controller.waterDue({ mode: 'routine', muscleGroup: 'neck', phase: 'summary', usedMotorSeconds: 240 })).toBe(true);
+    expect(waterDue(summaryWith(6))).toBe(false);
+    expect(waterDue(summaryWith(240))).toBe(true);
   });
 });
 
