@@ -133,3 +133,89 @@ describe('session controller', () => {
     expect(store.getState().run).toMatchObject({ phase: 'summary', endReason: 'hurt' });
   });
 });
+
+describe('controller instances and late answers', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date', 'performance', 'queueMicrotask'] });
+  });
+  afterEach(() => {
+    current?.dispose();
+    current = undefined;
+    vi.useRealTimers();
+  });
+
+  /** A bridge whose `session.resume` answers only when the test says so. */
+  function slowResume() {
+    const calls: string[] = [];
+    let answer: () => void = () => {};
+    const ok = (result: unknown = null) => ({ ok: true, result });
+    const unknot: Record<string, unknown> = {};
+    for (const channel of ['session.setStep', 'session.heartbeat', 'session.end', 'session.pause', 'device.stop', 'usage.today', 'session.hurt']) {
+      unknot[channel.replace(/\.([a-z])/g, (_m, x: string) => x.toUpperCase())] = async () => {
+        calls.push(channel);
+        return ok(channel === 'session.end' ? { usedMotorSeconds: 20 } : null);
+      };
+    }
+    unknot.sessionStart = async () => {
+      calls.push('session.start');
+      return ok({ sessionId: 's1', grantedMotorSeconds: 240, shortened: false, intensityFactor: 1 });
+    };
+    unknot.sessionResume = () => {
+      calls.push('session.resume');
+      return new Promise((resolve) => (answer = () => resolve(ok())));
+    };
+    return { unknot, calls, answerResume: () => answer() };
+  }
+
+  it('a resume answered after Stop does not restart the routine: no step is sent after the stop', async () => {
+    const { unknot, calls, answerResume } = slowResume();
+    const store = createStore({ device: { connection: 'connected', name: 'Pro', kind: 'percussive' } });
+    const controller = (current = createController({ store, bridge: bridgeOver(unknot) }));
+    controller.openRoutine('upper-back-knot');
+    await controller.startRoutine();
+    await vi.advanceTimersByTimeAsync(5_000);
+    await controller.pauseRun();
+    const resuming = controller.resumeRun(); // Resume pressed; the answer is slow
+    await controller.stopRun('stop'); // then Stop, before the answer
+    answerResume();
+    await resuming;
+    await vi.advanceTimersByTimeAsync(3_000);
+    const stopAt = calls.indexOf('device.stop');
+    expect(stopAt).toBeGreaterThan(-1);
+    expect(calls.slice(stopAt).filter((c) => c === 'session.setStep' || c === 'session.heartbeat')).toEqual([]);
+    expect(store.getState().run).toMatchObject({ phase: 'summary', endReason: 'user-stop', usedMotorSeconds: 20 });
+  });
+
+  it('two controllers over two stores share nothing: one page’s run, timers and dispose are its own', async () => {
+    const a = bridgeAndCalls();
+    const b = bridgeAndCalls();
+    const storeA = createStore({ device: { connection: 'connected', name: 'Pro', kind: 'percussive' } });
+    const storeB = createStore({ device: { connection: 'connected', name: 'Pro', kind: 'percussive' } });
+    const first = createController({ store: storeA, bridge: bridgeOver(a.unknot) });
+    const second = (current = createController({ store: storeB, bridge: bridgeOver(b.unknot) }));
+    first.openRoutine('upper-back-knot');
+    await first.startRoutine();
+    expect(storeA.getState().run?.phase).toBe('running');
+    expect(storeB.getState().run).toBeNull();
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(a.calls.filter((c) => c === 'session.heartbeat').length).toBeGreaterThanOrEqual(2);
+    expect(b.calls).toEqual([]);
+    first.dispose(); // the page goes away: its heartbeat stops, so the main process's watchdog would stop the motor
+    const beats = a.calls.filter((c) => c === 'session.heartbeat').length;
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(a.calls.filter((c) => c === 'session.heartbeat').length).toBe(beats);
+    void second;
+  });
+
+  function bridgeAndCalls() {
+    const calls: string[] = [];
+    const unknot: Record<string, unknown> = {};
+    for (const channel of ['session.start', 'session.setStep', 'session.heartbeat', 'session.end', 'device.stop', 'usage.today']) {
+      unknot[channel.replace(/\.([a-z])/g, (_m, x: string) => x.toUpperCase())] = async () => {
+        calls.push(channel);
+        return { ok: true, result: channel === 'session.start' ? { sessionId: 's1', grantedMotorSeconds: 240, shortened: false, intensityFactor: 1 } : null };
+      };
+    }
+    return { unknot, calls };
+  }
+});
