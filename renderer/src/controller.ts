@@ -169,11 +169,13 @@ export class Controller {
     if (info?.demo || adapter?.demo) await this.refreshSim();
   }
 
+  /** Reads what the simulated peripherals decoded (demo mode). */
   async refreshSim(): Promise<void> {
     const sim = await this.bridge.tryCall('sim.state');
     if (Array.isArray(sim)) this.store.setState({ sim });
   }
 
+  /** Reads today's budgets per muscle group. */
   async refreshUsage(): Promise<void> {
     const usage = await this.bridge.tryCall('usage.today');
     if (Array.isArray(usage)) this.store.setState({ usage });
@@ -351,18 +353,22 @@ export class Controller {
     this.store.setState((s) => (assertive ? { assertive: { text, n: s.assertive.n + 1 } } : { polite: { text, n: s.polite.n + 1 } }));
   }
 
+  /** Shows `screen`. */
   go(screen: Screen): void {
     this.store.setState({ screen });
   }
 
+  /** Filters the routine library to `group` (null: every area). */
   setGroupFilter(group: MuscleGroup | null): void {
     this.store.setState({ groupFilter: group });
   }
 
+  /** Hides the warning banner. */
   dismissWarning(): void {
     this.store.setState({ warning: null });
   }
 
+  /** Hides the notice banner. */
   dismissNotice(): void {
     this.store.setState({ notice: null });
   }
@@ -378,6 +384,7 @@ export class Controller {
 
   // ---------------- pairing ----------------
 
+  /** Turns on the simulated devices and scans for them. */
   async enableDemo(): Promise<void> {
     try {
       await this.bridge.call('demo.enable');
@@ -389,6 +396,7 @@ export class Controller {
     }
   }
 
+  /** Starts a scan; results also arrive as `scan.results` events. */
   async scan(): Promise<void> {
     this.store.setState({ scanning: true, warning: null });
     try {
@@ -400,6 +408,7 @@ export class Controller {
     }
   }
 
+  /** Connects `entry`, as `protocolId` when the user picked one of several candidates. */
   async connect(entry: ScanEntry, protocolId?: string): Promise<void> {
     this.store.setState((s) => ({ warning: null, device: { ...s.device, connection: 'connecting', peripheralId: entry.peripheralId, name: entry.name } }));
     try {
@@ -410,12 +419,14 @@ export class Controller {
     await this.refreshAll();
   }
 
+  /** Stops everything, then disconnects the device. */
   async disconnect(): Promise<void> {
     await this.stopEverything();
     await this.bridge.tryCall('device.disconnect');
     await this.refreshAll();
   }
 
+  /** Injects `fault` into the simulated peripheral `peripheralId` (`name` for the announcement). */
   async simFault(peripheralId: string, fault: string, name: string): Promise<void> {
     try {
       await this.bridge.call('sim.fault', { peripheralId, fault });
@@ -437,6 +448,7 @@ export class Controller {
     }
   }
 
+  /** Switches the device's heat on or off (the main process decides whether it may). */
   async setHeat(on: boolean): Promise<void> {
     try {
       await this.bridge.call('device.setHeat', { on });
@@ -463,11 +475,13 @@ export class Controller {
     }
   }
 
+  /** Reads the settings again. */
   async reloadSettings(): Promise<void> {
     const settings = await this.bridge.tryCall('settings.get');
     if (settings) this.store.setState({ settings });
   }
 
+  /** Saves one screening answer (`yes` disables motor control). */
   async answerScreening(id: string, yes: boolean): Promise<void> {
     const answers = { ...(this.state().settings?.screening ?? {}), [id]: yes };
     // Show the answer at once; the main process's view replaces it.
