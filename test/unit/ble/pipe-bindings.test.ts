@@ -157,6 +157,10 @@ describe('wire format', () => {
     for (const line of bad) expect(parseHelperLine(line).ok, line.slice(0, 80)).toBe(false);
     expect(parseHelperLine(eventLine('read', ['p', 'ffe0', 'ffe1', Buffer.from([1]), true]))).toMatchObject({ ok: true, message: { e: 'read' } });
     expect(parseHelperLine('{"k":"fault","message":"boom","fatal":true}')).toEqual({ ok: true, message: { k: 'fault', message: 'boom', fatal: true } });
+    // characteristicsDiscovered as noble's HCI GATT layer emits it: properties as the declaration's bit field
+    const declared = { startHandle: 11, properties: 0x0a, valueHandle: 12, uuid: 'ffe2', endHandle: 13 };
+    expect(parseHelperLine(eventLine('characteristicsDiscovered', ['c0ffee000001', 'ffe0', [declared]]))).toMatchObject({ ok: true, message: { e: 'characteristicsDiscovered', a: ['c0ffee000001', 'ffe0', [declared]] } });
+    expect(parseHelperLine(eventLine('characteristicsDiscovered', ['c0ffee000001', 'ffe0', [{ ...declared, properties: 'write' }]])).ok).toBe(false);
 
     expect(parseCallLine('{"k":"call","m":"exec","a":["rm -rf /"]}').ok).toBe(false);
     expect(parseCallLine('{"k":"call","m":"write","a":["p","ffe0","ffe2","aa",false]}').ok).toBe(false);
