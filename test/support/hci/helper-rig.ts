@@ -39,8 +39,9 @@ export function bundlePreload(): Promise<string> {
   bundled ??= (async () => {
     const dir = join(ROOT, 'node_modules/.cache/unknot-hci');
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `helper-preload-${process.pid}.cjs`);
-    const tmp = `${file}.tmp-${Date.now()}`;
+    // One file, replaced atomically: test files bundling at once write the same content.
+    const file = join(dir, 'helper-preload.cjs');
+    const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
     const { build } = (await import('rolldown')) as unknown as {
       build(options: Record<string, unknown>): Promise<unknown>;
     };
@@ -53,7 +54,6 @@ export function bundlePreload(): Promise<string> {
       logLevel: 'warn',
     });
     renameSync(tmp, file);
-    process.once('exit', () => rmSync(file, { force: true }));
     return file;
   })();
   return bundled;
