@@ -11,7 +11,9 @@
  *   (tests and demos); every write a peripheral receives is printed on stderr.
  *
  * stdout carries only protocol lines: `console.*` output (noble prints warnings with
- * `console.log`) goes to stderr. When the binding cannot be loaded or the adapter
+ * `console.log`) goes to stderr. It ignores SIGINT and SIGHUP (a terminal sends them to
+ * the whole process group; the main process stops the massagers through the helper and
+ * then closes its stdin), also noble's own SIGINT handler, and exits on SIGTERM. When the binding cannot be loaded or the adapter
  * cannot be opened, the helper sends `stateChange` (`unauthorized` for EPERM/EACCES,
  * `unsupported` otherwise) and a fatal fault, prints one clear line on stderr, and
  * exits with status 2.
@@ -119,6 +121,7 @@ export function runHelper(argv: readonly string[], io: HelperIo): () => void {
     try {
       const Bindings = (io.loadHci ?? defaultLoadHci)();
       bindings = new Bindings({});
+      keepSigintFromBindings(bindings);
     } catch (error) {
       fatal('cannot open the Bluetooth adapter', error);
       return () => undefined;
@@ -144,6 +147,42 @@ export function runHelper(argv: readonly string[], io: HelperIo): () => void {
   return () => {
     server.stop();
     radio?.dispose();
+  };
+}
+
+/** The signals the helper ignores: a terminal sends them to the whole process group. */
+export const IGNORED_SIGNALS = ['SIGINT', 'SIGHUP'] as const;
+
+/**
+ * Makes the helper ignore SIGINT and SIGHUP. A Ctrl+C in a terminal (SIGINT) and a
+ * closed terminal (SIGHUP) reach every process of the foreground group, the helper as
+ * well as the main process; the main process answers them by stopping every massager
+ * through the helper, so the helper must stay until the main process closes its stdin
+ * (then it exits, see {@link runHelper}). SIGTERM still ends it.
+ */
+export function ignoreTerminalSignals(proc: NodeJS.EventEmitter = process): void {
+  for (const signal of IGNORED_SIGNALS) proc.on(signal, () => undefined);
+}
+
+/**
+ * Takes back the SIGINT listener noble's HCI binding adds in its `init`: that listener
+ * exits the process when it is the last SIGINT listener, which would end the helper
+ * before the main process's stop has passed through it (and it is the last one, being
+ * added after the helper's own). `bindings.init` is wrapped so that any SIGINT listener
+ * it adds is removed again right after; its `exit` listener (which hangs up the links on
+ * the way out) stays.
+ */
+export function keepSigintFromBindings(bindings: EventEmitter, proc: NodeJS.EventEmitter = process): void {
+  const target = bindings as unknown as { init?: (...args: unknown[]) => unknown };
+  const init = target.init;
+  if (typeof init !== 'function') return;
+  target.init = function (this: unknown, ...args: unknown[]): unknown {
+    const before = new Set(proc.listeners('SIGINT'));
+    try {
+      return init.apply(this, args);
+    } finally {
+      for (const l of proc.listeners('SIGINT')) if (!before.has(l)) proc.off('SIGINT', l as (...a: unknown[]) => void);
+    }
   };
 }
 

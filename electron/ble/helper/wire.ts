@@ -218,6 +218,12 @@ const advertisement = z.looseObject({
 });
 
 const characteristic = z.looseObject({ uuid, properties: z.array(z.string()) });
+/**
+ * A characteristic as noble's HCI GATT layer reports it in `characteristicsDiscovered`:
+ * the declaration as read, its properties the raw bit field (0x02 read, 0x08 write, …),
+ * with its handles. (The names are in `characteristicsDiscover`.)
+ */
+const declaredCharacteristic = z.looseObject({ uuid, properties: z.number().int().min(0).max(0xff) });
 
 /** Decoded arguments of each bindings event (as noble's handlers expect them). */
 export const EVENT_ARGS: Record<BindingsEvent, z.ZodType<unknown[]>> = {
@@ -234,7 +240,7 @@ export const EVENT_ARGS: Record<BindingsEvent, z.ZodType<unknown[]>> = {
   servicesDiscovered: z.tuple([id, z.array(plain)]),
   includedServicesDiscover: z.tuple([id, uuid, uuids]),
   characteristicsDiscover: z.tuple([id, uuid, z.array(characteristic)]),
-  characteristicsDiscovered: z.tuple([id, uuid, z.array(characteristic)]),
+  characteristicsDiscovered: z.tuple([id, uuid, z.array(declaredCharacteristic)]),
   read: z.tuple([id, uuid, uuid, bytes, maybe(flag)]),
   write: z.tuple([id, uuid, uuid]),
   broadcast: z.tuple([id, uuid, uuid, flag]),

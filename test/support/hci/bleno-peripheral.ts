@@ -190,6 +190,10 @@ export function hostOnBleno(sim: SimulatedPeripheral, deviceId: number): BlenoPe
     sim.onDisconnect?.();
   });
   // Registering for stateChange makes bleno open its socket (with BLENO_HCI_DEVICE_ID read just above).
+  // bleno's init also adds a SIGINT listener that exits the process when it is the last one:
+  // this peripheral stands in for another device, so it must not decide how the process
+  // hosting it (a test worker, or the Bluetooth helper under test) meets a Ctrl+C.
+  const sigintBefore = new Set(process.listeners('SIGINT'));
   process.env.BLENO_HCI_DEVICE_ID = String(deviceId);
   try {
     bleno.on('stateChange', (state: string) => {
@@ -203,6 +207,7 @@ export function hostOnBleno(sim: SimulatedPeripheral, deviceId: number): BlenoPe
   } finally {
     if (saved.id === undefined) delete process.env.BLENO_HCI_DEVICE_ID;
     else process.env.BLENO_HCI_DEVICE_ID = saved.id;
+    for (const l of process.listeners('SIGINT')) if (!sigintBefore.has(l)) process.off('SIGINT', l);
   }
 
   return {

@@ -81,6 +81,7 @@ export const STATUS = {
   invalidParameters: 0x12,
   remoteUserTerminated: 0x13,
   localHostTerminated: 0x16,
+  connectionFailedToBeEstablished: 0x3e,
 } as const;
 
 /** Advertising report event types. */

@@ -54,19 +54,12 @@ export interface HciPeripheral {
   id: string;
 }
 
-/** The world. */
-export interface HciWorld {
-  link: VirtualLink;
-  central: VirtualController;
-  peripherals: HciPeripheral[];
+/** The world: the radio side and the app's transport on noble over it. */
+export interface HciWorld extends VirtualWorld {
   /** The noble instance the app's transport drives. */
   noble: NobleLike;
   /** The app's system transport on that noble. */
   transport: NobleTransport;
-  /** The peripheral whose simulator has this local name. */
-  byName(localName: string): HciPeripheral;
-  /** Protocol violations and host errors so far, one line each (empty when all is well). */
-  problems(): string[];
   /** Closes the transport and stops the link's timers. */
   dispose(): Promise<void>;
 }
@@ -79,8 +72,24 @@ function purgeNoble(): void {
   for (const key of Object.keys(require.cache)) if (key.startsWith(root)) delete require.cache[key];
 }
 
-/** Builds the world: link, controllers, bleno peripherals (advertising once powered on), noble and the app's transport. */
-export function hciWorld(options: HciWorldOptions): HciWorld {
+/** The radio side of a world: the link, the central's controller and the bleno peripherals (no noble). */
+export interface VirtualWorld {
+  link: VirtualLink;
+  central: VirtualController;
+  peripherals: HciPeripheral[];
+  /** The peripheral whose simulator has this local name. @throws Error when there is none. */
+  byName(localName: string): HciPeripheral;
+  /** Protocol violations and host errors so far, one line each (empty when all is well). */
+  problems(): string[];
+}
+
+/**
+ * Builds the radio side of a world: installs the virtual HCI socket (before noble or
+ * bleno load), the link, the central's controller (device 0, which noble binds to) and
+ * one controller per simulated peripheral, each served by its own bleno (advertising
+ * once powered on). The Bluetooth helper's test preload builds this inside the helper.
+ */
+export function virtualWorld(options: Omit<HciWorldOptions, 'freshNoble'>): VirtualWorld {
   installVirtualHciSocket();
   process.env.BLENO_ADVERTISING_INTERVAL = String(options.advertisingIntervalMs ?? 20);
   const link = new VirtualLink(options.link);
@@ -91,17 +100,10 @@ export function hciWorld(options: HciWorldOptions): HciWorld {
     const controller = link.addController({ aclBufferLength: 27, aclBufferCount: 4, rssi: sim.rssi, ...options.peripheral, name: sim.localName, deviceId: i + 1, address });
     return { sim, controller, bleno: hostOnBleno(sim, i + 1), address, id: address.replaceAll(':', '') };
   });
-  if (options.freshNoble) purgeNoble();
-  // The app's own path: loadSystemTransport requires '@abandonware/noble', which picks the HCI binding on Linux.
-  const transport = loadSystemTransport({ load: () => require('@abandonware/noble'), helper: null, platform: 'linux' });
-  if (!(transport instanceof NobleTransport)) throw new Error(`noble did not load on the virtual controller: ${transport.adapterState().message}`);
-  const noble = (transport as unknown as { noble: NobleLike }).noble;
   return {
     link,
     central,
     peripherals,
-    noble,
-    transport,
     byName(localName) {
       const p = peripherals.find((x) => x.sim.localName === localName);
       if (!p) throw new Error(`no peripheral named ${localName}`);
@@ -113,6 +115,22 @@ export function hciWorld(options: HciWorldOptions): HciWorld {
         ...link.hostErrors().map((e) => `host error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
       ];
     },
+  };
+}
+
+/** Builds the world: link, controllers, bleno peripherals (advertising once powered on), noble and the app's transport. */
+export function hciWorld(options: HciWorldOptions): HciWorld {
+  const radio = virtualWorld(options);
+  const { link } = radio;
+  if (options.freshNoble) purgeNoble();
+  // The app's own path: loadSystemTransport requires '@abandonware/noble', which picks the HCI binding on Linux.
+  const transport = loadSystemTransport({ load: () => require('@abandonware/noble'), helper: null, platform: 'linux' });
+  if (!(transport instanceof NobleTransport)) throw new Error(`noble did not load on the virtual controller: ${transport.adapterState().message}`);
+  const noble = (transport as unknown as { noble: NobleLike }).noble;
+  return {
+    ...radio,
+    noble,
+    transport,
     async dispose() {
       await transport.dispose();
       link.dispose();

@@ -21,6 +21,14 @@
  *   off (its host sees the device down; its peers lose the link after the supervision
  *   timeout) and on again.
  *
+ * Faults a test can switch on per controller (where real radios fail, below the hosts):
+ * {@link VirtualController.stallCompletedPackets} (a stalled controller that stops
+ * reporting Number of Completed Packets), {@link VirtualController.refuseConnections}
+ * (every connection attempt fails with 0x3E), {@link VirtualController.aclDelayMs} (what
+ * its host sends crosses the air late: slow ATT responses) and
+ * {@link VirtualController.loseOnNextWrite} (the device goes out of range right after
+ * an ATT write reached it, before it could answer).
+ *
  * It keeps a trace of every packet crossing each HCI boundary and a list of protocol
  * violations: a host overrunning its controller's ACL buffers (too many in flight, or
  * longer than a buffer), malformed packets (lengths that do not add up, a bad
@@ -129,6 +137,8 @@ interface Side {
   buffersInUse: number;
   /** L2CAP reassembly state of what this side's host sends: bytes still expected of the current PDU. */
   hostPduLeft: number;
+  /** Packets sent over the air whose Number of Completed Packets a stalled controller withheld. */
+  withheld: number;
 }
 
 interface Connection {
@@ -284,6 +294,12 @@ export class VirtualLink {
     for (const other of this.controllers.values()) {
       if (other === advertiser || !other.powered) continue;
       if (connectable && other.initiating?.peer === advertiser.address) {
+        if (advertiser.refuseConnections) {
+          // the connection request is heard, but the first connection events fail: 0x3E
+          other.initiating = null;
+          other.sendEvent(EVENT.leMeta, [LE_EVENT.connectionComplete, STATUS.connectionFailedToBeEstablished, ...new Array<number>(17).fill(0)]);
+          continue;
+        }
         this.connect(other, advertiser, other.initiating.supervisionTimeoutMs);
         return; // the advertiser is now connected and stops advertising
       }
@@ -309,10 +325,32 @@ export class VirtualLink {
     const conn = this.findConnection(controller, handle);
     if (!conn) return false;
     const side = conn.central.controller === controller ? conn.central : conn.peripheral;
-    side.tx.push(packet);
     side.buffersInUse++;
+    if (controller.aclDelayMs > 0) {
+      // a slow device: the packet waits before it may cross the air (order kept: equal delays)
+      this.scheduler.at(this.scheduler.now() + controller.aclDelayMs, () => {
+        if (!conn.open) return;
+        side.tx.push(packet);
+        this.scheduleEvent(conn);
+      });
+      return true;
+    }
+    side.tx.push(packet);
     this.scheduleEvent(conn);
     return true;
+  }
+
+  /** @internal A stalled controller resumes: the completions it withheld are reported now. */
+  releaseCompletions(controller: VirtualController): void {
+    for (const c of this.connections) {
+      for (const side of [c.central, c.peripheral]) {
+        if (side.controller !== controller || side.withheld === 0) continue;
+        const n = side.withheld;
+        side.withheld = 0;
+        side.buffersInUse -= n;
+        controller.sendEvent(EVENT.numberOfCompletedPackets, [1, ...u16(side.handle), ...u16(n)]);
+      }
+    }
   }
 
   /** @internal The side of `controller` on the connection with `handle`. */
@@ -365,6 +403,7 @@ export class VirtualLink {
       tx: [],
       buffersInUse: 0,
       hostPduLeft: 0,
+      withheld: 0,
     });
     const conn: Connection = {
       id: ++this.connectionSeq,
@@ -420,8 +459,13 @@ export class VirtualLink {
     ] as const) {
       const sent = from.tx.splice(0, this.packetsPerEvent);
       if (sent.length === 0) continue;
-      from.buffersInUse -= sent.length;
-      from.controller.sendEvent(EVENT.numberOfCompletedPackets, [1, ...u16(from.handle), ...u16(sent.length)]);
+      if (from.controller.completedPacketsStalled) {
+        // sent, but the host is never told: its buffers stay full
+        from.withheld += sent.length;
+      } else {
+        from.buffersInUse -= sent.length;
+        from.controller.sendEvent(EVENT.numberOfCompletedPackets, [1, ...u16(from.handle), ...u16(sent.length)]);
+      }
       for (const packet of sent) to.controller.deliverAcl(to, packet);
     }
     if (conn.central.tx.length > 0 || conn.peripheral.tx.length > 0) this.scheduleEvent(conn);
@@ -450,6 +494,7 @@ export class VirtualLink {
       // packets not yet sent are flushed; the host counts their buffers free on Disconnection Complete
       side.tx.length = 0;
       side.buffersInUse = 0;
+      side.withheld = 0;
       side.controller.closedHandles.add(side.handle);
       side.controller.sendEvent(EVENT.disconnectionComplete, [STATUS.success, ...u16(side.handle), reason]);
     }
@@ -488,6 +533,13 @@ export class VirtualController {
   readonly commandCounts = new Map<string, number>();
   /** The last filter its host set (16 bytes), if any. */
   filter: Uint8Array | null = null;
+  /** Fault: every connection attempt to this (advertising) controller fails with 0x3E, Connection Failed to be Established. */
+  refuseConnections = false;
+  /** Fault: ACL packets this controller's host sends wait this long (ms) before they may cross the air (a slow device). */
+  aclDelayMs = 0;
+  /** @internal Whether Number of Completed Packets is withheld (see {@link stallCompletedPackets}). */
+  completedPacketsStalled = false;
+  private loseArmed = false;
 
   constructor(
     private readonly link: VirtualLink,
@@ -526,6 +578,26 @@ export class VirtualController {
   /** Switches the controller on again; its host notices on its next `isDevUp` poll and initialises it. */
   powerOn(): void {
     this.powered = true;
+  }
+
+  /**
+   * Fault: a stalled controller. While `on`, it still sends what its host handed it but
+   * never reports Number of Completed Packets, so the host's ACL buffers stay full and
+   * the host queues everything after them. Switching it off reports what was withheld.
+   */
+  stallCompletedPackets(on: boolean): void {
+    this.completedPacketsStalled = on;
+    if (!on) this.link.releaseCompletions(this);
+  }
+
+  /**
+   * Fault: the next ATT write (Write Request or Write Command) delivered to this
+   * controller's host reaches it, and then the controller is switched off at once, as a
+   * device carried out of range: its answer never leaves, and the peer loses the link
+   * after the supervision timeout. One shot.
+   */
+  loseOnNextWrite(): void {
+    this.loseArmed = true;
   }
 
   /** @internal */
@@ -572,7 +644,16 @@ export class VirtualController {
     const rewritten = (side.handle & 0x0fff) | ((first ? 0b10 : 0b01) << 12);
     out[1] = rewritten & 0xff;
     out[2] = (rewritten >> 8) & 0xff;
-    this.link.scheduler.soon(() => this.toHost(out, `acl handle ${side.handle} ${first ? 'start' : 'continuation'} ${out.length - 5} bytes`));
+    // an ATT write (L2CAP CID 4, opcode 0x12 or 0x52) in a first fragment
+    const isWrite = first && out.length >= 10 && out[7] === 0x04 && out[8] === 0x00 && (out[9] === 0x12 || out[9] === 0x52);
+    this.link.scheduler.soon(() => {
+      this.toHost(out, `acl handle ${side.handle} ${first ? 'start' : 'continuation'} ${out.length - 5} bytes`);
+      if (isWrite && this.loseArmed && this.powered) {
+        this.loseArmed = false;
+        this.link.record(this, 'controller', out, 'fault: out of range right after this write');
+        this.powerOff();
+      }
+    });
   }
 
   private toHost(packet: Uint8Array, what: string): void {

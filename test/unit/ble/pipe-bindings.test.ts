@@ -4,6 +4,7 @@
  * real child process (`node out/main/ble-helper.js --simulated`).
  */
 import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import type { NobleLike } from '../../../electron/ble/noble-transport';
 import { HELPER_GONE_REASON, PipeBindings } from '../../../electron/ble/pipe-bindings';
 import { serveBindings } from '../../../electron/ble/helper/serve';
 import type { BindingsServer } from '../../../electron/ble/helper/serve';
-import { EXIT_NO_ADAPTER, parseHelperArgs, runHelper, stateForHciError } from '../../../electron/ble/helper/run';
+import { EXIT_NO_ADAPTER, ignoreTerminalSignals, keepSigintFromBindings, parseHelperArgs, runHelper, stateForHciError } from '../../../electron/ble/helper/run';
 import {
   BINDINGS_EVENTS,
   BINDINGS_METHODS,
@@ -157,6 +158,10 @@ describe('wire format', () => {
     for (const line of bad) expect(parseHelperLine(line).ok, line.slice(0, 80)).toBe(false);
     expect(parseHelperLine(eventLine('read', ['p', 'ffe0', 'ffe1', Buffer.from([1]), true]))).toMatchObject({ ok: true, message: { e: 'read' } });
     expect(parseHelperLine('{"k":"fault","message":"boom","fatal":true}')).toEqual({ ok: true, message: { k: 'fault', message: 'boom', fatal: true } });
+    // characteristicsDiscovered as noble's HCI GATT layer emits it: properties as the declaration's bit field
+    const declared = { startHandle: 11, properties: 0x0a, valueHandle: 12, uuid: 'ffe2', endHandle: 13 };
+    expect(parseHelperLine(eventLine('characteristicsDiscovered', ['c0ffee000001', 'ffe0', [declared]]))).toMatchObject({ ok: true, message: { e: 'characteristicsDiscovered', a: ['c0ffee000001', 'ffe0', [declared]] } });
+    expect(parseHelperLine(eventLine('characteristicsDiscovered', ['c0ffee000001', 'ffe0', [{ ...declared, properties: 'write' }]])).ok).toBe(false);
 
     expect(parseCallLine('{"k":"call","m":"exec","a":["rm -rf /"]}').ok).toBe(false);
     expect(parseCallLine('{"k":"call","m":"write","a":["p","ffe0","ffe2","aa",false]}').ok).toBe(false);
@@ -330,6 +335,31 @@ describe('runHelper (the helper process, in this process)', () => {
       { ok: true, message: { k: 'fault', message: 'cannot open the Bluetooth adapter: Operation not permitted', code: 'EPERM', fatal: true } },
     ]);
     expect(t.stderr.join('')).toMatch(/^unknot-ble-helper: cannot open the Bluetooth adapter: Operation not permitted \(EPERM\); reporting the adapter as unauthorized and exiting\.\n$/);
+  });
+
+  it('ignores SIGINT and SIGHUP, and takes back the SIGINT listener a binding adds in init (noble’s exits the process), keeping its exit listener', () => {
+    const proc = new EventEmitter();
+    ignoreTerminalSignals(proc);
+    const own = proc.listeners('SIGINT');
+    expect(own).toHaveLength(1);
+    expect(proc.listenerCount('SIGHUP')).toBe(1);
+    // a binding shaped like noble's HCI one: init adds SIGINT (exit when last) and exit listeners
+    const exitOnSigint = (): void => undefined;
+    const onExit = (): void => undefined;
+    const bindings = Object.assign(new EventEmitter(), {
+      initCalls: 0,
+      init(this: { initCalls: number }, ...args: unknown[]) {
+        this.initCalls += 1;
+        proc.on('SIGINT', exitOnSigint);
+        proc.on('exit', onExit);
+        return args.length;
+      },
+    });
+    keepSigintFromBindings(bindings, proc);
+    expect(bindings.init('a', 'b')).toBe(2);
+    expect(bindings.initCalls).toBe(1);
+    expect(proc.listeners('SIGINT')).toEqual(own);
+    expect(proc.listeners('exit')).toEqual([onExit]);
   });
 
   it('parses its arguments and maps errors to adapter states', () => {
