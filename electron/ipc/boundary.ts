@@ -12,6 +12,7 @@
  * `internal`. It never throws: every outcome is a {@link Reply}.
  */
 import {
+  COMMON_ERROR_CODES,
   REQUEST_CHANNELS,
   channels,
   forbiddenKeyPath,
@@ -84,12 +85,9 @@ export interface BoundaryOptions {
 /** Runs one request from connection `connectionId`; never throws. `payload` is what the carrier received, unchecked. */
 export type Boundary = (connectionId: string, channel: string, payload: unknown) => Promise<Reply>;
 
-/** The codes every channel may give without declaring them (see `CommonErrorCode`). */
-const COMMON_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['invalid-payload', 'unknown-channel', 'forbidden', 'rate-limited', 'internal', 'connection-lost']);
-
-/** Each channel's declared codes, common ones included. */
+/** Each channel's declared codes, the common ones included. */
 const DECLARED: ReadonlyMap<RequestChannel, ReadonlySet<ErrorCode>> = new Map(
-  REQUEST_CHANNELS.map((c) => [c, new Set<ErrorCode>([...COMMON_CODES, ...channels[c].errors])]),
+  REQUEST_CHANNELS.map((c) => [c, new Set<ErrorCode>([...COMMON_ERROR_CODES, ...channels[c].errors])]),
 );
 
 /** The schema issues as one line: `path: message; …`, at most 300 characters. */

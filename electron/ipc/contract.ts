@@ -562,7 +562,9 @@ export type ErrorCode =
  * host), a failure inside main (`internal`: the massager was stopped), and `connection-lost`,
  * which the renderer's own client gives when it has no contact with main.
  */
-export type CommonErrorCode = 'invalid-payload' | 'unknown-channel' | 'forbidden' | 'rate-limited' | 'internal' | 'connection-lost';
+export const COMMON_ERROR_CODES = ['invalid-payload', 'unknown-channel', 'forbidden', 'rate-limited', 'internal', 'connection-lost'] as const;
+/** One of {@link COMMON_ERROR_CODES}. */
+export type CommonErrorCode = (typeof COMMON_ERROR_CODES)[number];
 
 /** The codes a channel declares for itself in {@link channels} (the common ones are implied). */
 export type ChannelErrorCodeName = Exclude<ErrorCode, CommonErrorCode>;
