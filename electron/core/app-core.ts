@@ -4,8 +4,10 @@
  * the scanner, the one connected device link, the safety governor and the store, and
  * pushes events to every connected renderer.
  *
- * Every request payload is validated against the IPC contract's zod schema before
- * anything runs; a failure never throws out of {@link Core.handle}: it is a refusal.
+ * Its requests come through the main-process boundary (`electron/ipc/boundary.ts`),
+ * which validates every payload against the IPC contract before anything runs; behind
+ * it, one handler per channel takes the typed input and answers the channel's result
+ * type. A failure never throws out of {@link Core.handle}: it is a refusal.
  */
 import withBindings from '@abandonware/noble/with-bindings';
 import { registry } from '../../protocols';
@@ -26,6 +28,7 @@ import {
   type EventPayload,
   type MuscleGroup,
   type Reply,
+  type RequestInput,
   type ScanEntry,
   type SessionEndReason,
   type SettingsView,
@@ -383,7 +386,7 @@ export class AppCore implements Core {
     return this.device;
   }
 
-  private async connect(req: { peripheralId: string; protocolId?: string }): Promise<DeviceStatusEvent> {
+  private async connect(req: RequestInput<'device.connect'>): Promise<DeviceStatusEvent> {
     if (this.connecting) throw new Refusal('refused', 'Unknot is already connecting to a massager. Wait for it to finish.');
     this.connecting = true;
     try {
@@ -393,7 +396,7 @@ export class AppCore implements Core {
     }
   }
 
-  private async connectNow(req: { peripheralId: string; protocolId?: string }): Promise<DeviceStatusEvent> {
+  private async connectNow(req: RequestInput<'device.connect'>): Promise<DeviceStatusEvent> {
     const entry = this.scanner.entry(req.peripheralId);
     if (!entry) throw new Refusal('refused', 'That device is no longer in range. Scan again.');
     if (!entry.simulated && this.options.timeScale !== 1) {

@@ -1,6 +1,9 @@
 /**
- * The IPC contract: the one registry of channels between renderer and main, with
- * the zod schema of every request payload and the shapes of results and events.
+ * The IPC contract: the one registry of channels between renderer and main. Per request
+ * channel ({@link channels}): the zod schema of its payload, the type of its result and
+ * the error codes it may refuse with; per event ({@link events}): the type of its payload.
+ * Main's handlers, the preload, the browser host and the renderer's client are typed
+ * from it (`Result<C>`, `Reply<C>`, `EventPayload<E>`, `UnknotBridge`).
  *
  * Plain data and zod only: it imports nothing of Node, Electron or noble, so the
  * renderer may import it (DESIGN §2). The Electron preload exposes one method per
