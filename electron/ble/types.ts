@@ -5,25 +5,12 @@
  * UUIDs are in noble's form (lowercase hex, no dashes). Times are milliseconds.
  */
 import type { Advertisement, FoundCharacteristic } from '../../protocols/types';
+import type { AdapterInfo } from '../ipc/contract';
 
-/** noble's adapter states, plus `unavailable` when noble cannot even be loaded. */
-export type AdapterStateName =
-  | 'unknown'
-  | 'resetting'
-  | 'unsupported'
-  | 'unauthorized'
-  | 'poweredOff'
-  | 'poweredOn'
-  | 'unavailable';
+export type { AdapterStateName } from '../ipc/contract';
 
-/** The adapter's state with a human message and what the user can do about it. */
-export interface AdapterState {
-  state: AdapterStateName;
-  /** One sentence for the user, e.g. "Bluetooth is switched off." */
-  message: string;
-  /** What to do, e.g. "Switch Bluetooth on in your system settings." (empty when nothing to do). */
-  hint: string;
-}
+/** The adapter's state with a human message and what the user can do about it (the contract's `AdapterInfo` without `demo`). */
+export type AdapterState = Omit<AdapterInfo, 'demo'>;
 
 /** A peripheral heard while scanning (one entry per peripheral, RSSI updated). */
 export interface DiscoveredPeripheral {

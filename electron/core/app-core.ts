@@ -4,10 +4,11 @@
  * the scanner, the one connected device link, the safety governor and the store, and
  * pushes events to every connected renderer.
  *
- * Every request payload is validated against the IPC contract's zod schema before
- * anything runs; a failure never throws out of {@link Core.handle}: it is a refusal.
+ * Its requests come through the main-process boundary (`electron/ipc/boundary.ts`),
+ * which validates every payload against the IPC contract before anything runs; behind
+ * it, one handler per channel takes the typed input and answers the channel's result
+ * type. A failure never throws out of {@link Core.handle}: it is a refusal.
  */
-import { z } from 'zod';
 import withBindings from '@abandonware/noble/with-bindings';
 import { registry } from '../../protocols';
 import type { Capabilities, DeviceKind, DeviceStatus, ProtocolModule } from '../../protocols/types';
@@ -17,21 +18,24 @@ import { SIM_FAULTS, SimRadio, type SimFaultName } from '../ble/sim-radio';
 import type { AdapterState, DiscoveredPeripheral, Transport } from '../ble/types';
 import { DeviceLink, type LinkTimeouts, type ReconnectPolicy, type StopStateEvent } from '../device/link';
 import { Scanner } from '../device/scanner';
+import { Refusal, createBoundary, type Boundary, type Handlers } from '../ipc/boundary';
 import {
-  forbiddenKeyPath,
-  requestSchemas,
   type AdapterInfo,
   type AppInfo,
   type DeviceStatusEvent,
+  type ErrorCode,
   type EventChannel,
+  type EventPayload,
   type MuscleGroup,
   type Reply,
+  type RequestInput,
   type ScanEntry,
   type SessionEndReason,
   type SettingsView,
   type SimPeripheralState,
 } from '../ipc/contract';
-import { GovernorRefusal, SafetyGovernor, systemClock, type GovernorClock, type MotorPort } from '../safety/governor';
+import { systemClock, type Clock } from '../lib/clock';
+import { SafetyGovernor, type MotorPort } from '../safety/governor';
 import { BASE_QUESTIONS, KIND_RULES, allQuestions, screeningBlock } from '../safety/rules';
 import { SettingsError, SettingsStore, toSettingsView } from '../store/settings';
 import { USAGE_FILE, UsageLog } from '../store/usage';
@@ -48,7 +52,7 @@ export interface CoreOptions {
   host: 'electron' | 'browser';
   version: string;
   /** Injected for tests. */
-  clock?: GovernorClock;
+  clock?: Clock;
   /** Injected for tests: the system transport (default: noble, loaded lazily). */
   systemTransport?: Transport;
   /** Injected for tests: the simulated radio's ATT latency, ms. */
@@ -56,16 +60,6 @@ export interface CoreOptions {
   /** Injected for tests: shorter GATT timeouts or reconnect delays. */
   linkTimeouts?: Partial<LinkTimeouts>;
   reconnect?: Partial<ReconnectPolicy>;
-}
-
-/** A refusal thrown inside handlers and turned into `{ ok: false, error }`. */
-class Refusal extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Status frames in the first moments after the motor was commanded on may predate the command. */
@@ -115,7 +109,9 @@ export class AppCore implements Core {
   private readonly governor: SafetyGovernor;
   private readonly runningListeners = new Set<(s: string | null) => void>();
   private simStateTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly clock: GovernorClock;
+  private readonly clock: Clock;
+  /** Where every request is validated before its handler runs (both carriers come through here). */
+  private readonly boundary: Boundary;
   /** Devices lost while they may have been running (reconnecting gave up, or closed while reconnecting): stopped first on the next connect. */
   private readonly mayBeRunning = new Set<string>();
   /** Devices whose last stop was not confirmed: no session starts on them until the user says they are off. */
@@ -168,6 +164,12 @@ export class AppCore implements Core {
       this.broadcastDevice();
     });
     if (this.demo) this.enableDemo();
+    this.boundary = createBoundary(this.handlers(), {
+      refusalOf: (err) =>
+        err instanceof SettingsError || err instanceof RangeError ? new Refusal('invalid-payload', err.message) : null,
+      // Anything unexpected: stop the motor first, then report.
+      onUnexpected: () => this.governor.stopAll('error').catch(() => undefined),
+    });
   }
 
   // ---- Core ----
@@ -182,32 +184,8 @@ export class AppCore implements Core {
     await this.governor.connectionLost(connectionId, reason);
   }
 
-  async handle(connectionId: string, channel: string, payload: unknown): Promise<Reply> {
-    if (!Object.prototype.hasOwnProperty.call(requestSchemas, channel)) {
-      return { ok: false, error: { code: 'unknown-channel', message: `There is no channel named "${String(channel).slice(0, 60)}".` } };
-    }
-    const schema = requestSchemas[channel as keyof typeof requestSchemas] as z.ZodType;
-    const forbidden = channel === 'device.stop' ? undefined : forbiddenKeyPath(payload);
-    if (forbidden !== undefined) {
-      return { ok: false, error: { code: 'invalid-payload', message: `Invalid request for ${channel}: the key "${forbidden}" is not allowed.` } };
-    }
-    const parsed = schema.safeParse(payload);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-      return { ok: false, error: { code: 'invalid-payload', message: `Invalid request for ${channel}: ${where}${issue?.message ?? 'bad payload'}.` } };
-    }
-    try {
-      const result = await this.run(connectionId, channel as keyof typeof requestSchemas, parsed.data);
-      return { ok: true, result: result ?? null };
-    } catch (err) {
-      if (err instanceof Refusal || err instanceof GovernorRefusal) return { ok: false, error: { code: err.code, message: err.message } };
-      if (err instanceof SettingsError) return { ok: false, error: { code: 'invalid-payload', message: err.message } };
-      if (err instanceof RangeError) return { ok: false, error: { code: 'invalid-payload', message: err.message } };
-      // Anything unexpected: stop the motor first, then report.
-      await this.governor.stopAll('error').catch(() => undefined);
-      return { ok: false, error: { code: 'internal', message: `Something went wrong (${(err as Error)?.message ?? String(err)}). The massager was stopped.` } };
-    }
+  handle(connectionId: string, channel: string, payload: unknown): Promise<Reply> {
+    return this.boundary(connectionId, channel, payload);
   }
 
   async stopAll(reason: SessionEndReason): Promise<void> {
@@ -259,16 +237,16 @@ export class AppCore implements Core {
 
   // ---- handlers ----
 
-  private async run(conn: string, channel: keyof typeof requestSchemas, p: unknown): Promise<unknown> {
-    switch (channel) {
-      case 'app.info':
-        return this.appInfo();
-      case 'adapter.get':
-        return this.adapterInfo();
-      case 'demo.enable':
+  /** The handler of every channel; each takes its channel's validated input and answers its result type. */
+  private handlers(): Handlers {
+    return {
+      'app.info': () => this.appInfo(),
+      'adapter.get': () => this.adapterInfo(),
+      'demo.enable': () => {
         this.enableDemo();
         return this.adapterInfo();
-      case 'scan.start': {
+      },
+      'scan.start': async () => {
         const report = await this.scanner.start();
         if (report.started.length === 0) {
           // The transports' messages already say "Cannot scan: …" and what to do.
@@ -276,27 +254,26 @@ export class AppCore implements Core {
           throw new Refusal('refused', why || 'Cannot scan: no Bluetooth adapter is usable. Try the simulated devices.');
         }
         return this.scanResults();
-      }
-      case 'scan.stop':
+      },
+      'scan.stop': async () => {
         await this.scanner.stop();
         return this.scanResults();
-      case 'device.list':
-        return this.scanResults();
-      case 'device.get':
-        return this.deviceStatus();
-      case 'session.get':
-        return this.governor.current();
-      case 'device.connect':
-        return this.connect(p as { peripheralId: string; protocolId?: string });
-      case 'device.disconnect':
+      },
+      'device.list': () => this.scanResults(),
+      'device.get': () => this.deviceStatus(),
+      'session.get': () => this.governor.current(),
+      'device.connect': (req) => this.connect(req),
+      'device.disconnect': async () => {
         await this.disconnect();
         return this.deviceStatus();
-      case 'device.stop':
+      },
+      'device.stop': async () => {
         await this.governor.stopAll('user-stop');
         return this.deviceStatus();
-      case 'device.setHeat': {
+      },
+      'device.setHeat': async ({ on }) => {
         const d = this.requireDevice();
-        if ((p as { on: boolean }).on) {
+        if (on) {
           this.requireConfirmedOff(d);
           // Switching heat on may power the device on: that happens only under a running session.
           if (this.governor.current()?.state !== 'running') {
@@ -305,49 +282,47 @@ export class AppCore implements Core {
         }
         if (!d.caps?.heat) throw new Refusal('refused', 'This device has no heat.');
         if (this.motorBlock(d.module.kind, 'upper-back')) throw new Refusal('blocked-by-screening', 'Answer the safety questions first.');
-        await d.link.send({ type: 'setHeat', on: (p as { on: boolean }).on });
+        await d.link.send({ type: 'setHeat', on });
         return this.deviceStatus();
-      }
-      case 'session.start': {
-        const req = p as { muscleGroup: MuscleGroup; plannedMotorSeconds: number; routineId?: string };
+      },
+      'session.start': (req, { connectionId }) => {
         this.requireConfirmedOff(this.requireDevice());
-        return this.governor.startSession(conn, req);
-      }
-      case 'device.confirmOff': {
+        return this.governor.startSession(connectionId, req);
+      },
+      'device.confirmOff': () => {
         const d = this.requireDevice();
         this.offUnconfirmed.delete(d.peripheralId);
         if (d.stop?.state === 'unconfirmed') delete d.stop;
         if (d.message === unconfirmedMessage(d.module.kind)) delete d.message;
         this.broadcastDevice();
         return this.deviceStatus();
-      }
-      case 'session.heartbeat':
-        this.governor.heartbeat(conn, (p as { sessionId: string }).sessionId);
+      },
+      'session.heartbeat': ({ sessionId }, { connectionId }) => {
+        this.governor.heartbeat(connectionId, sessionId);
         return null;
-      case 'session.setStep': {
-        const q = p as { sessionId: string; intensity: number; motion?: 'circular' | 'back-and-forth' | 'on-knot' | 'long-strokes' };
-        this.governor.setStep(conn, q.sessionId, q.intensity, q.motion);
+      },
+      'session.setStep': ({ sessionId, intensity, motion }, { connectionId }) => {
+        this.governor.setStep(connectionId, sessionId, intensity, motion);
         return { commandedStep: this.governor.commandedStep(), maxStep: this.governor.maxStep() };
-      }
-      case 'session.pause':
-        this.governor.pause(conn, (p as { sessionId: string }).sessionId);
+      },
+      'session.pause': ({ sessionId }, { connectionId }) => {
+        this.governor.pause(connectionId, sessionId);
         return this.governor.current();
-      case 'session.resume':
+      },
+      'session.resume': ({ sessionId }, { connectionId }) => {
         if (this.device && this.device.connection !== 'connected') {
           throw new Refusal('not-connected', 'The massager is not connected yet. Wait for it to reconnect.');
         }
         if (this.device) this.requireConfirmedOff(this.device);
-        this.governor.resume(conn, (p as { sessionId: string }).sessionId);
+        this.governor.resume(connectionId, sessionId);
         return this.governor.current();
-      case 'session.end':
-        return this.governor.end(conn, (p as { sessionId: string }).sessionId, 'completed');
-      case 'session.hurt':
-        return this.governor.hurt(conn, (p as { sessionId: string }).sessionId);
-      case 'settings.get':
-        return this.settingsView();
-      case 'settings.set': {
+      },
+      'session.end': ({ sessionId }, { connectionId }) => this.governor.end(connectionId, sessionId, 'completed'),
+      'session.hurt': ({ sessionId }, { connectionId }) => this.governor.hurt(connectionId, sessionId),
+      'settings.get': () => this.settingsView(),
+      'settings.set': async (patch) => {
         const before = this.device ? this.settings.ceilingFor(this.device.module.id, this.device.module.kind) : undefined;
-        await this.settings.update(p ?? {});
+        await this.settings.update(patch);
         await this.governor.recheckBlock();
         const after = this.device ? this.settings.ceilingFor(this.device.module.id, this.device.module.kind) : undefined;
         if (before !== undefined && after !== undefined && after > before && this.governor.current()) {
@@ -358,19 +333,19 @@ export class AppCore implements Core {
         }
         this.broadcastDevice();
         return this.settingsView();
-      }
-      case 'screening.set':
-        await this.settings.setScreening((p as { answers: Record<string, boolean> }).answers);
+      },
+      'screening.set': async ({ answers }) => {
+        await this.settings.setScreening(answers);
         // A "yes" that blocks the running session's device or area stops it at once.
         await this.governor.recheckBlock();
         return this.settingsView();
-      case 'usage.today':
-        return this.usage.budgets(this.settings.get().dailyBudgetSeconds, this.clock.wallNow());
-      case 'usage.history': {
-        const days = (p as { days: number }).days;
-        return { ...this.usage.history(days, this.clock.wallNow()), csv: this.usage.toCsv(days, this.clock.wallNow()) };
-      }
-      case 'data.delete': {
+      },
+      'usage.today': () => this.usage.budgets(this.settings.get().dailyBudgetSeconds, this.clock.wallNow()),
+      'usage.history': ({ days }) => ({
+        ...this.usage.history(days, this.clock.wallNow()),
+        csv: this.usage.toCsv(days, this.clock.wallNow()),
+      }),
+      'data.delete': async () => {
         await this.governor.stopAll('user-stop');
         // Each group's budget day in force survives the deletion (as one unnamed entry per
         // group), so deleting the history is not a way around the daily limit. Settings
@@ -379,21 +354,19 @@ export class AppCore implements Core {
         await this.settings.deleteAll();
         await this.usage.deleteAll({ keepBudgetsAt: this.clock.wallNow() });
         return this.settingsView();
-      }
-      case 'sim.state':
-        return this.simState();
-      case 'sim.fault': {
-        const q = p as { peripheralId: string; fault: string };
+      },
+      'sim.state': () => this.simState(),
+      'sim.fault': ({ peripheralId, fault }) => {
         if (!this.radio) throw new Refusal('refused', 'Simulated devices are off. Turn on demo mode first.');
-        const sim = this.radio.peripheral(q.peripheralId);
-        if (!sim) throw new Refusal('refused', `No simulated device "${q.peripheralId}".`);
-        if (SIM_FAULTS.some((f) => f.name === q.fault)) this.radio.inject(q.peripheralId, q.fault as SimFaultName);
-        else if (q.fault === 'clear') this.radio.clearFaults(q.peripheralId);
-        else if (sim.actions?.includes(q.fault)) sim.act?.(q.fault);
-        else throw new Refusal('invalid-payload', `Unknown fault "${q.fault}".`);
+        const sim = this.radio.peripheral(peripheralId);
+        if (!sim) throw new Refusal('refused', `No simulated device "${peripheralId}".`);
+        if (SIM_FAULTS.some((f) => f.name === fault)) this.radio.inject(peripheralId, fault as SimFaultName);
+        else if (fault === 'clear') this.radio.clearFaults(peripheralId);
+        else if (sim.actions?.includes(fault)) sim.act?.(fault);
+        else throw new Refusal('invalid-payload', `Unknown fault "${fault}".`);
         return this.simState();
-      }
-    }
+      },
+    };
   }
 
   // ---- devices ----
@@ -413,7 +386,7 @@ export class AppCore implements Core {
     return this.device;
   }
 
-  private async connect(req: { peripheralId: string; protocolId?: string }): Promise<DeviceStatusEvent> {
+  private async connect(req: RequestInput<'device.connect'>): Promise<DeviceStatusEvent> {
     if (this.connecting) throw new Refusal('refused', 'Unknot is already connecting to a massager. Wait for it to finish.');
     this.connecting = true;
     try {
@@ -423,7 +396,7 @@ export class AppCore implements Core {
     }
   }
 
-  private async connectNow(req: { peripheralId: string; protocolId?: string }): Promise<DeviceStatusEvent> {
+  private async connectNow(req: RequestInput<'device.connect'>): Promise<DeviceStatusEvent> {
     const entry = this.scanner.entry(req.peripheralId);
     if (!entry) throw new Refusal('refused', 'That device is no longer in range. Scan again.');
     if (!entry.simulated && this.options.timeScale !== 1) {
@@ -621,7 +594,7 @@ export class AppCore implements Core {
     this.broadcastDevice();
   }
 
-  private motorBlock(kind: DeviceKind, group: MuscleGroup): { code: string; message: string } | null {
+  private motorBlock(kind: DeviceKind, group: MuscleGroup): { code: ErrorCode; message: string } | null {
     const s = this.settings.get();
     const block = screeningBlock(s.screening, s.doctorNoticeAcknowledged, kind);
     if (block) return block;
@@ -776,7 +749,7 @@ export class AppCore implements Core {
 
   // ---- events ----
 
-  private broadcast(event: EventChannel, payload: unknown): void {
+  private broadcast<E extends EventChannel>(event: E, payload: EventPayload<E>): void {
     for (const c of this.connections.values()) safeSend(c, event, payload);
   }
 
@@ -798,7 +771,7 @@ export class AppCore implements Core {
 
 function ignore(): void {}
 
-function safeSend(c: CoreConnection, event: EventChannel, payload: unknown): void {
+function safeSend<E extends EventChannel>(c: CoreConnection, event: E, payload: EventPayload<E>): void {
   try {
     c.send(event, payload);
   } catch {

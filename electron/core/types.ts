@@ -3,15 +3,15 @@
  * browser host's WebSocket) hand requests to. It owns the transports, the device
  * link, the safety governor and the store.
  */
-import type { EventChannel, Reply, SessionEndReason } from '../ipc/contract';
+import type { EventChannel, EventPayload, Reply, SessionEndReason } from '../ipc/contract';
 
 /** One connected renderer: an Electron window (IPC) or a browser-host WebSocket. */
 export interface CoreConnection {
   /** Unique per connection, e.g. `ipc:3` or `ws:7`. */
   id: string;
   kind: 'ipc' | 'ws';
-  /** Pushes an event to this renderer. Must not throw. */
-  send(event: EventChannel, payload: unknown): void;
+  /** Pushes an event, with that event's payload, to this renderer. Must not throw. */
+  send<E extends EventChannel>(event: E, payload: EventPayload<E>): void;
 }
 
 /** What the bridges and the shell call. */
@@ -24,8 +24,9 @@ export interface Core {
    */
   detach(connectionId: string, reason: SessionEndReason): Promise<void>;
   /**
-   * Validates and runs one request. Never throws: invalid payloads, unknown channels
-   * and failures come back as `{ ok: false, error }`.
+   * The main-process boundary (`electron/ipc/boundary.ts`) both carriers pass through:
+   * validates one request as the carrier received it and runs its handler. Never throws:
+   * invalid payloads, unknown channels and failures come back as `{ ok: false, error }`.
    */
   handle(connectionId: string, channel: string, payload: unknown): Promise<Reply>;
   /** Stops every motor the app can reach and ends the running session with `reason`. */

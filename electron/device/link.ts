@@ -33,6 +33,8 @@ import type {
 import { CANNOT_CONFIRM_REPEAT_MS } from '../../protocols/types';
 import { intensityToStep } from '../../protocols/intensity';
 import type { StopStatus } from '../ipc/contract';
+import { systemClock, type TimeoutClock } from '../lib/clock';
+import { Emitter } from '../lib/emitter';
 import { GattError } from '../ble/types';
 import type { GattConnection, Transport } from '../ble/types';
 
@@ -86,18 +88,6 @@ export const DEFAULT_RECONNECT: Readonly<ReconnectPolicy> = {
   giveUpAfterMs: 120_000,
 };
 
-/** Clock and timers the link uses (injectable for tests). `now()` is monotonic milliseconds. */
-export interface LinkClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const SYSTEM_CLOCK: LinkClock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 /** Options of {@link DeviceLink}. */
 export interface DeviceLinkOptions {
@@ -110,7 +100,8 @@ export interface DeviceLinkOptions {
   model?: string;
   timeouts?: Partial<LinkTimeouts>;
   reconnect?: Partial<ReconnectPolicy>;
-  clock?: LinkClock;
+  /** Clock and timers (default: the system's); `now()` is monotonic milliseconds. */
+  clock?: TimeoutClock;
   /**
    * The fastest rise the device may see, as a fraction of its full range per second of
    * this link's clock (the governor's ramp, DESIGN §1). Each intensity is bounded when
@@ -278,7 +269,6 @@ function jobKindOf(command: Command): JobKind {
   }
 }
 
-type AnyListener = (payload: never) => void;
 
 /**
  * One connected device. Create it, call {@link connect}, then command it with
@@ -290,10 +280,10 @@ export class DeviceLink {
   private readonly transport: Transport;
   private readonly timeouts: LinkTimeouts;
   private readonly policy: ReconnectPolicy;
-  private readonly clock: LinkClock;
+  private readonly clock: TimeoutClock;
   private readonly localName: string | undefined;
   private readonly model: string | undefined;
-  private readonly listeners = new Map<keyof DeviceLinkEvents, Set<AnyListener>>();
+  private readonly events = new Emitter<DeviceLinkEvents>();
 
   private linkState: LinkState = 'idle';
   private conn: GattConnection | null = null;
@@ -338,7 +328,7 @@ export class DeviceLink {
     this.model = options.model;
     this.timeouts = { ...DEFAULT_LINK_TIMEOUTS, ...options.timeouts };
     this.policy = { ...DEFAULT_RECONNECT, ...options.reconnect };
-    this.clock = options.clock ?? SYSTEM_CLOCK;
+    this.clock = options.clock ?? systemClock;
     const rate = options.rampPerSecond;
     if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) throw new RangeError(`rampPerSecond must be a positive number (got ${rate})`);
     this.rampPerSecond = rate ?? null;
@@ -350,25 +340,16 @@ export class DeviceLink {
 
   /** Adds a listener; returns a function that removes it. A throwing listener does not disturb the link. */
   on<K extends keyof DeviceLinkEvents>(event: K, listener: (payload: DeviceLinkEvents[K]) => void): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as AnyListener);
-    return () => set.delete(listener as AnyListener);
+    return this.events.on(event, listener);
   }
 
   /** Number of listeners on one event (for tests of listener hygiene). */
   listenerCount(event: keyof DeviceLinkEvents): number {
-    return this.listeners.get(event)?.size ?? 0;
+    return this.events.listenerCount(event);
   }
 
   private emit<K extends keyof DeviceLinkEvents>(event: K, payload: DeviceLinkEvents[K]): void {
-    for (const l of [...(this.listeners.get(event) ?? [])]) {
-      try {
-        (l as (p: DeviceLinkEvents[K]) => void)(payload);
-      } catch {
-        // a listener's failure is its own
-      }
-    }
+    this.events.emit(event, payload);
   }
 
   private setState(state: LinkState): void {

@@ -5,6 +5,8 @@
  * fade out; the scan stops by itself after a timeout and when a device connects.
  */
 import type { DiscoveredPeripheral, Transport } from '../ble/types';
+import { systemClock, type TimeoutClock } from '../lib/clock';
+import { Emitter } from '../lib/emitter';
 
 /** One peripheral in the merged list. */
 export interface ScannerEntry extends DiscoveredPeripheral {
@@ -17,13 +19,6 @@ export interface ScannerEntry extends DiscoveredPeripheral {
 /** Why a scan ended. */
 export type ScanStopReason = 'user' | 'timeout' | 'connected' | 'disposed';
 
-/** Clock and timers of the scanner; `now()` in milliseconds (wall clock by default, like `lastSeenMs`). */
-export interface ScannerClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
 /** Options of {@link Scanner}. Times in milliseconds. */
 export interface ScannerOptions {
   transports: Transport[];
@@ -35,7 +30,8 @@ export interface ScannerOptions {
   sweepIntervalMs?: number;
   /** Minimum time between two `results` events caused only by RSSI changes (default 250). */
   rssiUpdateIntervalMs?: number;
-  clock?: ScannerClock;
+  /** Clock and timers (default: the system's, with wall-clock `now()`, like `lastSeenMs`). */
+  clock?: TimeoutClock;
 }
 
 /** Outcome of {@link Scanner.start} per transport. */
@@ -56,13 +52,9 @@ export interface ScannerEvents {
   error: { transport: string; message: string };
 }
 
-const WALL_CLOCK: ScannerClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
+/** The scanner's default clock: the system clock with wall-clock `now()`, like `lastSeenMs`. */
+const WALL_CLOCK: TimeoutClock = { ...systemClock, now: () => Date.now() };
 
-type AnyListener = (payload: never) => void;
 
 /** Merges scans of several transports. See the module comment. */
 export class Scanner {
@@ -71,9 +63,9 @@ export class Scanner {
   private readonly scanTimeoutMs: number;
   private readonly sweepIntervalMs: number;
   private readonly rssiUpdateIntervalMs: number;
-  private readonly clock: ScannerClock;
+  private readonly clock: TimeoutClock;
   private readonly found = new Map<string, ScannerEntry>();
-  private readonly listeners = new Map<keyof ScannerEvents, Set<AnyListener>>();
+  private readonly events = new Emitter<ScannerEvents>();
   private readonly active = new Set<Transport>();
   private stateOffs: (() => void)[] = [];
   private isScanning = false;
@@ -94,10 +86,7 @@ export class Scanner {
 
   /** Adds a listener; returns a function that removes it. */
   on<K extends keyof ScannerEvents>(event: K, listener: (payload: ScannerEvents[K]) => void): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as AnyListener);
-    return () => set.delete(listener as AnyListener);
+    return this.events.on(event, listener);
   }
 
   /** Whether a scan is running. */
@@ -182,7 +171,7 @@ export class Scanner {
   async dispose(): Promise<void> {
     await this.stop('disposed');
     this.found.clear();
-    this.listeners.clear();
+    this.events.clear();
   }
 
   private async startOn(t: Transport): Promise<string | null> {
@@ -265,12 +254,6 @@ export class Scanner {
   }
 
   private emit<K extends keyof ScannerEvents>(event: K, payload: ScannerEvents[K]): void {
-    for (const l of [...(this.listeners.get(event) ?? [])]) {
-      try {
-        (l as (p: ScannerEvents[K]) => void)(payload);
-      } catch {
-        // a listener's failure is its own
-      }
-    }
+    this.events.emit(event, payload);
   }
 }

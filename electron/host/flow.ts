@@ -28,6 +28,7 @@
  *   the connection is dropped (like any lost connection, that stops a session it owned).
  */
 import { performance } from 'node:perf_hooks';
+import type { EventChannel, RequestChannel } from '../ipc/contract';
 
 /** Sizes in bytes, times in milliseconds. */
 export const FLOW_LIMITS = Object.freeze({
@@ -54,20 +55,27 @@ export const FLOW_LIMITS = Object.freeze({
 });
 
 /** Channels that never wait in the dispatcher's queue. */
-export const PRIORITY_CHANNELS: ReadonlySet<string> = new Set(['device.stop', 'session.hurt', 'session.heartbeat']);
+export const PRIORITY_CHANNELS: ReadonlySet<string> = new Set(['device.stop', 'session.hurt', 'session.heartbeat'] satisfies RequestChannel[]);
 
 /** Priority channels that stop the motor. */
-export const STOP_CHANNELS: ReadonlySet<string> = new Set(['device.stop', 'session.hurt']);
+export const STOP_CHANNELS: ReadonlySet<string> = new Set(['device.stop', 'session.hurt'] satisfies RequestChannel[]);
 
 /** Requests that could start or raise motion: refused, not run, when a later stop from the same connection overtook them. */
-export const MOTION_CHANNELS: ReadonlySet<string> = new Set(['session.start', 'session.resume', 'session.setStep', 'device.setHeat']);
+export const MOTION_CHANNELS: ReadonlySet<string> = new Set(['session.start', 'session.resume', 'session.setStep', 'device.setHeat'] satisfies RequestChannel[]);
 
 /**
  * Events that describe a state (each one replaces the one before): while a connection
  * is backed up only the latest of each is kept. Other events (`session.ended`,
  * `safety.warning`, `store.notice`) are always sent, in order.
  */
-export const STATE_EVENTS: ReadonlySet<string> = new Set(['adapter.state', 'scan.results', 'device.status', 'session.state', 'sim.state', 'safety.clamped']);
+export const STATE_EVENTS: ReadonlySet<string> = new Set([
+  'adapter.state',
+  'scan.results',
+  'device.status',
+  'session.state',
+  'sim.state',
+  'safety.clamped',
+] satisfies EventChannel[]);
 
 /** A token bucket's shape: `burst` requests at once, refilled at `perSecond`. */
 export interface RateLimit {
@@ -84,7 +92,7 @@ export const RATE_LIMITS: Readonly<Record<string, RateLimit>> = Object.freeze({
   'data.delete': { bucket: 'store', burst: 40, perSecond: 20 },
   'usage.history': { bucket: 'history', burst: 10, perSecond: 5 },
   'scan.start': { bucket: 'radio', burst: 10, perSecond: 5 },
-});
+} satisfies Partial<Record<RequestChannel, RateLimit>>);
 
 /** A request envelope as read from the socket. */
 export interface FlowRequest {
@@ -147,7 +155,7 @@ export class Lane {
   backedUp = false;
   closed = false;
   private readonly buckets = new Map<string, TokenBucket>();
-  private readonly held = new Map<string, unknown>();
+  private readonly held = new Map<EventChannel, unknown>();
 
   constructor(
     readonly id: string,
@@ -185,13 +193,13 @@ export class Lane {
   }
 
   /** Keeps a state event while backed up (the latest per event name; sent again after the drain). */
-  hold(event: string, payload: unknown): void {
+  hold(event: EventChannel, payload: unknown): void {
     this.held.delete(event);
     this.held.set(event, payload);
   }
 
   /** The held state events, oldest update first; empties the store. */
-  takeHeld(): [string, unknown][] {
+  takeHeld(): [EventChannel, unknown][] {
     const out = [...this.held.entries()];
     this.held.clear();
     return out;

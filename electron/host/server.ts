@@ -8,6 +8,8 @@
  *   `?token=` sets an HttpOnly, SameSite=Strict cookie; every HTTP request and every
  *   WebSocket upgrade needs the cookie or the `token` query parameter.
  * - The WebSocket is at `/ws`; its upgrade is refused unless Origin is the host's own.
+ * - Requests go to the core's boundary as received (it validates every payload, as for
+ *   Electron IPC); events are the contract's, with their payload types.
  * - Messages are JSON: requests `{ id, channel, payload }`, replies
  *   `{ id, ok: true, result }` / `{ id, ok: false, error: { code, message } }`,
  *   events `{ event, payload }`.
@@ -24,8 +26,8 @@ import type { Duplex } from 'node:stream';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
-import type { Core } from '../core/types';
-import type { Reply } from '../ipc/contract';
+import type { Core, CoreConnection } from '../core/types';
+import type { EventChannel, Reply } from '../ipc/contract';
 import { SECURITY_HEADERS } from '../security/csp';
 import { Dispatcher, FLOW_LIMITS, Lane, MOTION_CHANNELS, PRIORITY_CHANNELS, STATE_EVENTS, STOP_CHANNELS, overtakenByStop, rateLimited, type FlowRequest } from './flow';
 
@@ -264,7 +266,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       if (drainTimer) clearInterval(drainTimer);
       drainTimer = null;
       socket.off('drain', checkDrained);
-      for (const [event, payload] of lane.takeHeld()) sendEvent(event, payload);
+      for (const [event, payload] of lane.takeHeld()) deliverEvent(event, payload);
       if (!lane.backedUp) {
         if (!readPaused) ws.resume();
         dispatcher.schedule();
@@ -301,10 +303,12 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       ws.send(JSON.stringify(data));
       checkOutgoing();
     };
-    const sendEvent = (event: string, payload: unknown): void => {
+    /** Sends an event now, or, while this connection is backed up, holds it when it is a state event. */
+    const deliverEvent = (event: EventChannel, payload: unknown): void => {
       if (lane.backedUp && STATE_EVENTS.has(event)) lane.hold(event, payload);
       else send({ event, payload });
     };
+    const sendEvent: CoreConnection['send'] = (event, payload) => deliverEvent(event, payload);
     lanes.set(lane, { send });
     dispatcher.add(lane);
     options.core.attach({ id, kind: 'ws', send: sendEvent });

@@ -1,6 +1,9 @@
 /**
- * The IPC contract: the one registry of channels between renderer and main, with
- * the zod schema of every request payload and the shapes of results and events.
+ * The IPC contract: the one registry of channels between renderer and main. Per request
+ * channel ({@link channels}): the zod schema of its payload, the type of its result and
+ * the error codes it may refuse with; per event ({@link events}): the type of its payload.
+ * Main's handlers, the preload, the browser host and the renderer's client are typed
+ * from it (`Result<C>`, `Reply<C>`, `EventPayload<E>`, `UnknotBridge`).
  *
  * Plain data and zod only: it imports nothing of Node, Electron or noble, so the
  * renderer may import it (DESIGN §2). The Electron preload exposes one method per
@@ -27,6 +30,14 @@ const Empty = z.object({}).strict().optional();
 export const ScreeningAnswers = z.record(z.string().min(1).max(60), z.boolean());
 export type ScreeningAnswers = z.infer<typeof ScreeningAnswers>;
 
+/** The colour theme. */
+export const Theme = z.enum(['system', 'light', 'dark']);
+export type Theme = z.infer<typeof Theme>;
+
+/** What sounds at step changes: nothing, a chime, or a chime and the cue spoken. */
+export const Sound = z.enum(['off', 'chime', 'chime-and-voice']);
+export type Sound = z.infer<typeof Sound>;
+
 /** Settings the user may change; the main process enforces the bounds (DESIGN §1). */
 export const SettingsPatch = z
   .object({
@@ -36,9 +47,9 @@ export const SettingsPatch = z
     sessionCapSeconds: z.number().int().min(60).max(300).optional(),
     /** Daily budget per muscle group in seconds, 60..360. */
     dailyBudgetSeconds: z.number().int().min(60).max(360).optional(),
-    theme: z.enum(['system', 'light', 'dark']).optional(),
+    theme: Theme.optional(),
     reducedMotion: z.boolean().optional(),
-    sound: z.enum(['off', 'chime', 'chime-and-voice']).optional(),
+    sound: Sound.optional(),
     doctorNoticeAcknowledged: z.literal(true).optional(),
     /** Global stop shortcut (Electron accelerator syntax). */
     stopShortcut: z.string().min(1).max(60).optional(),
@@ -46,77 +57,155 @@ export const SettingsPatch = z
   .strict();
 export type SettingsPatch = z.infer<typeof SettingsPatch>;
 
-/** Request channels with their payload schemas. Every payload is validated at the main boundary. */
-export const requestSchemas = {
-  'app.info': Empty,
-  'adapter.get': Empty,
+/**
+ * A type-only marker that carries a channel's result type (or an event's payload type)
+ * in the registry below; at run time it is an empty object. See {@link Result}.
+ */
+export interface Shape<T> {
+  /** Never set: only its type matters. */
+  readonly __shape?: (value: T) => T;
+}
+
+/** A channel's declaration: the zod schema of its payload, its result type, and the error codes it may refuse with besides {@link CommonErrorCode}. */
+export interface ChannelSpec<S extends z.ZodType, R, E extends ErrorCode> {
+  request: S;
+  result: Shape<R>;
+  errors: readonly E[];
+}
+
+/** Declares a channel whose result is `R`: `channel<AppInfo>()(schema, ['refused'])`. */
+function channel<R>() {
+  return <S extends z.ZodType, const E extends readonly ChannelErrorCodeName[] = []>(request: S, errors?: E): ChannelSpec<S, R, E[number]> => ({
+    request,
+    result: {},
+    errors: errors ?? [],
+  });
+}
+
+/** The session refusals every owner-only session channel may give (docs/bridge.md, "Ownership"). */
+const OWNER_ERRORS = ['no-session', 'not-owner'] as const;
+
+/**
+ * The one registry of request channels: per channel its payload schema (every payload is
+ * validated against it at the main boundary, `electron/ipc/boundary.ts`), its result type
+ * and the refusal codes it may give besides the common ones.
+ */
+export const channels = {
+  'app.info': channel<AppInfo>()(Empty),
+  'adapter.get': channel<AdapterInfo>()(Empty),
   /** Turns demo mode on: simulated devices join the scan results. */
-  'demo.enable': Empty,
-  'scan.start': Empty,
-  'scan.stop': Empty,
-  'device.list': Empty,
+  'demo.enable': channel<AdapterInfo>()(Empty),
+  /** Refused when no transport can scan (the message says why and what to do). */
+  'scan.start': channel<ScanResults>()(Empty, ['refused']),
+  'scan.stop': channel<ScanResults>()(Empty),
+  'device.list': channel<ScanResults>()(Empty),
   /** The connected device's status (what `device.status` events carry), for a page that just opened. */
-  'device.get': Empty,
+  'device.get': channel<DeviceStatusEvent>()(Empty),
   /** The running or paused session (`session.state` shape), or null; for a page that just opened. */
-  'session.get': Empty,
-  'device.connect': z.object({ peripheralId: Id, protocolId: Id.optional() }).strict(),
-  'device.disconnect': Empty,
+  'session.get': channel<SessionStateEvent | null>()(Empty),
+  'device.connect': channel<DeviceStatusEvent>()(z.object({ peripheralId: Id, protocolId: Id.optional() }).strict(), [
+    'refused',
+    'choose-protocol',
+    'device-error',
+  ]),
+  'device.disconnect': channel<DeviceStatusEvent>()(Empty),
   /**
    * Stops every motor the app can reach. Always allowed, never refused for state, and its
    * payload is ignored whatever it is: a stop never fails validation.
    */
-  'device.stop': z.unknown().transform(() => undefined),
-  'device.setHeat': z.object({ on: z.boolean() }).strict(),
+  'device.stop': channel<DeviceStatusEvent>()(z.unknown().transform(() => undefined)),
+  'device.setHeat': channel<DeviceStatusEvent>()(z.object({ on: z.boolean() }).strict(), [
+    'not-connected',
+    'refused',
+    'blocked-by-screening',
+    'device-not-confirmed-off',
+  ]),
   /**
    * The user checked that the massager is off after a stop it did not confirm
    * ("It is off"): a new session on it is allowed again.
    */
-  'device.confirmOff': Empty,
-  'session.start': z
-    .object({
-      muscleGroup: MuscleGroup,
-      plannedMotorSeconds: z.number().finite().positive().max(3600),
-      routineId: Id.optional(),
-    })
-    .strict(),
-  'session.heartbeat': z.object({ sessionId: Id }).strict(),
+  'device.confirmOff': channel<DeviceStatusEvent>()(Empty, ['not-connected']),
+  'session.start': channel<SessionStartResult>()(
+    z
+      .object({
+        muscleGroup: MuscleGroup,
+        plannedMotorSeconds: z.number().finite().positive().max(3600),
+        routineId: Id.optional(),
+      })
+      .strict(),
+    ['not-connected', 'refused', 'blocked-by-screening', 'budget-exhausted', 'usage-log-full', 'device-not-confirmed-off'],
+  ),
+  /** Feeds the watchdog of the session this connection owns; answers null. */
+  'session.heartbeat': channel<null>()(z.object({ sessionId: Id }).strict(), OWNER_ERRORS),
   /** Sets the intensity (0..1, before the ceiling) and optional motion for the current step. */
-  'session.setStep': z.object({ sessionId: Id, intensity: Intensity, motion: Motion.optional() }).strict(),
-  'session.pause': z.object({ sessionId: Id }).strict(),
-  'session.resume': z.object({ sessionId: Id }).strict(),
-  'session.end': z.object({ sessionId: Id }).strict(),
+  'session.setStep': channel<StepResult>()(z.object({ sessionId: Id, intensity: Intensity, motion: Motion.optional() }).strict(), OWNER_ERRORS),
+  'session.pause': channel<SessionStateEvent | null>()(z.object({ sessionId: Id }).strict(), OWNER_ERRORS),
+  'session.resume': channel<SessionStateEvent | null>()(z.object({ sessionId: Id }).strict(), [
+    ...OWNER_ERRORS,
+    'not-connected',
+    'blocked-by-screening',
+    'refused',
+    'device-not-confirmed-off',
+  ]),
+  'session.end': channel<SessionEndedEvent>()(z.object({ sessionId: Id }).strict(), OWNER_ERRORS),
   /** "Stop — it hurts": stops at once and records a pain event. */
-  'session.hurt': z.object({ sessionId: Id }).strict(),
-  'settings.get': Empty,
-  'settings.set': SettingsPatch,
-  'screening.set': z.object({ answers: ScreeningAnswers }).strict(),
-  'usage.today': Empty,
-  'usage.history': z.object({ days: z.number().int().min(1).max(90) }).strict(),
-  'data.delete': z.object({ confirm: z.literal('delete my data') }).strict(),
-  'sim.state': Empty,
-  'sim.fault': z.object({ peripheralId: Id, fault: z.string().min(1).max(60) }).strict(),
+  'session.hurt': channel<SessionEndedEvent>()(z.object({ sessionId: Id }).strict(), OWNER_ERRORS),
+  'settings.get': channel<SettingsView>()(Empty),
+  'settings.set': channel<SettingsView>()(SettingsPatch),
+  'screening.set': channel<SettingsView>()(z.object({ answers: ScreeningAnswers }).strict()),
+  'usage.today': channel<BudgetInfo[]>()(Empty),
+  'usage.history': channel<UsageHistoryResult>()(z.object({ days: z.number().int().min(1).max(90) }).strict()),
+  /** Deletes the screening answers, settings and usage history (each group's budget day in force is kept). */
+  'data.delete': channel<SettingsView>()(z.object({ confirm: z.literal('delete my data') }).strict()),
+  'sim.state': channel<SimPeripheralState[]>()(Empty),
+  'sim.fault': channel<SimPeripheralState[]>()(z.object({ peripheralId: Id, fault: z.string().min(1).max(60) }).strict(), ['refused']),
 } as const;
 
-export type RequestChannel = keyof typeof requestSchemas;
-export const REQUEST_CHANNELS = Object.keys(requestSchemas) as RequestChannel[];
-export type RequestPayload<C extends RequestChannel> = z.input<(typeof requestSchemas)[C]>;
+/** The name of a request channel, e.g. `session.start`. */
+export type RequestChannel = keyof typeof channels;
+/** Every request channel, in registry order. */
+export const REQUEST_CHANNELS = Object.keys(channels) as RequestChannel[];
+/** Each request channel's payload schema (the `request` of {@link channels}). */
+export const requestSchemas = Object.fromEntries(REQUEST_CHANNELS.map((c) => [c, channels[c].request])) as {
+  readonly [C in RequestChannel]: (typeof channels)[C]['request'];
+};
+/** What a renderer sends on channel `C` (before validation). */
+export type RequestPayload<C extends RequestChannel> = z.input<(typeof channels)[C]['request']>;
+/** What a handler of channel `C` receives: the payload as its schema parsed it. */
+export type RequestInput<C extends RequestChannel> = z.output<(typeof channels)[C]['request']>;
+/** The result of channel `C` on success. */
+export type Result<C extends RequestChannel> = C extends RequestChannel ? ((typeof channels)[C]['result'] extends Shape<infer R> ? R : never) : never;
+/** The codes channel `C` may be refused with: the common ones and its own. */
+export type ChannelErrorCode<C extends RequestChannel> = CommonErrorCode | (typeof channels)[C]['errors'][number];
 
-/** Event channels pushed from main to every connected renderer. */
-export const EVENT_CHANNELS = [
-  'adapter.state',
-  'scan.results',
-  'device.status',
-  'session.state',
-  'session.ended',
-  'safety.clamped',
-  'safety.warning',
-  'sim.state',
-  'store.notice',
-] as const;
-export type EventChannel = (typeof EVENT_CHANNELS)[number];
+/** Declares an event whose payload is `P`. */
+const event = <P>(): Shape<P> => ({});
+
+/** The events main pushes to every connected renderer, with their payload types. */
+export const events = {
+  'adapter.state': event<AdapterInfo>(),
+  'scan.results': event<ScanResults>(),
+  'device.status': event<DeviceStatusEvent>(),
+  'session.state': event<SessionStateEvent>(),
+  'session.ended': event<SessionEndedEvent>(),
+  /** The governor commanded less than was asked (the intensity ceiling). */
+  'safety.clamped': event<ClampedEvent>(),
+  'safety.warning': event<WarningEvent>(),
+  'sim.state': event<SimPeripheralState[]>(),
+  /** A store file was reset, adjusted or could not be saved. */
+  'store.notice': event<StoreNotice>(),
+} as const;
+
+/** The name of an event channel, e.g. `device.status`. */
+export type EventChannel = keyof typeof events;
+/** Every event channel, in registry order. */
+export const EVENT_CHANNELS = Object.keys(events) as EventChannel[];
+/** The payload of event `E`. */
+export type EventPayload<E extends EventChannel> = E extends EventChannel ? ((typeof events)[E] extends Shape<infer P> ? P : never) : never;
 
 // ---- result and event shapes (plain types; the main process builds them) ----
 
+/** noble's adapter states, plus `unavailable` when noble cannot even be loaded. */
 export type AdapterStateName =
   | 'unknown'
   | 'resetting'
@@ -126,9 +215,12 @@ export type AdapterStateName =
   | 'poweredOn'
   | 'unavailable';
 
+/** The Bluetooth adapter's state, what it means for the user and what they can do about it. */
 export interface AdapterInfo {
   state: AdapterStateName;
+  /** One sentence for the user, e.g. "Bluetooth is switched off." */
   message: string;
+  /** What to do, e.g. "Switch Bluetooth on in your system settings." (empty when nothing to do). */
   hint: string;
   /** Whether simulated devices are on (demo mode). */
   demo: boolean;
@@ -298,18 +390,31 @@ export interface BudgetInfo {
   resetsAt: string;
 }
 
-export interface SettingsView {
+/**
+ * The settings a user chooses, as main holds them (the store keeps them with its own
+ * bookkeeping, `electron/store/settings.ts`). Times are seconds; ceilings fractions 0.1..1.
+ */
+export interface UserSettings {
+  /** Per protocol id: intensity ceiling 0.1..1. Absent ⇒ the default for the device kind. */
   ceilings: Record<string, number>;
+  /** Session cap in seconds (60..300). */
+  sessionCapSeconds: number;
+  /** Daily motor-time budget per muscle group in seconds (60..360). */
+  dailyBudgetSeconds: number;
+  theme: Theme;
+  reducedMotion: boolean;
+  sound: Sound;
+  doctorNoticeAcknowledged: boolean;
+  /** Global stop shortcut (Electron accelerator syntax). */
+  stopShortcut: string;
+  /** Screening answers by question id: true = yes (blocks motor control), false = no. */
+  screening: ScreeningAnswers;
+}
+
+/** What `settings.get` answers: the user's settings with the defaults and what follows from them. */
+export interface SettingsView extends UserSettings {
   defaultCeiling: number;
   emsDefaultCeiling: number;
-  sessionCapSeconds: number;
-  dailyBudgetSeconds: number;
-  theme: 'system' | 'light' | 'dark';
-  reducedMotion: boolean;
-  sound: 'off' | 'chime' | 'chime-and-voice';
-  doctorNoticeAcknowledged: boolean;
-  stopShortcut: string;
-  screening: ScreeningAnswers;
   /** Question ids and texts-keys the user must answer before motor control. */
   screeningQuestions: { id: string; deviceKind?: string }[];
   /** true when any answer is yes: motor control is disabled. */
@@ -343,6 +448,74 @@ export interface SimPeripheralState {
   faults: string[];
 }
 
+/** What `session.setStep` answers: the step commanded after the ceiling and the highest step it allows. */
+export interface StepResult {
+  commandedStep: number;
+  maxStep: number;
+}
+
+/** Per muscle group, for one day of `usage.history`. */
+export interface UsageGroupDay {
+  /** Motor-on seconds (millisecond precision). */
+  motorSeconds: number;
+  /** The same in minutes, rounded to 0.01. */
+  motorMinutes: number;
+  /** Number of pain events. */
+  painEvents: number;
+}
+
+/** One local calendar day of `usage.history`. */
+export interface UsageDay {
+  /** `YYYY-MM-DD`. */
+  date: string;
+  groups: Record<MuscleGroup, UsageGroupDay>;
+}
+
+/** A "Stop — it hurts" event. */
+export interface PainEvent {
+  /** ISO time. */
+  at: string;
+  muscleGroup: MuscleGroup;
+  sessionId: string;
+}
+
+/** The usage history of the last days (what the usage log's `history` builds). */
+export interface UsageHistory {
+  /** Oldest first; the last entry is today. */
+  days: UsageDay[];
+  /** Pain events within those days, oldest first. */
+  painEvents: PainEvent[];
+}
+
+/** What `usage.history` answers: the history, and the same days as CSV text for export. */
+export interface UsageHistoryResult extends UsageHistory {
+  csv: string;
+}
+
+/** Something the user should be told about a store file (the `store.notice` event). */
+export interface StoreNotice {
+  /**
+   * `reset`: the file was unusable, moved aside, defaults are in use.
+   * `adjusted`: values out of bounds (e.g. hand-edited) were brought to the safe side.
+   * `write-failed`: a save failed; the data is kept in memory and retried.
+   */
+  kind: 'reset' | 'adjusted' | 'write-failed';
+  /** Base name of the file, e.g. `settings.json`. */
+  file: string;
+  /** Absolute path of the file. */
+  path: string;
+  /** Absolute path of the kept old copy (`<name>.corrupt-<timestamp>`), or null if none was kept. */
+  movedTo: string | null;
+  /** `missing`: the usage log is gone though the settings say one was kept (issue 13). */
+  reason: 'unreadable' | 'corrupt' | 'invalid' | 'out-of-bounds' | 'io-error' | 'missing';
+  /** Technical detail (parser or validation message, error code). */
+  detail: string;
+  /** One or two plain sentences for the user. */
+  message: string;
+  /** ISO time the notice was raised. */
+  at: string;
+}
+
 /** Object keys no payload may carry, at any depth (they would reach prototypes). */
 const FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'];
 
@@ -363,14 +536,14 @@ export function forbiddenKeyPath(payload: unknown, depth = 0): string | undefine
   return undefined;
 }
 
-/** The reply envelope of every request (IPC and WebSocket alike). */
-export type Reply<T = unknown> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
+/** The reply envelope of a request on channel `C` (IPC and WebSocket alike); without `C`, of any channel. */
+export type Reply<C extends RequestChannel = RequestChannel> =
+  | { ok: true; result: Result<C> }
+  | { ok: false; error: { code: ChannelErrorCode<C>; message: string } };
 
-/** Error codes a request may be refused with. */
+/** Error codes a request may be refused with. Which channel gives which: {@link channels}. */
 export type ErrorCode =
-  | 'invalid-payload'
-  | 'unknown-channel'
-  | 'forbidden'
+  | CommonErrorCode
   | 'not-connected'
   | 'no-session'
   | 'not-owner'
@@ -383,29 +556,49 @@ export type ErrorCode =
   | 'choose-protocol'
   | 'device-error'
   /** The massager did not confirm its last stop: the user must say it is off (`device.confirmOff`) first. */
-  | 'device-not-confirmed-off'
-  /** Browser host only: the connection sent too many requests at once, or too many store writes or history reads; this one was not run. */
-  | 'rate-limited'
-  | 'internal';
+  | 'device-not-confirmed-off';
+
+/**
+ * Codes any request may get, whatever its channel: a payload its schema refuses
+ * (`invalid-payload`), a channel not in the registry (`unknown-channel`), a sender that is
+ * not an Unknot window (`forbidden`, Electron), too many requests (`rate-limited`, browser
+ * host), a failure inside main (`internal`: the massager was stopped), and `connection-lost`,
+ * which the renderer's own client gives when it has no contact with main.
+ */
+export const COMMON_ERROR_CODES = ['invalid-payload', 'unknown-channel', 'forbidden', 'rate-limited', 'internal', 'connection-lost'] as const;
+/** One of {@link COMMON_ERROR_CODES}. */
+export type CommonErrorCode = (typeof COMMON_ERROR_CODES)[number];
+
+/** The codes a channel declares for itself in {@link channels} (the common ones are implied). */
+export type ChannelErrorCodeName = Exclude<ErrorCode, CommonErrorCode>;
+
+/** `a.bC.d` → `aBCD`: dots removed, the letter after each one upper-cased (see {@link methodName}). */
+export type MethodName<S extends string> = S extends `${infer Head}.${infer Rest}` ? `${Head}${Capitalize<MethodName<Rest>>}` : S;
+/** `device.status` → `onDeviceStatus` (see {@link eventMethodName}). */
+export type EventMethodName<E extends string> = `on${Capitalize<MethodName<E>>}`;
 
 /**
  * The `window.unknot` method name for a request channel: dots removed, camel case
  * (`session.start` → `sessionStart`). The preload exposes exactly one per channel.
  */
-export function methodName(channel: RequestChannel): string {
-  return channel.replace(/\.([a-z])/g, (_m, c: string) => c.toUpperCase());
+export function methodName<C extends string>(channel: C): MethodName<C> {
+  return channel.replace(/\.([a-z])/g, (_m, c: string) => c.toUpperCase()) as MethodName<C>;
 }
 
 /** The `window.unknot` listener method for an event channel (`device.status` → `onDeviceStatus`). */
-export function eventMethodName(event: EventChannel): string {
-  const m = methodName(event as unknown as RequestChannel);
-  return 'on' + m.charAt(0).toUpperCase() + m.slice(1);
+export function eventMethodName<E extends EventChannel>(event: E): EventMethodName<E> {
+  const m = methodName(event as string);
+  return ('on' + m.charAt(0).toUpperCase() + m.slice(1)) as EventMethodName<E>;
 }
 
 /**
- * What the preload puts on `window.unknot`: one method per request channel (each
- * resolves to the reply envelope, never rejects) and one listener method per event
- * channel (returns an unsubscribe function).
+ * What the preload puts on `window.unknot`: one method per request channel, which sends
+ * that channel's payload and resolves to its reply envelope (never rejects), and one
+ * listener method per event channel, which calls the listener with that event's payload
+ * and returns an unsubscribe function.
  */
-export type UnknotBridge = Record<string, (payload?: unknown) => Promise<Reply>> &
-  Record<string, (listener: (payload: unknown) => void) => () => void>;
+export type UnknotBridge = {
+  readonly [C in RequestChannel as MethodName<C>]: (payload?: RequestPayload<C>) => Promise<Reply<C>>;
+} & {
+  readonly [E in EventChannel as EventMethodName<E>]: (listener: (payload: EventPayload<E>) => void) => () => void;
+};

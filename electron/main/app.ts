@@ -23,7 +23,7 @@ import type {
 } from 'electron';
 import { parseOptions } from '../core/options';
 import type { Core } from '../core/types';
-import type { DesktopShellView, Reply, RequestChannel } from '../ipc/contract';
+import type { DesktopShellView, SettingsView } from '../ipc/contract';
 import { createIpcBridge, type IpcBridge } from './ipc';
 import { installPowerHooks, installSignalHandlers, safeStopAll, type PowerHooks } from './power';
 import { APP_ENTRY_URL, APP_ORIGIN, createAppProtocolHandler, installAppProtocol, registerAppScheme } from './protocol';
@@ -138,9 +138,8 @@ function safeGetPath(app: Pick<App, 'getPath'>, name: Parameters<App['getPath']>
   }
 }
 
-function settingsShortcut(reply: Reply): string | null {
-  if (!reply.ok || typeof reply.result !== 'object' || reply.result === null) return null;
-  const s = (reply.result as { stopShortcut?: unknown }).stopShortcut;
+function settingsShortcut(view: SettingsView): string | null {
+  const s = view.stopShortcut;
   return typeof s === 'string' && s.length > 0 ? s : null;
 }
 
@@ -218,15 +217,16 @@ export async function startShell(options: ShellOptions): Promise<Shell | null> {
     core,
     origin: APP_ORIGIN,
     log,
-    onReply(channel: RequestChannel, reply: Reply) {
-      if (channel !== 'settings.get' && channel !== 'settings.set') return;
-      const wanted = settingsShortcut(reply);
+    onReply(answered) {
+      if (answered.channel !== 'settings.get' && answered.channel !== 'settings.set') return;
+      const { reply } = answered;
+      if (!reply.ok) return;
+      const wanted = settingsShortcut(reply.result);
       if (wanted && shortcut && wanted !== shortcut.current()) {
         shortcut.update(wanted);
         tray?.refresh();
       }
-      if (!reply.ok || typeof reply.result !== 'object' || reply.result === null) return;
-      return { ...reply, result: { ...(reply.result as object), desktop: desktop() } };
+      return { ...reply, result: { ...reply.result, desktop: desktop() } };
     },
   });
   bridge.register();

@@ -1,8 +1,9 @@
 /**
  * The Electron side of the bridge: one `ipcMain.handle` per request channel of the
  * registry, each checking its sender before anything else (Electron security
- * checklist: "validate the sender of all IPC messages") and validating the payload
- * against the contract's schema, then handing the request to the core.
+ * checklist: "validate the sender of all IPC messages"), then handing the request to
+ * the core's boundary (`electron/ipc/boundary.ts`), which validates the payload against
+ * the contract's schema, as it does for the browser host's WebSocket.
  *
  * Each window's webContents is one core connection, `ipc:<webContents.id>`: attached
  * when the window is created, detached when it closes or its renderer dies. Core events
@@ -10,15 +11,13 @@
  * shows our own page).
  */
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
-import type { ZodType } from 'zod';
 import type { Core } from '../core/types';
 import {
   EVENT_CHANNELS,
   REQUEST_CHANNELS,
-  forbiddenKeyPath,
-  requestSchemas,
   type ErrorCode,
   type EventChannel,
+  type EventPayload,
   type Reply,
   type RequestChannel,
   type SessionEndReason,
@@ -29,10 +28,13 @@ export function isAppUrl(url: string, origin: string): boolean {
   return url === origin || url.startsWith(origin + '/');
 }
 
-/** A refusal envelope. */
-export function refusal(code: ErrorCode, message: string): Reply<never> {
+/** A refusal envelope (`forbidden` and `internal` fit every channel). */
+export function refusal(code: ErrorCode, message: string): Reply {
   return { ok: false, error: { code, message } };
 }
+
+/** A reply with the channel it answers: checking `channel` narrows `reply` to that channel's. */
+export type ChannelReply = { [C in RequestChannel]: { channel: C; reply: Reply<C> } }[RequestChannel];
 
 /** The webContents methods the bridge uses (a real WebContents, or a fake in tests). */
 export type BridgeWebContents = Pick<WebContents, 'id' | 'send' | 'isDestroyed' | 'getURL' | 'mainFrame'>;
@@ -50,7 +52,7 @@ export interface IpcBridgeOptions {
    * Called with every reply the core gave (the shell watches `settings.*` for the stop
    * shortcut); a reply it returns replaces the core's (the shell adds what the desktop honours).
    */
-  onReply?: (channel: RequestChannel, reply: Reply) => Reply | void;
+  onReply?: (answered: ChannelReply) => Reply | void;
   log?: (message: string, error?: unknown) => void;
 }
 
@@ -81,16 +83,12 @@ export interface IpcBridge {
 
 const EVENT_SET: ReadonlySet<string> = new Set(EVENT_CHANNELS);
 
-function describeIssues(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
-  const text = error.issues.map((i) => `${i.path.map(String).join('.') || 'payload'}: ${i.message}`).join('; ');
-  return text.length > 300 ? text.slice(0, 297) + '...' : text;
-}
-
 /**
  * Creates the IPC bridge between Electron windows and the core.
  * The handlers never throw: every outcome is a {@link Reply} envelope. A sender that is
  * not the main frame of an attached window on `origin` gets `forbidden` and the core is
- * not called; a payload its schema rejects gets `invalid-payload` and the core is not called.
+ * not called; everything else goes to the core's boundary as received (an unknown
+ * channel, a payload its schema rejects: refused there, before any handler runs).
  */
 export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
   const { ipcMain, core, origin } = options;
@@ -119,22 +117,16 @@ export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
     if (!isTrustedSender(event)) {
       return refusal('forbidden', 'This request did not come from an Unknot window.');
     }
-    const schema: ZodType | undefined = Object.hasOwn(requestSchemas, channel) ? requestSchemas[channel] : undefined;
-    if (!schema) return refusal('unknown-channel', `Unknown channel "${String(channel)}".`);
-    const forbidden = channel === 'device.stop' ? undefined : forbiddenKeyPath(payload);
-    if (forbidden !== undefined) return refusal('invalid-payload', `The key "${forbidden}" is not allowed.`);
-    const parsed = schema.safeParse(payload);
-    if (!parsed.success) return refusal('invalid-payload', describeIssues(parsed.error));
     const connectionId = attached.get(event.sender.id)!.id;
     let reply: Reply;
     try {
-      reply = await core.handle(connectionId, channel, parsed.data);
+      reply = await core.handle(connectionId, channel, payload);
     } catch (err) {
       log(`request ${channel} failed`, err);
       return refusal('internal', 'Something went wrong in Unknot. Every massager can still be stopped.');
     }
     try {
-      const replaced = options.onReply?.(channel, reply);
+      const replaced = options.onReply?.({ channel, reply } as ChannelReply);
       if (replaced) reply = replaced;
     } catch (err) {
       log(`reply observer for ${channel} failed`, err);
@@ -166,7 +158,7 @@ export function createIpcBridge(options: IpcBridgeOptions): IpcBridge {
       core.attach({
         id,
         kind: 'ipc',
-        send(event: EventChannel, payload: unknown) {
+        send<E extends EventChannel>(event: E, payload: EventPayload<E>) {
           if (!EVENT_SET.has(event)) return;
           try {
             if (webContents.isDestroyed() || !isAppUrl(webContents.getURL(), origin)) return;

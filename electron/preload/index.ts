@@ -16,8 +16,11 @@ import {
   eventMethodName,
   methodName,
   type EventChannel,
+  type EventPayload,
   type Reply,
   type RequestChannel,
+  type RequestPayload,
+  type UnknotBridge,
 } from '../ipc/contract';
 
 /** The IPC surface the bridge needs (Electron's `ipcRenderer`, or a fake in tests). */
@@ -27,20 +30,22 @@ export interface PreloadIpc {
   removeListener(channel: string, listener: (event: unknown, ...args: unknown[]) => void): unknown;
 }
 
-function requestMethod(ipc: PreloadIpc, channel: RequestChannel): (payload?: unknown) => Promise<Reply> {
-  return async (payload?: unknown) => {
+function requestMethod<C extends RequestChannel>(ipc: PreloadIpc, channel: C): (payload?: RequestPayload<C>) => Promise<Reply<C>> {
+  return async (payload) => {
     try {
-      return (await ipc.invoke(channel, payload)) as Reply;
+      // Main answers every channel with that channel's envelope (its handlers are typed from the contract).
+      return (await ipc.invoke(channel, payload)) as Reply<C>;
     } catch {
       return { ok: false, error: { code: 'internal', message: 'The request could not reach the main process.' } };
     }
   };
 }
 
-function listenerMethod(ipc: PreloadIpc, event: EventChannel): (listener: (payload: unknown) => void) => () => void {
+function listenerMethod<E extends EventChannel>(ipc: PreloadIpc, event: E): (listener: (payload: EventPayload<E>) => void) => () => void {
   return (listener) => {
     if (typeof listener !== 'function') throw new TypeError(`${eventMethodName(event)} needs a function`);
-    const wrapped = (_event: unknown, payload: unknown): void => listener(payload);
+    // Main sends each event with that event's payload (the core's broadcast is typed from the contract).
+    const wrapped = (_event: unknown, payload: unknown): void => listener(payload as EventPayload<E>);
     ipc.on(event, wrapped);
     let subscribed = true;
     return () => {
@@ -51,12 +56,13 @@ function listenerMethod(ipc: PreloadIpc, event: EventChannel): (listener: (paylo
   };
 }
 
-/** Builds the `window.unknot` object: exactly one method per request and per event channel. */
-export function buildBridge(ipc: PreloadIpc): Record<string, (...args: never[]) => unknown> {
-  const api: Record<string, (...args: never[]) => unknown> = {};
+/** Builds the `window.unknot` object: exactly one method per request and per event channel, frozen. */
+export function buildBridge(ipc: PreloadIpc): UnknotBridge {
+  const api: Record<string, unknown> = {};
   for (const channel of REQUEST_CHANNELS) api[methodName(channel)] = requestMethod(ipc, channel);
   for (const event of EVENT_CHANNELS) api[eventMethodName(event)] = listenerMethod(ipc, event);
-  return Object.freeze(api);
+  // The keys are exactly the mapped type's: one per channel, named by the same functions.
+  return Object.freeze(api) as UnknotBridge;
 }
 
 contextBridge.exposeInMainWorld('unknot', buildBridge(ipcRenderer));

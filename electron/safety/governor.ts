@@ -15,8 +15,12 @@
  */
 import { ceilingStep, intensityToStep } from '../../protocols/intensity';
 import type { DeviceKind, Motion } from '../../protocols/types';
+import { systemClock, type Clock } from '../lib/clock';
+import { Emitter } from '../lib/emitter';
+import { Refusal } from '../ipc/boundary';
 import type {
   ClampedEvent,
+  ErrorCode,
   MuscleGroup,
   SessionEndReason,
   SessionEndedEvent,
@@ -34,28 +38,6 @@ import {
   SESSION_CAP_MAX_SECONDS,
   WATCHDOG_DEADLINE_MS,
 } from './rules';
-
-/** Time sources and timers, injectable for tests. */
-export interface GovernorClock {
-  /** Monotonic milliseconds (performance.now()). */
-  now(): number;
-  /** Wall-clock epoch milliseconds (Date.now()); used for calendar days only. */
-  wallNow(): number;
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** The real clock. */
-export const systemClock: GovernorClock = {
-  now: () => performance.now(),
-  wallNow: () => Date.now(),
-  setInterval: (fn, ms) => setInterval(fn, ms),
-  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 /**
  * The connected device as the governor sees it. Writes are fire-and-forget: the
@@ -97,7 +79,7 @@ export interface UsageLedger {
   /** Epoch ms when `group`'s budget resets, as seen at `wallMs` (a local midnight). */
   nextMidnight(wallMs: number, group: MuscleGroup): number;
   /** Why no new session may start (e.g. the usage log is full of entries it may not drop), or null. Optional. */
-  startRefusal?(wallMs: number): { code: string; message: string } | null;
+  startRefusal?(wallMs: number): { code: ErrorCode; message: string } | null;
   /**
    * Optional: makes the log on disk cover the session's motor seconds charged so far
    * plus `aheadSeconds` (a reservation, counted if the app dies); resolves once it is
@@ -117,28 +99,25 @@ export interface LimitsSource {
   sessionCapSeconds(): number;
   dailyBudgetSeconds(): number;
   /** Why the motor may not run for this device kind and group (screening, excluded group), or null. */
-  motorBlock(kind: DeviceKind, group: MuscleGroup): { code: string; message: string } | null;
+  motorBlock(kind: DeviceKind, group: MuscleGroup): { code: ErrorCode; message: string } | null;
 }
 
 /** A refusal with a code from the IPC contract and a message for the user. */
-export class GovernorRefusal extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+export class GovernorRefusal extends Refusal {
+  constructor(code: ErrorCode, message: string) {
+    super(code, message);
     this.name = 'GovernorRefusal';
   }
 }
 
-/** Events the governor emits; the core forwards them to renderers. */
+/** Events the governor emits, with their payloads; the core forwards them to renderers. */
 export interface GovernorEvents {
-  state: (e: SessionStateEvent) => void;
-  ended: (e: SessionEndedEvent) => void;
-  clamped: (e: ClampedEvent) => void;
-  warning: (e: WarningEvent) => void;
+  state: SessionStateEvent;
+  ended: SessionEndedEvent;
+  clamped: ClampedEvent;
+  warning: WarningEvent;
   /** Every step the governor commands (0 = stop); for the device status and for tests. */
-  output: (step: number) => void;
+  output: number;
 }
 
 interface Session {
@@ -203,13 +182,7 @@ export class SafetyGovernor {
   private motor: MotorPort | null = null;
   private session: Session | null = null;
   private ticker: unknown = null;
-  private listeners: { [K in keyof GovernorEvents]: GovernorEvents[K][] } = {
-    state: [],
-    ended: [],
-    clamped: [],
-    warning: [],
-    output: [],
-  };
+  private readonly events = new Emitter<GovernorEvents>();
   private lastClampKey = '';
   /** Ends the count of a motor that may run on while its link is down (see {@link devicePaused}). */
   private unreachable: (() => void) | null = null;
@@ -219,29 +192,18 @@ export class SafetyGovernor {
   constructor(
     private readonly ledger: UsageLedger,
     private readonly limits: LimitsSource,
-    private readonly clock: GovernorClock = systemClock,
+    private readonly clock: Clock = systemClock,
     /** Demo only: routine time runs this many times faster than real time. */
     private readonly timeScale = 1,
   ) {}
 
-  /** Subscribes to an event; returns an unsubscribe function. */
-  on<K extends keyof GovernorEvents>(event: K, listener: GovernorEvents[K]): () => void {
-    const list = this.listeners[event] as GovernorEvents[K][];
-    list.push(listener);
-    return () => {
-      const i = list.indexOf(listener);
-      if (i >= 0) list.splice(i, 1);
-    };
+  /** Subscribes to an event; returns an unsubscribe function. A throwing listener never stops the governor. */
+  on<K extends keyof GovernorEvents>(event: K, listener: (payload: GovernorEvents[K]) => void): () => void {
+    return this.events.on(event, listener);
   }
 
-  private emit<K extends keyof GovernorEvents>(event: K, ...args: Parameters<GovernorEvents[K]>): void {
-    for (const l of [...this.listeners[event]]) {
-      try {
-        (l as (...a: Parameters<GovernorEvents[K]>) => void)(...args);
-      } catch {
-        // A listener's failure must never stop the governor.
-      }
-    }
+  private emit<K extends keyof GovernorEvents>(event: K, payload: GovernorEvents[K]): void {
+    this.events.emit(event, payload);
   }
 
   /** The device the governor commands (null when none is connected). */

@@ -17,6 +17,10 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { z } from 'zod';
+import type { StoreNotice } from '../ipc/contract';
+
+/** The notice shape is the contract's (pushed as the `store.notice` event). */
+export type { StoreNotice };
 
 /**
  * The options every store file is written with. File mode 0600: the usage log and
@@ -27,30 +31,6 @@ import type { z } from 'zod';
  * same library with the same options; keep them in step.
  */
 export const ATOMIC_WRITE_OPTIONS = Object.freeze({ fsync: true, mode: 0o600, encoding: 'utf8' as const });
-
-/** Something the user should be told about a store file (pushed as `store.notice`). */
-export interface StoreNotice {
-  /**
-   * `reset`: the file was unusable, moved aside, defaults are in use.
-   * `adjusted`: values out of bounds (e.g. hand-edited) were brought to the safe side.
-   * `write-failed`: a save failed; the data is kept in memory and retried.
-   */
-  kind: 'reset' | 'adjusted' | 'write-failed';
-  /** Base name of the file, e.g. `settings.json`. */
-  file: string;
-  /** Absolute path of the file. */
-  path: string;
-  /** Absolute path of the kept old copy (`<name>.corrupt-<timestamp>`), or null if none was kept. */
-  movedTo: string | null;
-  /** `missing`: the usage log is gone though the settings say one was kept (issue 13). */
-  reason: 'unreadable' | 'corrupt' | 'invalid' | 'out-of-bounds' | 'io-error' | 'missing';
-  /** Technical detail (parser or validation message, error code). */
-  detail: string;
-  /** One or two plain sentences for the user. */
-  message: string;
-  /** ISO time the notice was raised. */
-  at: string;
-}
 
 /** Receives store notices; must not throw. */
 export type NoticeListener = (notice: StoreNotice) => void;

@@ -7,7 +7,7 @@
  * side on load (e.g. a daily budget of 900 s becomes 360 s) and a notice says so.
  */
 import { z } from 'zod';
-import { ScreeningAnswers, SettingsPatch, type SettingsView } from '../ipc/contract';
+import { ScreeningAnswers, SettingsPatch, Sound, Theme, type SettingsView, type UserSettings } from '../ipc/contract';
 import { JsonFile, type LoadResult, type NoticeListener, type StoreNotice } from './json-file';
 
 /** The bounds and defaults of DESIGN §1. Seconds; ceilings as fractions of the device range. */
@@ -38,23 +38,9 @@ export interface RememberedDevice {
   lastConnected: string;
 }
 
-/** The settings document as stored and as held in memory. */
-export interface Settings {
+/** The settings document as stored and as held in memory: the user's settings and the store's own records. */
+export interface Settings extends UserSettings {
   version: 1;
-  /** Per protocol id: intensity ceiling 0.1..1. Absent ⇒ the default for the device kind. */
-  ceilings: Record<string, number>;
-  /** Session cap in seconds (60..300). */
-  sessionCapSeconds: number;
-  /** Daily motor-time budget per muscle group in seconds (60..360). */
-  dailyBudgetSeconds: number;
-  theme: 'system' | 'light' | 'dark';
-  reducedMotion: boolean;
-  sound: 'off' | 'chime' | 'chime-and-voice';
-  doctorNoticeAcknowledged: boolean;
-  /** Global stop shortcut (Electron accelerator syntax). */
-  stopShortcut: string;
-  /** Screening answers by question id: true = yes (blocks motor control), false = no. */
-  screening: Record<string, boolean>;
   /** Remembered devices by peripheral id. */
   devices: Record<string, RememberedDevice>;
   /**
@@ -83,8 +69,6 @@ export function defaultSettings(): Settings {
   };
 }
 
-const Theme = z.enum(['system', 'light', 'dark']);
-const Sound = z.enum(['off', 'chime', 'chime-and-voice']);
 const RememberedDeviceSchema = z.object({
   protocolId: z.string().min(1),
   name: z.string(),

@@ -34,7 +34,20 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { MUSCLE_GROUPS, type BudgetInfo, type MuscleGroup, type SessionEndReason } from '../ipc/contract';
+import {
+  MUSCLE_GROUPS,
+  type BudgetInfo,
+  type ErrorCode,
+  type MuscleGroup,
+  type PainEvent,
+  type SessionEndReason,
+  type UsageDay,
+  type UsageGroupDay,
+  type UsageHistory,
+} from '../ipc/contract';
+
+/** The history shapes are the contract's (`usage.history` answers them). */
+export type { PainEvent, UsageDay, UsageGroupDay, UsageHistory };
 import { DAILY_BUDGET_MAX_SECONDS } from '../safety/rules';
 import { JsonFile, type NoticeListener, type StoreNotice } from './json-file';
 
@@ -158,14 +171,6 @@ export interface UsageSession {
   unknownUsage?: 'corrupt' | 'missing';
 }
 
-/** A "Stop — it hurts" event. */
-export interface PainEvent {
-  /** ISO time. */
-  at: string;
-  muscleGroup: MuscleGroup;
-  sessionId: string;
-}
-
 /** The usage document as stored. */
 export interface UsageDocument {
   version: 2;
@@ -214,31 +219,6 @@ export function emptyUsage(): UsageDocument {
   return { version: 2, sessions: [], pain: [] };
 }
 
-/** Per group, for one day of {@link UsageLog.history}. */
-export interface UsageGroupDay {
-  /** Motor-on seconds (millisecond precision). */
-  motorSeconds: number;
-  /** The same in minutes, rounded to 0.01. */
-  motorMinutes: number;
-  /** Number of pain events. */
-  painEvents: number;
-}
-
-/** One local calendar day of {@link UsageLog.history}. */
-export interface UsageDay {
-  /** `YYYY-MM-DD`. */
-  date: string;
-  groups: Record<MuscleGroup, UsageGroupDay>;
-}
-
-/** What {@link UsageLog.history} returns. */
-export interface UsageHistory {
-  /** Oldest first; the last entry is today. */
-  days: UsageDay[];
-  /** Pain events within those days, oldest first. */
-  painEvents: PainEvent[];
-}
-
 /** A group's budget day in force at a moment: what {@link UsageLog.budgetDay} returns. */
 export interface BudgetDay {
   /** Motor seconds charged to the group's budget day in force (0 once it has reset). */
@@ -279,7 +259,7 @@ export const USAGE_FILE = 'usage.json';
 /** Cap on stored sessions and on stored pain events (the newest are kept; see {@link UsageLog.entryLimitRefusal}). */
 export const USAGE_MAX_ENTRIES = 10_000;
 /** Error code of the refusal when the log is full of entries it may not drop. */
-export const USAGE_LOG_FULL_CODE = 'usage-log-full';
+export const USAGE_LOG_FULL_CODE = 'usage-log-full' satisfies ErrorCode;
 
 /** A charge in memory: instants as numbers (whole milliseconds). */
 interface Charge {
@@ -729,7 +709,7 @@ export class UsageLog {
    * reservation) reach {@link USAGE_MAX_ENTRIES}, new sessions are refused rather than
    * older ones pruned (pruning them could reset a budget).
    */
-  entryLimitRefusal(nowMs: number): { code: string; message: string } | null {
+  entryLimitRefusal(nowMs: number): { code: ErrorCode; message: string } | null {
     if (this.sessions.length < USAGE_MAX_ENTRIES) return null;
     if (this.protectedSessions(nowMs).size < USAGE_MAX_ENTRIES) return null;
     return {

@@ -6,74 +6,32 @@
 import {
   eventMethodName,
   methodName,
-  type AdapterInfo,
-  type AppInfo,
-  type BudgetInfo,
-  type ClampedEvent,
-  type DeviceStatusEvent,
+  type ChannelErrorCode,
+  type CommonErrorCode,
   type EventChannel,
+  type EventPayload,
   type Reply,
   type RequestChannel,
   type RequestPayload,
+  type Result,
   type ScanEntry,
   type ScanResults,
-  type SessionEndedEvent,
-  type SessionStartResult,
-  type SessionStateEvent,
-  type SettingsView,
-  type SimPeripheralState,
   type UnknotBridge,
-  type WarningEvent,
 } from './contract';
 
-/** Results of the request channels, as far as the contract defines them. */
-export interface ResultMap {
-  'app.info': AppInfo;
-  'adapter.get': AdapterInfo;
-  'demo.enable': unknown;
-  'scan.start': unknown;
-  'scan.stop': unknown;
-  'device.list': ScanResults | ScanEntry[];
-  'device.get': DeviceStatusEvent;
-  'session.get': SessionStateEvent | null;
-  'device.connect': unknown;
-  'device.disconnect': unknown;
-  'device.stop': unknown;
-  'device.setHeat': unknown;
-  'device.confirmOff': DeviceStatusEvent;
-  'session.start': SessionStartResult;
-  'session.heartbeat': unknown;
-  'session.setStep': unknown;
-  'session.pause': unknown;
-  'session.resume': unknown;
-  'session.end': unknown;
-  'session.hurt': unknown;
-  'settings.get': SettingsView;
-  'settings.set': SettingsView;
-  'screening.set': SettingsView | unknown;
-  'usage.today': BudgetInfo[];
-  'usage.history': unknown;
-  'data.delete': unknown;
-  'sim.state': SimPeripheralState[];
-  'sim.fault': unknown;
-}
+/** The result of each request channel, as the contract declares it (`Result<C>`). */
+export type ResultMap = { [C in RequestChannel]: Result<C> };
 
-export interface EventMap {
-  'adapter.state': AdapterInfo;
-  'scan.results': ScanResults;
-  'device.status': DeviceStatusEvent;
-  'session.state': SessionStateEvent;
-  'session.ended': SessionEndedEvent;
-  'safety.clamped': ClampedEvent;
-  'safety.warning': WarningEvent;
-  'sim.state': SimPeripheralState[];
-  'store.notice': WarningEvent | { message: string };
-}
+/** The payload of each event, as the contract declares it (`EventPayload<E>`). */
+export type EventMap = { [E in EventChannel]: EventPayload<E> };
 
-/** A refused or failed request: `message` is the main process's own words. */
-export class BridgeError extends Error {
+/**
+ * A refused or failed request: `code` is one of the contract's error codes (those of the
+ * channel `C`, when known), `message` the main process's own words.
+ */
+export class BridgeError<C extends RequestChannel = RequestChannel> extends Error {
   constructor(
-    public readonly code: string,
+    public readonly code: ChannelErrorCode<C>,
     message: string,
   ) {
     super(message);
@@ -85,25 +43,31 @@ export type LinkState = 'connecting' | 'open' | 'lost';
 
 type Listener = (payload: unknown) => void;
 
+/** What both carriers do: send a request and get its envelope, subscribe to an event. */
 interface Transport {
-  request(channel: string, payload: unknown): Promise<Reply>;
+  request<C extends RequestChannel>(channel: C, payload: unknown): Promise<Reply<C>>;
   subscribe(event: EventChannel, listener: Listener): () => void;
+}
+
+/** A reply for a request that never reached main. */
+function failed(code: CommonErrorCode, message: string): Reply<never> {
+  return { ok: false, error: { code, message } };
 }
 
 // ---------------- Electron preload ----------------
 
 function preloadTransport(bridge: UnknotBridge): Transport {
+  // Looked up by name at run time: a preload of another version may lack a method.
+  const methods = bridge as unknown as Partial<Record<string, (arg: unknown) => unknown>>;
   return {
-    request(channel, payload) {
-      const fn = bridge[methodName(channel as RequestChannel)] as ((p?: unknown) => Promise<Reply>) | undefined;
-      if (typeof fn !== 'function') {
-        return Promise.resolve({ ok: false, error: { code: 'unknown-channel', message: `Unknown channel ${channel}` } });
-      }
-      return fn(payload);
+    request<C extends RequestChannel>(channel: C, payload: unknown) {
+      const fn = methods[methodName(channel)];
+      if (typeof fn !== 'function') return Promise.resolve(failed('unknown-channel', `Unknown channel ${channel}`));
+      return fn(payload) as Promise<Reply<C>>;
     },
     subscribe(event, listener) {
-      const fn = bridge[eventMethodName(event)] as ((l: Listener) => () => void) | undefined;
-      return typeof fn === 'function' ? fn(listener) : () => {};
+      const fn = methods[eventMethodName(event)];
+      return typeof fn === 'function' ? (fn(listener) as () => void) : () => {};
     },
   };
 }
@@ -179,7 +143,7 @@ class SocketTransport implements Transport {
       this.ws = null;
       // Every request in flight fails: the host stops the motor when the owner drops.
       for (const [, done] of this.pending) {
-        done({ ok: false, error: { code: 'connection-lost', message: 'Lost contact with Unknot.' } });
+        done(failed('connection-lost', 'Lost contact with Unknot.'));
       }
       this.pending.clear();
       if (this.state !== 'lost') {
@@ -199,19 +163,18 @@ class SocketTransport implements Transport {
     setTimeout(() => this.connect(), delay);
   }
 
-  async request(channel: string, payload: unknown): Promise<Reply> {
+  async request<C extends RequestChannel>(channel: C, payload: unknown): Promise<Reply<C>> {
     if (this.state !== 'open') {
       // Wait briefly for the socket, then fail rather than queue a motor command for later.
       const ready = await Promise.race([this.opened.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 4000))]);
-      if (!ready) return { ok: false, error: { code: 'connection-lost', message: 'No contact with Unknot.' } };
+      if (!ready) return failed('connection-lost', 'No contact with Unknot.');
     }
     const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) {
-      return { ok: false, error: { code: 'connection-lost', message: 'No contact with Unknot.' } };
-    }
+    if (!ws || ws.readyState !== WebSocket.OPEN) return failed('connection-lost', 'No contact with Unknot.');
     const id = this.nextId++;
-    return new Promise<Reply>((resolve) => {
-      this.pending.set(id, resolve);
+    return new Promise<Reply<C>>((resolve) => {
+      // The host answers request `id` with the envelope of this request's channel.
+      this.pending.set(id, resolve as (r: Reply) => void);
       ws.send(JSON.stringify({ id, channel, payload: payload ?? {} }));
     });
   }
@@ -272,37 +235,43 @@ export function linkState(): LinkState {
   return socket ? socket.state : 'open';
 }
 
-/** Sends one request; resolves its result or throws a {@link BridgeError} with the refusal. */
-export async function call<C extends RequestChannel>(channel: C, ...args: undefined extends RequestPayload<C> ? [payload?: RequestPayload<C>] : [payload: RequestPayload<C>]): Promise<ResultMap[C]> {
+/**
+ * Sends one request; resolves its result (the contract's `Result<C>`) or throws a
+ * {@link BridgeError} with the refusal (one of the channel's error codes).
+ */
+export async function call<C extends RequestChannel>(
+  channel: C,
+  ...args: undefined extends RequestPayload<C> ? [payload?: RequestPayload<C>] : [payload: RequestPayload<C>]
+): Promise<Result<C>> {
   const payload = args[0] ?? {};
-  let reply: Reply;
+  let reply: Reply<C>;
   try {
     reply = await getTransport().request(channel, payload);
   } catch (err) {
-    throw new BridgeError('internal', err instanceof Error ? err.message : String(err));
+    throw new BridgeError<C>('internal', err instanceof Error ? err.message : String(err));
   }
-  if (!reply || typeof reply !== 'object') throw new BridgeError('internal', 'No reply.');
-  if (reply.ok) return reply.result as ResultMap[C];
-  throw new BridgeError(reply.error?.code ?? 'internal', reply.error?.message ?? 'Refused.');
+  if (!reply || typeof reply !== 'object') throw new BridgeError<C>('internal', 'No reply.');
+  if (reply.ok) return reply.result;
+  throw new BridgeError<C>(reply.error?.code ?? 'internal', reply.error?.message ?? 'Refused.');
 }
 
 /** Like {@link call} but never throws: returns null on failure. For best-effort reads. */
-export async function tryCall<C extends RequestChannel>(channel: C, payload?: RequestPayload<C>): Promise<ResultMap[C] | null> {
+export async function tryCall<C extends RequestChannel>(channel: C, payload?: RequestPayload<C>): Promise<Result<C> | null> {
   try {
-    return await (call as (c: C, p?: unknown) => Promise<ResultMap[C]>)(channel, payload);
+    return await (call as (c: C, p?: RequestPayload<C>) => Promise<Result<C>>)(channel, payload);
   } catch {
     return null;
   }
 }
 
-/** Subscribes to one event channel; returns the unsubscribe function. */
-export function on<E extends EventChannel>(event: E, listener: (payload: EventMap[E]) => void): () => void {
+/** Subscribes to one event channel; the listener gets that event's payload. Returns the unsubscribe function. */
+export function on<E extends EventChannel>(event: E, listener: (payload: EventPayload<E>) => void): () => void {
   return getTransport().subscribe(event, listener as Listener);
 }
 
-/** Normalises `device.list` / `scan.results` payloads into a device list. */
-export function devicesOf(x: unknown): ScanEntry[] {
-  if (Array.isArray(x)) return x as ScanEntry[];
-  if (x && typeof x === 'object' && Array.isArray((x as ScanResults).devices)) return (x as ScanResults).devices;
+/** The device list of a `device.list` reply or a `scan.results` event (an empty list for none). */
+export function devicesOf(x: ScanResults | ScanEntry[] | null | undefined): ScanEntry[] {
+  if (Array.isArray(x)) return x;
+  if (x && typeof x === 'object' && Array.isArray(x.devices)) return x.devices;
   return [];
 }

@@ -19,9 +19,10 @@ const num = (...xs: unknown[]): number => {
 };
 
 /**
- * Reads `usage.history` defensively (the contract leaves its shape open): a list of
- * `{date|day, muscleGroup, seconds|usedSeconds}` rows, or of `{date|day, groups|byGroup}`
- * maps, possibly wrapped in `{days: [...]}` or `{entries: [...]}`.
+ * The days of a `usage.history` result (the contract's `UsageHistory`: `{ days: [{ date,
+ * groups: { [group]: { motorSeconds, painEvents } } }] }`). Tolerant of other row shapes
+ * too (`{date|day, muscleGroup, seconds|usedSeconds}` rows, `byGroup` maps, `{entries}`),
+ * and of anything else, which gives no days.
  */
 export function normaliseHistory(raw: unknown): DayUsage[] {
   const list: unknown[] = Array.isArray(raw)
@@ -136,8 +137,7 @@ export function History() {
     void tryCall('usage.history', { days: n }).then((r) => {
       if (!live) return;
       setData(normaliseHistory(r));
-      const csv = r && typeof r === 'object' ? (r as { csv?: unknown }).csv : undefined;
-      setServerCsv(typeof csv === 'string' ? csv : null);
+      setServerCsv(typeof r?.csv === 'string' ? r.csv : null);
     });
     return () => {
       live = false;

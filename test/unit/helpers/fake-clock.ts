@@ -2,7 +2,7 @@
  * A manual clock for tests: monotonic and wall time advance only when told, and
  * timers fire in due order during `advance`.
  */
-import type { GovernorClock } from '../../../electron/safety/governor';
+import type { Clock } from '../../../electron/lib/clock';
 
 interface Timer {
   id: number;
@@ -11,7 +11,7 @@ interface Timer {
   every?: number;
 }
 
-export class FakeClock implements GovernorClock {
+export class FakeClock implements Clock {
   private t = 0;
   private wallOffset: number;
   private timers: Timer[] = [];

@@ -14,7 +14,7 @@ export class FakeCore implements Core {
   }
   async handle(id: string, channel: string, payload: unknown): Promise<Reply> {
     this.calls.push({ id, channel, payload });
-    return { ok: true, result: { echoed: channel } };
+    return { ok: true, result: { echoed: channel } as never };
   }
   async stopAll(): Promise<void> {}
   runningSummary(): string | null {

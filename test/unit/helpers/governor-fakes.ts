@@ -3,7 +3,7 @@
  * and an in-memory usage ledger that splits motor time at local midnight.
  */
 import type { DeviceKind, Motion } from '../../../protocols/types';
-import type { MuscleGroup, SessionEndReason } from '../../../electron/ipc/contract';
+import type { ErrorCode, MuscleGroup, SessionEndReason } from '../../../electron/ipc/contract';
 import type { LimitsSource, MotorPort, UsageLedger } from '../../../electron/safety/governor';
 import type { FakeClock } from './fake-clock';
 
@@ -107,7 +107,7 @@ export class TestLimits implements LimitsSource {
   ceilingValue = 0.6;
   cap = 300;
   budget = 360;
-  block: { code: string; message: string } | null = null;
+  block: { code: ErrorCode; message: string } | null = null;
   ceiling(): number {
     return this.ceilingValue;
   }
@@ -117,7 +117,7 @@ export class TestLimits implements LimitsSource {
   dailyBudgetSeconds(): number {
     return this.budget;
   }
-  motorBlock(): { code: string; message: string } | null {
+  motorBlock(): { code: ErrorCode; message: string } | null {
     return this.block;
   }
 }

@@ -43,8 +43,8 @@ describe('a client that stops reading, over a recording core', () => {
     const pad = 'x'.repeat(10_000);
     const N = 3000; // 30 MB of device.status: more than the kernel's buffers and the host's pause mark
     for (let n = 0; n < N; n += 1) {
-      conn.send('device.status', { n, pad });
-      if (n % 1000 === 0) conn.send('session.ended', { reason: 'completed', n });
+      conn.send('device.status', { n, pad } as never);
+      if (n % 1000 === 0) conn.send('session.ended', { reason: 'completed', n } as never);
       if (n % 100 === 0) await sleep(1); // let the socket write
     }
     // requests sent now are not read while the host cannot send
@@ -76,7 +76,7 @@ describe('a client that stops reading, over a recording core', () => {
     const pad = 'w'.repeat(100_000);
     // one-off events are never coalesced: 40 MB of warnings
     for (let n = 0; n < 400 && core.detached.length === 0; n += 1) {
-      conn.send('safety.warning', { code: 'test', message: pad, n });
+      conn.send('safety.warning', { code: 'test', message: pad, n } as never);
       if (n % 10 === 0) await sleep(1);
     }
     await until(() => core.detached.length === 1, 5000, 'the host drops the connection');

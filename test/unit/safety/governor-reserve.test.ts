@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GovernorRefusal, SafetyGovernor } from '../../../electron/safety/governor';
-import type { MuscleGroup } from '../../../electron/ipc/contract';
+import type { ErrorCode, MuscleGroup } from '../../../electron/ipc/contract';
 import { FakeClock } from '../helpers/fake-clock';
 import { MemoryLedger, RecordingMotor, TestLimits } from '../helpers/governor-fakes';
 
@@ -17,7 +17,7 @@ class ReservingLedger extends MemoryLedger {
   released: string[] = [];
   /** What was charged when each release came, to check the order. */
   chargedAtRelease: number[] = [];
-  refusal: { code: string; message: string } | null = null;
+  refusal: { code: ErrorCode; message: string } | null = null;
   reserve(sessionId: string, _group: MuscleGroup, aheadSeconds: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.requests.push({ sessionId, aheadSeconds, settle: (ok) => (ok ? resolve() : reject(new Error('ENOSPC'))) });
@@ -27,7 +27,7 @@ class ReservingLedger extends MemoryLedger {
     this.released.push(sessionId);
     this.chargedAtRelease.push([...this.used.values()].reduce((a, b) => a + b, 0));
   }
-  startRefusal(): { code: string; message: string } | null {
+  startRefusal(): { code: ErrorCode; message: string } | null {
     return this.refusal;
   }
 }

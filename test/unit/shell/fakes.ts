@@ -100,7 +100,7 @@ export function fakeCore() {
     state,
     attach: vi.fn<Core['attach']>((c) => void connections.set(c.id, c)),
     detach: vi.fn<Core['detach']>(async (id) => void connections.delete(id)),
-    handle: vi.fn<Core['handle']>(async (_id, channel) => ({ ok: true, result: { channel } })),
+    handle: vi.fn<Core['handle']>(async (_id, channel) => ({ ok: true, result: { channel } as never })),
     stopAll: vi.fn<Core['stopAll']>(async () => undefined),
     runningSummary: vi.fn<Core['runningSummary']>(() => state.summary),
     onRunningChange: vi.fn<Core['onRunningChange']>((l) => {
