@@ -10,7 +10,7 @@
  * reach it through {@link useActions} and call only its named actions.
  */
 import { createContext, useContext } from 'react';
-import type { MuscleGroup, ScanEntry, SessionEndReason, SettingsPatch, SettingsView } from './contract';
+import type { MuscleGroup, ScanEntry, SessionEndReason, SessionEndedEvent, SettingsPatch } from './contract';
 import { BridgeError, call, devicesOf, on, onLinkState, tryCall } from './api';
 import { t } from './i18n/en';
 import { findRoutine } from './routines/library';
@@ -488,7 +488,8 @@ export class Controller {
     this.store.setState((s) => (s.settings ? { settings: { ...s.settings, screening: answers } } : {}));
     try {
       const view = await this.bridge.call('screening.set', { answers });
-      if (view && typeof view === 'object' && 'screening' in (view as SettingsView)) this.store.setState({ settings: view as SettingsView });
+      // The contract types the reply; a reply without the screening answers is not trusted.
+      if (view && typeof view === 'object' && 'screening' in view) this.store.setState({ settings: view });
       else await this.reloadSettings();
     } catch (err) {
       this.store.setState({ warning: errorText(err) });
@@ -792,10 +793,10 @@ export class Controller {
   };
 }
 
-/** The motor seconds a `session.end` reply reports, if it is a finite number. */
-function usedOf(result: unknown): number | undefined {
-  const used = result && typeof result === 'object' && 'usedMotorSeconds' in result ? Number((result as { usedMotorSeconds: unknown }).usedMotorSeconds) : undefined;
-  return Number.isFinite(used) ? used : undefined;
+/** The motor seconds a `session.end` reply reports (null: the request failed), if finite. */
+function usedOf(result: SessionEndedEvent | null): number | undefined {
+  const used = result?.usedMotorSeconds;
+  return typeof used === 'number' && Number.isFinite(used) ? used : undefined;
 }
 
 /** A controller over `options.store` (see {@link ControllerOptions} for the defaults). */

@@ -7,9 +7,10 @@
  */
 import { BridgeError } from '../../../renderer/src/api';
 import type { Bridge } from '../../../renderer/src/controller';
+import type { ErrorCode } from '../../../renderer/src/contract';
 import type { Run } from '../../../renderer/src/run';
 
-type Reply = { ok: true; result: unknown } | { ok: false; error?: { code?: string; message?: string } };
+type Reply = { ok: true; result: unknown } | { ok: false; error?: { code?: ErrorCode; message?: string } };
 
 const camel = (channel: string): string => channel.replace(/\.([a-z])/g, (_m, x: string) => x.toUpperCase());
 
