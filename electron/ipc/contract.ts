@@ -22,6 +22,8 @@ export const Motion = z.enum(['circular', 'back-and-forth', 'on-knot', 'long-str
 export type Motion = z.infer<typeof Motion>;
 
 const Id = z.string().min(1).max(200);
+/** The longest motor time a `session.start` may ask for, seconds (main grants at most its session cap). */
+export const MAX_PLANNED_MOTOR_SECONDS = 3600;
 /** A normalised intensity 0..1 of the device's full range. */
 const Intensity = z.number().finite().min(0).max(1);
 const Empty = z.object({}).strict().optional();
@@ -129,7 +131,7 @@ export const channels = {
     z
       .object({
         muscleGroup: MuscleGroup,
-        plannedMotorSeconds: z.number().finite().positive().max(3600),
+        plannedMotorSeconds: z.number().finite().positive().max(MAX_PLANNED_MOTOR_SECONDS),
         routineId: Id.optional(),
       })
       .strict(),
@@ -307,6 +309,34 @@ export interface DeviceStatusEvent {
   offUnconfirmed?: boolean;
   /** How to switch this massager off by hand (its power button, the chair's remote). */
   handOff?: string;
+  /** The safety rules that apply to this device (its kind's); present whenever the event names a device. */
+  rules?: SafetyRules;
+}
+
+/**
+ * The safety rules that apply to a device, as main enforces them (its rules table,
+ * `electron/safety/rules.ts`): the renderer shows these and never derives its own.
+ * Seconds; ceilings are fractions 0..1 of the device's range.
+ */
+export interface SafetyRules {
+  /** The device kind they are for; absent: no device is connected (the general rules). */
+  kind?: ProtocolCandidate['kind'];
+  /** The ceiling for a device of this kind the user has not set. */
+  defaultCeiling: number;
+  /** The ceiling a user may set. */
+  ceilingRange: { min: number; max: number };
+  /** Motor-on seconds per session the user may set, and the default. */
+  sessionCapSeconds: { min: number; max: number; default: number };
+  /** Motor-on seconds per muscle group per day the user may set (lowered only), and the default. */
+  dailyBudgetSeconds: { min: number; max: number; default: number };
+  /** With less than this left today for a group, no session starts on it. */
+  minGrantSeconds: number;
+  /** Muscle groups this device is never used on (EMS: the neck). */
+  excludedGroups: MuscleGroup[];
+  /** The screening questions that apply, base first (ids; texts live in the renderer). */
+  screeningQuestions: { id: string; deviceKind?: string }[];
+  /** How to switch this kind of device off by hand (absent without a device). */
+  handOff?: string;
 }
 
 /**
@@ -415,8 +445,10 @@ export interface UserSettings {
 export interface SettingsView extends UserSettings {
   defaultCeiling: number;
   emsDefaultCeiling: number;
-  /** Question ids and texts-keys the user must answer before motor control. */
+  /** Every question the app may ask (ids and the device kind they are for); `rules` says which apply now. */
   screeningQuestions: { id: string; deviceKind?: string }[];
+  /** The rules that apply to the connected device at the time of the reply, or the general ones without one. */
+  rules: SafetyRules;
   /** true when any answer is yes: motor control is disabled. */
   motorBlocked: boolean;
   dataDir: string;

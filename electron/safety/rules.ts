@@ -1,23 +1,50 @@
 /**
- * The safety rules of DESIGN §1 as data: defaults, bounds, per-kind additions
- * (EMS: lower ceiling, slower ramp, extra screening questions, no neck).
+ * The safety rules of DESIGN §1 as data, said once: the limits every session keeps (the
+ * session cap, the daily budget, the shortest grant, the ceiling's bounds), and per device
+ * kind what changes (the default ceiling, the ramp, extra screening questions, areas it
+ * never works, when it counts as switched off by hand, how the user switches it off).
+ *
+ * Main enforces these (the governor, the settings store, the core); it sends the rules
+ * that apply to the connected device to the renderer ({@link rulesFor}, the `rules` of the
+ * `device.status` event and of the settings view), which shows them and never re-derives
+ * them. Times are seconds unless a name ends in `Ms`; ceilings are fractions 0..1 of a
+ * device's range.
  */
 import type { DeviceKind } from '../../protocols/types';
-import type { MuscleGroup, ScreeningAnswers } from '../ipc/contract';
+import type { MuscleGroup, SafetyRules, ScreeningAnswers } from '../ipc/contract';
+
+/** A number setting's bounds and default. */
+export interface Bounds {
+  min: number;
+  max: number;
+  default: number;
+}
+
+/** The limits every session keeps, whatever the device (DESIGN §1). */
+export const LIMITS = Object.freeze({
+  /** Motor-on seconds per session: the user may set 60..300 (1 to 5 minutes), default 300. */
+  sessionCapSeconds: Object.freeze({ min: 60, max: 300, default: 300 }) as Readonly<Bounds>,
+  /** Motor-on seconds per muscle group per local day: 60..360 (1 to 6 minutes), default 360; lowered only. */
+  dailyBudgetSeconds: Object.freeze({ min: 60, max: 360, default: 360 }) as Readonly<Bounds>,
+  /** Under this many seconds left in the daily budget a session is refused; a grant is never shorter. */
+  minGrantSeconds: 60,
+  /** The intensity ceiling a user may set per device: 10%..100% of its range. */
+  ceiling: Object.freeze({ min: 0.1, max: 1 }),
+});
 
 /** Default intensity ceiling (0..1 of the device's range). */
 export const DEFAULT_CEILING = 0.6;
 /** Default intensity ceiling for electrical stimulation. */
 export const EMS_DEFAULT_CEILING = 0.4;
 /** Bounds a user may set a ceiling within. */
-export const CEILING_MIN = 0.1;
-export const CEILING_MAX = 1;
+export const CEILING_MIN = LIMITS.ceiling.min;
+export const CEILING_MAX = LIMITS.ceiling.max;
 /** Session cap: default and maximum motor-on seconds per session. */
-export const SESSION_CAP_MAX_SECONDS = 300;
+export const SESSION_CAP_MAX_SECONDS = LIMITS.sessionCapSeconds.max;
 /** Daily budget: default and maximum motor-on seconds per muscle group per local day. */
-export const DAILY_BUDGET_MAX_SECONDS = 360;
+export const DAILY_BUDGET_MAX_SECONDS = LIMITS.dailyBudgetSeconds.max;
 /** Under this many seconds left in the daily budget, a session is refused. */
-export const MIN_GRANT_SECONDS = 60;
+export const MIN_GRANT_SECONDS = LIMITS.minGrantSeconds;
 /** The renderer's heartbeat period and the watchdog deadline, real milliseconds. */
 export const HEARTBEAT_PERIOD_MS = 1000;
 export const WATCHDOG_DEADLINE_MS = 3000;
@@ -41,23 +68,64 @@ export interface ScreeningQuestion {
 /** Questions everybody answers before the first motor start (DESIGN §1). */
 export const BASE_QUESTIONS: ScreeningQuestion[] = [{ id: 'pregnant' }, { id: 'heart-condition' }, { id: 'high-blood-pressure' }];
 
+/**
+ * When a device counts as switched off by hand (its own button or remote) while the app
+ * had it running: that is the user's stop, and no later step may switch it back on.
+ * - `reportsOffByHand`: the protocol's session says so itself (a status with `offByHand`,
+ *   e.g. the chair, which knows whether the app sent a stop); counted at once.
+ * - `notRunningAfterMs`: a status saying "not running" counts too, once the motor has run
+ *   this long (milliseconds; earlier frames may predate the command); null: it does not.
+ */
+export interface OffByHandRule {
+  notRunningAfterMs: number | null;
+}
+
 /** What each device kind changes in the rules. */
 export interface KindRules {
+  /** What the user calls it, e.g. "massage gun" (in messages from main). */
+  noun: string;
+  /** Intensity ceiling 0..1 for a device of this kind the user has not set. */
   defaultCeiling: number;
   /** Fastest rise of the written value, fraction of full range per second (routine time). */
   rampPerSecond: number;
+  /** Screening questions asked only for this kind (besides {@link BASE_QUESTIONS}). */
   extraQuestions: ScreeningQuestion[];
+  /** Muscle groups this kind never works. */
   excludedGroups: MuscleGroup[];
+  /** Why the motor is refused on an excluded group (for the user). */
+  excludedMessage?: string;
+  offByHand: OffByHandRule;
+  /** How the user switches it off by hand (shown when the link drops or a stop is unconfirmed). */
+  handOff: string;
 }
 
-const STANDARD: KindRules = { defaultCeiling: DEFAULT_CEILING, rampPerSecond: 0.2, extraQuestions: [], excludedGroups: [] };
+/** Status frames in the first moments after the motor was commanded on may predate the command (ms). */
+const DEVICE_SETTLE_MS = 1500;
 
-/** Rules per device kind; EMS adds its questions and never works the neck. */
+const STANDARD = { defaultCeiling: DEFAULT_CEILING, rampPerSecond: 0.2, extraQuestions: [], excludedGroups: [] };
+
+/** Rules per device kind; EMS has a lower ceiling, a slower ramp, its own questions, and never works the neck. */
 export const KIND_RULES: Record<DeviceKind, KindRules> = {
-  percussive: STANDARD,
-  chair: STANDARD,
-  cushion: STANDARD,
+  percussive: {
+    ...STANDARD,
+    noun: 'massage gun',
+    offByHand: { notRunningAfterMs: DEVICE_SETTLE_MS },
+    handOff: 'Press the power button on the massage gun to switch it off.',
+  },
+  chair: {
+    ...STANDARD,
+    noun: 'chair',
+    offByHand: { notRunningAfterMs: null },
+    handOff: 'Switch the chair off with its remote or power button.',
+  },
+  cushion: {
+    ...STANDARD,
+    noun: 'cushion',
+    offByHand: { notRunningAfterMs: null },
+    handOff: 'Switch the cushion off with its button or unplug it.',
+  },
   ems: {
+    noun: 'EMS pad',
     defaultCeiling: EMS_DEFAULT_CEILING,
     rampPerSecond: 0.1,
     extraQuestions: [
@@ -65,6 +133,9 @@ export const KIND_RULES: Record<DeviceKind, KindRules> = {
       { id: 'epilepsy', deviceKind: 'ems' },
     ],
     excludedGroups: ['neck'],
+    excludedMessage: 'Electrical stimulation is never used on this area. Pick another area or device.',
+    offByHand: { notRunningAfterMs: null },
+    handOff: 'Press the power button on the EMS pad, or take the pads off your skin.',
   },
 };
 
@@ -73,6 +144,16 @@ export function allQuestions(): ScreeningQuestion[] {
   const extra = Object.values(KIND_RULES).flatMap((r) => r.extraQuestions);
   const seen = new Set<string>();
   return [...BASE_QUESTIONS, ...extra].filter((q) => (seen.has(q.id) ? false : (seen.add(q.id), true)));
+}
+
+/** The questions that apply to a device kind: the base ones and the kind's own; the base ones alone without a kind. */
+export function questionsFor(kind: DeviceKind | undefined): ScreeningQuestion[] {
+  return [...BASE_QUESTIONS, ...(kind ? KIND_RULES[kind].extraQuestions : [])];
+}
+
+/** The default ceiling (0..1) for a device of `kind`; the general one without a kind. */
+export function defaultCeilingFor(kind: DeviceKind | undefined): number {
+  return kind ? KIND_RULES[kind].defaultCeiling : DEFAULT_CEILING;
 }
 
 /**
@@ -84,7 +165,7 @@ export function screeningBlock(
   doctorNoticeAcknowledged: boolean,
   kind: DeviceKind | undefined,
 ): { code: 'blocked-by-screening'; message: string } | null {
-  const questions = [...BASE_QUESTIONS, ...(kind ? KIND_RULES[kind].extraQuestions : [])];
+  const questions = questionsFor(kind);
   if (questions.some((q) => answers[q.id] === true)) {
     return {
       code: 'blocked-by-screening',
@@ -99,4 +180,48 @@ export function screeningBlock(
     return { code: 'blocked-by-screening', message: 'Read and acknowledge the health notice before the first start.' };
   }
   return null;
+}
+
+/** Why a device of `kind` may not work `group` (an excluded area), or null. */
+export function areaBlock(kind: DeviceKind, group: MuscleGroup): { code: 'refused'; message: string } | null {
+  const rules = KIND_RULES[kind];
+  if (!rules.excludedGroups.includes(group)) return null;
+  return { code: 'refused', message: rules.excludedMessage ?? 'This device is never used on this area. Pick another area or device.' };
+}
+
+/**
+ * Whether a status from a device of `kind` says it was switched off by hand while the app
+ * had its motor running since `runningSinceMs` (the same clock as `nowMs`; null: not
+ * running): the session's own `offByHand`, or, where the kind's rule allows, "not running"
+ * once the settle time has passed.
+ */
+export function switchedOffByHand(
+  kind: DeviceKind,
+  status: { offByHand?: boolean; running?: boolean },
+  runningSinceMs: number | null,
+  nowMs: number,
+): boolean {
+  if (runningSinceMs === null) return false;
+  if (status.offByHand === true) return true;
+  const after = KIND_RULES[kind].offByHand.notRunningAfterMs;
+  return after !== null && status.running === false && nowMs - runningSinceMs > after;
+}
+
+/**
+ * The rules that apply to a device of `kind` (or, without one, before any device is
+ * connected), as main sends them to the renderer: a fresh copy, plain data.
+ */
+export function rulesFor(kind: DeviceKind | undefined): SafetyRules {
+  const k = kind ? KIND_RULES[kind] : undefined;
+  return {
+    ...(kind ? { kind } : {}),
+    defaultCeiling: defaultCeilingFor(kind),
+    ceilingRange: { ...LIMITS.ceiling },
+    sessionCapSeconds: { ...LIMITS.sessionCapSeconds },
+    dailyBudgetSeconds: { ...LIMITS.dailyBudgetSeconds },
+    minGrantSeconds: LIMITS.minGrantSeconds,
+    excludedGroups: [...(k?.excludedGroups ?? [])],
+    screeningQuestions: questionsFor(kind).map((q) => ({ ...q })),
+    ...(k ? { handOff: k.handOff } : {}),
+  };
 }

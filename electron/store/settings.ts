@@ -7,21 +7,26 @@
  * side on load (e.g. a daily budget of 900 s becomes 360 s) and a notice says so.
  */
 import { z } from 'zod';
-import { ScreeningAnswers, SettingsPatch, Sound, Theme, type SettingsView, type UserSettings } from '../ipc/contract';
+import { ScreeningAnswers, SettingsPatch, Sound, Theme, type SafetyRules, type SettingsView, type UserSettings } from '../ipc/contract';
+import type { DeviceKind } from '../../protocols/types';
+import { DEFAULT_CEILING, EMS_DEFAULT_CEILING, LIMITS, defaultCeilingFor, rulesFor } from '../safety/rules';
 import { JsonFile, type LoadResult, type NoticeListener, type StoreNotice } from './json-file';
 
-/** The bounds and defaults of DESIGN §1. Seconds; ceilings as fractions of the device range. */
+/**
+ * The bounds and defaults of DESIGN §1, as the settings store applies them (from the rules
+ * table, `electron/safety/rules.ts`). Seconds; ceilings as fractions of the device range.
+ */
 export const SETTINGS_LIMITS = Object.freeze({
-  /** Session cap in seconds: 60..300, default 300. */
-  sessionCapSeconds: Object.freeze({ min: 60, max: 300, default: 300 }),
-  /** Daily motor-time budget per muscle group in seconds: 60..360, default 360. The user may lower it only. */
-  dailyBudgetSeconds: Object.freeze({ min: 60, max: 360, default: 360 }),
-  /** Per-protocol intensity ceiling: 0.1..1. */
-  ceiling: Object.freeze({ min: 0.1, max: 1 }),
-  /** Ceiling used for a protocol the user has not set (60% of the range). */
-  defaultCeiling: 0.6,
-  /** Ceiling used for an EMS protocol the user has not set (40%). */
-  emsDefaultCeiling: 0.4,
+  /** Session cap in seconds (the rules' session cap bounds and default). */
+  sessionCapSeconds: LIMITS.sessionCapSeconds,
+  /** Daily motor-time budget per muscle group in seconds (the rules' bounds and default). The user may lower it only. */
+  dailyBudgetSeconds: LIMITS.dailyBudgetSeconds,
+  /** Per-protocol intensity ceiling bounds. */
+  ceiling: LIMITS.ceiling,
+  /** Ceiling used for a protocol the user has not set. */
+  defaultCeiling: DEFAULT_CEILING,
+  /** Ceiling used for an EMS protocol the user has not set. */
+  emsDefaultCeiling: EMS_DEFAULT_CEILING,
   /** Maximum length of the stop-shortcut accelerator string. */
   stopShortcutMaxLength: 60,
 });
@@ -312,14 +317,11 @@ export class SettingsStore {
   }
 
   /**
-   * The intensity ceiling (0.1..1) for a protocol: the user's value, else 0.4 for EMS
-   * devices and 0.6 for the rest.
+   * The intensity ceiling (0.1..1) for a protocol: the user's value, else the default of
+   * the device kind in the rules table (`KIND_RULES[kind].defaultCeiling`).
    */
-  ceilingFor(protocolId: string, kind?: string): number {
-    return (
-      this.current.ceilings[protocolId] ??
-      (kind === 'ems' ? SETTINGS_LIMITS.emsDefaultCeiling : SETTINGS_LIMITS.defaultCeiling)
-    );
+  ceilingFor(protocolId: string, kind?: DeviceKind): number {
+    return this.current.ceilings[protocolId] ?? defaultCeilingFor(kind);
   }
 
   /**
@@ -438,11 +440,12 @@ export class SettingsStore {
 
 /**
  * Builds the `settings.get` view. `motorBlocked` is true when any screening answer is
- * "yes" (the core may also block while questions are unanswered).
+ * "yes" (the core may also block while questions are unanswered). `extra.rules`: the rules
+ * that apply to the connected device (default: the general rules, no device).
  */
 export function toSettingsView(
   settings: Settings,
-  extra: { dataDir: string; screeningQuestions: { id: string; deviceKind?: string }[] },
+  extra: { dataDir: string; screeningQuestions: { id: string; deviceKind?: string }[]; rules?: SafetyRules },
 ): SettingsView {
   return {
     ceilings: { ...settings.ceilings },
@@ -457,6 +460,7 @@ export function toSettingsView(
     stopShortcut: settings.stopShortcut,
     screening: { ...settings.screening },
     screeningQuestions: extra.screeningQuestions.map((q) => ({ ...q })),
+    rules: extra.rules ?? rulesFor(undefined),
     motorBlocked: Object.values(settings.screening).some((answer) => answer),
     dataDir: extra.dataDir,
   };

@@ -90,7 +90,7 @@ describe('device link faults as the renderer and the gun see them', () => {
   const connection = (): DeviceStatusEvent['connection'] | undefined => last<DeviceStatusEvent>('device.status')?.connection;
   const usedToday = async (): Promise<number> => (await ok<BudgetInfo[]>('usage.today')).find((b) => b.muscleGroup === 'upper-back')!.usedSeconds;
   /** The core's device link and simulated transport, read for listener counts only. */
-  const internals = () => core as unknown as { device: { link: DeviceLink } | null; simTransport: NobleTransport };
+  const internals = () => core!.internals() as { link: DeviceLink | null; simTransport: NobleTransport };
 
   async function boot(options: Partial<CoreOptions> = {}): Promise<void> {
     core = await createCore({
@@ -515,7 +515,7 @@ describe('device link faults as the renderer and the gun see them', () => {
     await boot();
     await connect();
     const counts = () => {
-      const link = internals().device!.link;
+      const link = internals().link!;
       return {
         link: (['status', 'notice', 'disconnected', 'reconnected', 'reconnect-failed'] as const).map((e) => link.listenerCount(e)),
         transport: internals().simTransport.listenerCount(),

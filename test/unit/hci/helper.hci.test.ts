@@ -19,7 +19,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore } from '../../../electron/core/app-core';
 import type { AppCore } from '../../../electron/core/app-core';
 import type { DeviceStatusEvent, ScanResults, SessionEndedEvent, SessionStartResult } from '../../../electron/ipc/contract';
-import type { DeviceLink } from '../../../electron/device/link';
 import { openBenchClient } from '../../bench/bench-client';
 import { GUN, STOP } from '../../support/hci/link-faults';
 import { ROOT, helperScript, radioSocket, startHelperOnVirtualController } from '../../support/hci/helper-rig';
@@ -88,7 +87,7 @@ describe('a routine through the Bluetooth helper on noble’s HCI binding (30 ms
     const heard = await until(() => ([...events].reverse().find((e) => e.event === 'scan.results')?.payload as ScanResults | undefined)?.devices.find((d) => d.peripheralId === GUN.id), 5000, 'the gun in the scan');
     expect(heard).toMatchObject({ peripheralId: GUN.id, name: 'Pro', simulated: false });
     await ok('device.connect', { peripheralId: GUN.id });
-    const link = (core as unknown as { device: { link: DeviceLink } }).device.link;
+    const link = core.internals().link!;
     const appWrote: string[] = [];
     link.on('wrote', (w) => appWrote.push(Buffer.from(w.bytes).toString('hex')));
     const from = rig.radio.writes(GUN.name).length;
