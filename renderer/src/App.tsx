@@ -12,7 +12,7 @@ import { Routines } from './screens/Routines';
 import { Settings } from './screens/Settings';
 import { SimPanel } from './screens/SimPanel';
 import { isRunActive } from './run';
-import { motorBlocked, observedSession, screeningComplete, useStore, type Screen } from './store';
+import { motorBlocked, observedSession, onlyDeviceQuestionsLeft, screeningComplete, useStore, type Screen } from './store';
 
 const NAV: { screen: Screen; label: string }[] = [
   { screen: 'devices', label: t.nav.devices },
@@ -53,13 +53,8 @@ function Banners() {
   const warning = useStore((s) => s.warning);
   const notice = useStore((s) => s.notice);
   const needsFirstRun = useStore((s) => Boolean(s.settings) && (!screeningComplete(s) || !s.settings?.doctorNoticeAcknowledged));
-  // Only the EMS pad's own questions are missing (the general ones are answered).
-  const baseAnswered = useStore(
-    (s) =>
-      s.device.kind === 'ems' &&
-      Boolean(s.settings?.doctorNoticeAcknowledged) &&
-      ['pregnant', 'heart-condition', 'high-blood-pressure'].every((id) => typeof s.settings?.screening[id] === 'boolean'),
-  );
+  // Only the connected device's own questions are missing (the general ones are answered).
+  const baseAnswered = useStore(onlyDeviceQuestionsLeft);
   const blocked = useStore(motorBlocked);
   const screen = useStore((s) => s.screen);
   const offUnconfirmed = useStore((s) => s.device.offUnconfirmed === true);

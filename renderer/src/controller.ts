@@ -10,13 +10,13 @@
  * reach it through {@link useActions} and call only its named actions.
  */
 import { createContext, useContext } from 'react';
-import type { MuscleGroup, ScanEntry, SessionEndReason, SessionEndedEvent, SettingsPatch } from './contract';
+import { MAX_PLANNED_MOTOR_SECONDS, type MuscleGroup, type ScanEntry, type SessionEndReason, type SessionEndedEvent, type SettingsPatch } from './contract';
 import { BridgeError, call, devicesOf, on, onLinkState, tryCall } from './api';
 import { t } from './i18n/en';
 import { findRoutine } from './routines/library';
 import { isRunActive, isRunLive, plannedSeconds, runPosition, runSessionId, stepIntensity, waterDue, type Run } from './run';
 import { alarm, chime, speak, stopSpeaking, unlockAudio } from './sound';
-import { budgetFor, observedSession, saveKnots, type AppStore, type Screen, type State } from './store';
+import { budgetFor, observedSession, rulesOf, saveKnots, type AppStore, type Screen, type State } from './store';
 
 /** Heartbeat period while a session of this page runs, ms (real time, DESIGN §2). */
 const HEARTBEAT_MS = 1000;
@@ -269,6 +269,8 @@ export class Controller {
           void this.refreshAll();
         } else if (device?.connection === 'disconnected' && prev.connection !== 'disconnected') {
           this.announce(t.announce.disconnected, true);
+          // The settings view's rules were the device's: read the general ones again.
+          void this.reloadSettings();
         }
       }),
       on('session.state', (ev) => {
@@ -715,7 +717,8 @@ export class Controller {
     const s = this.state();
     if (isRunActive(s.run)) return;
     this.sounds.unlockAudio();
-    const cap = s.settings?.sessionCapSeconds ?? 300;
+    // The user's session cap, else the longest the rules allow; main grants at most that anyway.
+    const cap = s.settings?.sessionCapSeconds ?? rulesOf(s)?.sessionCapSeconds.max ?? MAX_PLANNED_MOTOR_SECONDS;
     const left = budgetFor(s, group)?.remainingSeconds ?? cap;
     const planned = Math.max(1, Math.min(cap, left));
     const run = this.store.dispatch({ type: 'manual-requested', muscleGroup: group, intensity }, { clamped: null });

@@ -14,6 +14,7 @@ import type {
   ClampedEvent,
   DeviceStatusEvent,
   MuscleGroup,
+  SafetyRules,
   ScanEntry,
   SessionStateEvent,
   SettingsView,
@@ -174,13 +175,25 @@ export function budgetFor(s: Pick<State, 'usage'>, group: MuscleGroup): BudgetIn
   return s.usage.find((b) => b.muscleGroup === group);
 }
 
-/** The main process refuses a session with less than this left today (DESIGN §1). */
-export const MIN_SESSION_SECONDS = 60;
+/**
+ * The safety rules that apply now, as the main process sent them: the connected device's
+ * (its `device.status`), else those of the last settings view; undefined before either
+ * arrived. The renderer shows these and never derives its own.
+ */
+export function rulesOf(s: Pick<State, 'device' | 'settings'>): SafetyRules | undefined {
+  return s.device.rules ?? s.settings?.rules;
+}
 
-/** Whether today's budget for `group` is known to be too short for any session. */
+/** Whether today's budget for `group` is known to be too short for any session (under the rules' shortest grant). */
 export function budgetTooShort(s: State, group: MuscleGroup): boolean {
   const left = budgetFor(s, group)?.remainingSeconds;
-  return left !== undefined && left < MIN_SESSION_SECONDS;
+  const min = rulesOf(s)?.minGrantSeconds;
+  return left !== undefined && min !== undefined && left < min;
+}
+
+/** Whether the rules in force say the connected device is never used on `group` (EMS: the neck). */
+export function areaExcluded(s: Pick<State, 'device' | 'settings'>, group: MuscleGroup): boolean {
+  return rulesOf(s)?.excludedGroups.includes(group) ?? false;
 }
 
 /**
@@ -198,19 +211,29 @@ export function reducedMotion(s: State): boolean {
   return s.systemReducedMotion || Boolean(s.settings?.reducedMotion);
 }
 
-/** Questions that apply now: the general ones, plus those for the connected device's kind. */
-export function applicableQuestions(s: State): string[] {
-  const qs = s.settings?.screeningQuestions ?? [
-    { id: 'pregnant' },
-    { id: 'heart-condition' },
-    { id: 'high-blood-pressure' },
-  ];
-  return qs.filter((q) => !q.deviceKind || q.deviceKind === s.device.kind).map((q) => q.id);
+/** Questions that apply now (ids): the general ones, plus those for the connected device's kind, as the rules say. */
+export function applicableQuestions(s: Pick<State, 'device' | 'settings'>): string[] {
+  return (rulesOf(s)?.screeningQuestions ?? []).map((q) => q.id);
 }
 
+/**
+ * Whether only the connected device's own questions are left: every general question and
+ * the health notice answered, and some question of the device kind's still open.
+ */
+export function onlyDeviceQuestionsLeft(s: Pick<State, 'device' | 'settings'>): boolean {
+  const answers = s.settings?.screening ?? {};
+  const qs = rulesOf(s)?.screeningQuestions ?? [];
+  return (
+    Boolean(s.settings?.doctorNoticeAcknowledged) &&
+    qs.some((q) => q.deviceKind !== undefined) &&
+    qs.filter((q) => q.deviceKind === undefined).every((q) => typeof answers[q.id] === 'boolean')
+  );
+}
+
+/** Whether every question that applies is answered (false before the rules are known). */
 export function screeningComplete(s: State): boolean {
   const answers = s.settings?.screening ?? {};
-  return applicableQuestions(s).every((id) => typeof answers[id] === 'boolean');
+  return rulesOf(s) !== undefined && applicableQuestions(s).every((id) => typeof answers[id] === 'boolean');
 }
 
 export function noticeAcknowledged(s: State): boolean {

@@ -8,6 +8,9 @@ import type { MuscleGroup, Motion, SessionEndReason, AdapterStateName, ProtocolC
 /** A device step with its unit: "2169 rpm", but "level 7" and "speed 3". */
 const stepText = (step: number, unit: string): string => (!unit ? String(step) : unit === 'rpm' ? `${step} rpm` : `${unit} ${step}`);
 
+/** Whole minutes of a number of seconds, for limits (300 → "5"). */
+const wholeMin = (sec: number): string => String(Math.round(sec / 60));
+
 const min = (sec: number): string => {
   const m = Math.round(sec / 6) / 10;
   return `${Number.isInteger(m) ? m.toFixed(0) : m.toFixed(1)} min`;
@@ -146,7 +149,7 @@ export const en = {
   routines: {
     heading: 'Routines',
     intro: 'Pick the area where the knot is. Each routine runs 3 to 5 minutes.',
-    budgetNote: 'At most 6 minutes a day per area: the daily limit wins over “several times a day”.',
+    budgetNote: (maxBudgetSec: number) => `At most ${wholeMin(maxBudgetSec)} minutes a day per area: the daily limit wins over “several times a day”.`,
     filterLabel: 'Show routines for',
     all: 'All areas',
     minutes: (sec: number) => min(sec),
@@ -401,8 +404,10 @@ export const en = {
     doesItems: [
       'Guides you through short routines to loosen a knot in your back.',
       'Sets your massager’s speed for each step.',
-      'Keeps hard limits: gentle intensity, 5 minutes a session, 6 minutes a day per area.',
     ],
+    /** The last "what Unknot does" item: the limits main enforces (seconds). */
+    limitsItem: (capSec: number, budgetSec: number) =>
+      `Keeps hard limits: gentle intensity, ${wholeMin(capSec)} minutes a session, ${wholeMin(budgetSec)} minutes a day per area.`,
     doesnt: 'What it does not do',
     doesntItems: [
       'It is not a medical device and does not diagnose or treat anything.',
@@ -449,12 +454,12 @@ export const en = {
     heading: 'Settings',
     limits: 'Limits',
     ceiling: (name: string) => `Intensity ceiling for ${name}`,
-    ceilingHint: 'The highest intensity the app will ever command, 10–100% of the device’s range.',
+    ceilingHint: (minPct: number, maxPct: number) => `The highest intensity the app will ever command, ${minPct}–${maxPct}% of the device’s range.`,
     ceilingNoDevice: 'Connect a massager to set its ceiling.',
     sessionCap: 'Session limit',
-    sessionCapHint: '1 to 5 minutes.',
+    sessionCapHint: (minSec: number, maxSec: number) => `${wholeMin(minSec)} to ${wholeMin(maxSec)} minutes.`,
     dailyBudget: 'Daily limit per area',
-    dailyBudgetHint: '1 to 6 minutes. It can be lowered, never raised above 6.',
+    dailyBudgetHint: (minSec: number, maxSec: number) => `${wholeMin(minSec)} to ${wholeMin(maxSec)} minutes. It can be lowered, never raised above ${wholeMin(maxSec)}.`,
     appearance: 'Appearance',
     theme: 'Theme',
     themes: { system: 'Same as system', light: 'Light', dark: 'Dark' },

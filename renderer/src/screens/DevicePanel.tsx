@@ -4,15 +4,19 @@ import { MUSCLE_GROUPS, type MuscleGroup } from '../contract';
 import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { isRunActive, waterDue } from '../run';
-import { budgetFor, MIN_SESSION_SECONDS, motorBlocked, observedSession, screeningComplete, useStore, type State } from '../store';
+import { budgetFor, budgetTooShort, motorBlocked, observedSession, rulesOf, screeningComplete, useStore, type State } from '../store';
 
+/**
+ * The connected device's intensity ceiling (0..1): the one in force that main reports,
+ * else the user's setting for its protocol, else the rules' default for its kind; 0 when
+ * none is known yet (nothing is offered above it).
+ */
 export function ceilingOf(s: State): number {
   const d = s.device;
   if (typeof d.ceiling === 'number') return d.ceiling;
   const set = s.settings;
   if (d.protocolId && set?.ceilings?.[d.protocolId] !== undefined) return set.ceilings[d.protocolId] as number;
-  if (d.kind === 'ems') return set?.emsDefaultCeiling ?? 0.4;
-  return set?.defaultCeiling ?? 0.6;
+  return rulesOf(s)?.defaultCeiling ?? 0;
 }
 
 /** The words for a stop's state, as the device panel shows it. */
@@ -66,9 +70,10 @@ export function DevicePanel() {
   const value = manual ? manual.manualIntensity : level;
   const pct = Math.round(value * 100);
   const ceilPct = Math.round(ceiling * 100);
-  const groups = MUSCLE_GROUPS.filter((g) => !(device.kind === 'ems' && g === 'neck'));
+  const excluded = useStore((s) => rulesOf(s)?.excludedGroups);
+  const groups = MUSCLE_GROUPS.filter((g) => !excluded?.includes(g));
   const left = useStore((s) => budgetFor(s, group)?.remainingSeconds);
-  const tooShort = left !== undefined && left < MIN_SESSION_SECONDS;
+  const tooShort = useStore((s) => budgetTooShort(s, group));
   const other = useStore((s) => observedSession(s) !== null);
   const ended = run?.mode === 'manual' && run.phase === 'summary' ? run : null;
   const unit = device.stepUnit ?? '';

@@ -2,11 +2,12 @@
 import { Screening } from '../components/Screening';
 import { useActions } from '../controller';
 import { t } from '../i18n/en';
-import { useStore } from '../store';
+import { rulesOf, useStore } from '../store';
 
 export function FirstRun() {
   const acknowledged = useStore((s) => Boolean(s.settings?.doctorNoticeAcknowledged));
   const actions = useActions();
+  const rules = useStore(rulesOf);
   return (
     <div className="screen">
       <h1>{t.firstRun.heading}</h1>
@@ -18,6 +19,7 @@ export function FirstRun() {
             {t.firstRun.doesItems.map((x) => (
               <li key={x}>{x}</li>
             ))}
+            {rules && <li>{t.firstRun.limitsItem(rules.sessionCapSeconds.max, rules.dailyBudgetSeconds.max)}</li>}
           </ul>
         </section>
         <section className="card" aria-labelledby="doesnt-h">

@@ -15,6 +15,7 @@ import { motionText } from '../routines/library';
 import { formatCountdown, routineDurationSec } from '../routines/runner';
 import { runPosition, waterDue, type EndingRun, type PausedRun, type PrepRun, type RunningRun, type StartingRun, type SummaryRun } from '../run';
 import {
+  areaExcluded,
   budgetFor,
   budgetTooShort,
   deviceConnected,
@@ -41,8 +42,7 @@ function Prep({ run }: { run: PrepView }) {
   const screened = useStore(screeningComplete);
   const acknowledged = useStore(noticeAcknowledged);
   const left = useStore((s) => budgetFor(s, routine.muscleGroup)?.remainingSeconds);
-  const ems = useStore((s) => s.device.kind === 'ems');
-  const emsNeck = ems && routine.muscleGroup === 'neck';
+  const emsNeck = useStore((s) => areaExcluded(s, routine.muscleGroup));
   // Once shown, the questions and the notice stay until the user leaves this screen.
   const [showScreening] = useState(() => !screened || blocked);
   const [showNotice] = useState(() => !acknowledged);

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import { MUSCLE_GROUPS, type MuscleGroup } from '../contract';
 import { tryCall } from '../api';
 import { t } from '../i18n/en';
-import { useStore } from '../store';
+import { rulesOf, useStore } from '../store';
 
 export interface DayUsage {
   date: string;
@@ -74,11 +74,12 @@ function lastDays(data: DayUsage[], n: number): DayUsage[] {
   return out;
 }
 
-function Chart({ days, budget }: { days: DayUsage[]; budget: number }) {
+function Chart({ days, budget, maxBudget }: { days: DayUsage[]; budget: number; maxBudget: number }) {
   const W = 640;
   const H = 240;
   const pad = { l: 36, r: 8, t: 12, b: 28 };
-  const maxMin = Math.max(6, budget / 60);
+  // The axis reaches the highest budget the rules allow (or the user's, whichever is more).
+  const maxMin = Math.max(maxBudget, budget) / 60 || 1;
   const y = (min: number): number => pad.t + (H - pad.t - pad.b) * (1 - min / maxMin);
   const slot = (W - pad.l - pad.r) / days.length;
   const barW = Math.max(1.5, (slot - 4) / MUSCLE_GROUPS.length);
@@ -128,7 +129,8 @@ function Chart({ days, budget }: { days: DayUsage[]; budget: number }) {
 }
 
 export function History() {
-  const budget = useStore((s) => s.settings?.dailyBudgetSeconds ?? 360);
+  const maxBudget = useStore((s) => rulesOf(s)?.dailyBudgetSeconds.max ?? 0);
+  const budget = useStore((s) => s.settings?.dailyBudgetSeconds ?? maxBudget);
   const [n, setN] = useState(14);
   const [data, setData] = useState<DayUsage[] | null>(null);
   const [serverCsv, setServerCsv] = useState<string | null>(null);
@@ -179,7 +181,7 @@ export function History() {
             {t.history.export}
           </button>
         </div>
-        <Chart days={days} budget={budget} />
+        <Chart days={days} budget={budget} maxBudget={maxBudget} />
         <ul className="legend" aria-hidden="true">
           {MUSCLE_GROUPS.map((g) => (
             <li key={g}>

@@ -5,15 +5,14 @@ import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { routinesFor, type Routine } from '../routines/library';
 import { routineDurationSec } from '../routines/runner';
-import { budgetFor, MIN_SESSION_SECONDS, useStore } from '../store';
+import { areaExcluded, budgetFor, budgetTooShort, rulesOf, useStore } from '../store';
 
 function RoutineCard({ routine }: { routine: Routine }) {
   const uid = useId();
   const actions = useActions();
   const left = useStore((s) => budgetFor(s, routine.muscleGroup)?.remainingSeconds);
-  const ems = useStore((s) => s.device.kind === 'ems');
-  const emsNeck = ems && routine.muscleGroup === 'neck';
-  const none = left !== undefined && left < MIN_SESSION_SECONDS;
+  const emsNeck = useStore((s) => areaExcluded(s, routine.muscleGroup));
+  const none = useStore((s) => budgetTooShort(s, routine.muscleGroup));
   return (
     <li className={`routine-card ${none || emsNeck ? 'dim' : ''}`}>
       <button type="button" className="routine-open" aria-describedby={`${uid}-d`} onClick={() => actions.openRoutine(routine.id)}>
@@ -36,6 +35,7 @@ function RoutineCard({ routine }: { routine: Routine }) {
 export function Routines() {
   const filter = useStore((s) => s.groupFilter);
   const list = routinesFor(filter);
+  const maxBudget = useStore((s) => rulesOf(s)?.dailyBudgetSeconds.max);
   return (
     <div className="screen">
       <h1>{t.routines.heading}</h1>
@@ -49,7 +49,7 @@ export function Routines() {
               <RoutineCard key={r.id} routine={r} />
             ))}
           </ul>
-          <p className="hint">{t.routines.budgetNote}</p>
+          {maxBudget !== undefined && <p className="hint">{t.routines.budgetNote(maxBudget)}</p>}
         </section>
       </div>
     </div>

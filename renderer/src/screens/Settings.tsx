@@ -5,7 +5,7 @@ import type { SettingsPatch, SettingsView } from '../contract';
 import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { chime, unlockAudio } from '../sound';
-import { useStore } from '../store';
+import { rulesOf, useStore } from '../store';
 import { ceilingOf } from './DevicePanel';
 
 /** True on macOS, where accelerators read ⌘⇧… rather than Ctrl+Shift+…. */
@@ -108,13 +108,14 @@ export function Settings() {
   const settings = useStore((s) => s.settings);
   const device = useStore((s) => s.device);
   const ceiling = useStore(ceilingOf);
+  const rules = useStore(rulesOf);
   const dataDir = useStore((s) => s.settings?.dataDir ?? s.info?.dataDir ?? '');
   // A global shortcut exists only in the desktop app, not in a browser tab.
   const electron = useStore((s) => s.info?.host === 'electron');
   const [confirm, setConfirm] = useState('');
   const actions = useActions();
 
-  if (!settings) return <div className="screen"><h1>{t.settings.heading}</h1></div>;
+  if (!settings || !rules) return <div className="screen"><h1>{t.settings.heading}</h1></div>;
 
   const commit = async (patch: SettingsPatch): Promise<void> => {
     if (await actions.saveSettings(patch)) actions.announce(t.settings.saved);
@@ -130,10 +131,10 @@ export function Settings() {
           <NumberSetting
             id="set-ceiling"
             label={t.settings.ceiling(device.name ?? device.protocolId)}
-            hint={t.settings.ceilingHint}
+            hint={t.settings.ceilingHint(Math.round(rules.ceilingRange.min * 100), Math.round(rules.ceilingRange.max * 100))}
             value={Math.round(ceiling * 100)}
-            min={10}
-            max={100}
+            min={Math.round(rules.ceilingRange.min * 100)}
+            max={Math.round(rules.ceilingRange.max * 100)}
             step={5}
             format={(v) => `${v}%`}
             onCommit={(v) => void commit({ ceilings: { [device.protocolId!]: v / 100 } })}
@@ -144,10 +145,10 @@ export function Settings() {
         <NumberSetting
           id="set-cap"
           label={t.settings.sessionCap}
-          hint={t.settings.sessionCapHint}
+          hint={t.settings.sessionCapHint(rules.sessionCapSeconds.min, rules.sessionCapSeconds.max)}
           value={settings.sessionCapSeconds}
-          min={60}
-          max={300}
+          min={rules.sessionCapSeconds.min}
+          max={rules.sessionCapSeconds.max}
           step={30}
           format={t.settings.seconds}
           onCommit={(v) => void commit({ sessionCapSeconds: v })}
@@ -155,10 +156,10 @@ export function Settings() {
         <NumberSetting
           id="set-budget"
           label={t.settings.dailyBudget}
-          hint={t.settings.dailyBudgetHint}
+          hint={t.settings.dailyBudgetHint(rules.dailyBudgetSeconds.min, rules.dailyBudgetSeconds.max)}
           value={settings.dailyBudgetSeconds}
-          min={60}
-          max={360}
+          min={rules.dailyBudgetSeconds.min}
+          max={rules.dailyBudgetSeconds.max}
           step={30}
           format={t.settings.seconds}
           onCommit={(v) => void commit({ dailyBudgetSeconds: v })}

@@ -8,6 +8,7 @@ import { createController, type Controller } from '../../../renderer/src/control
 import { findRoutine } from '../../../renderer/src/routines/library';
 import { runReducer, waterDue, type SummaryRun } from '../../../renderer/src/run';
 import * as storeModule from '../../../renderer/src/store';
+import { rulesFor } from '../../../electron/safety/rules';
 import { bridgeOver, loose } from './support';
 
 type Call = { channel: string; payload: unknown };
@@ -34,7 +35,8 @@ let current: Controller | undefined;
  */
 async function load(results: Record<string, unknown>) {
   const { bridge, calls } = bridgeWith(results);
-  const page = storeModule.createStore({ device: { connection: 'connected', name: 'Pro', kind: 'percussive' }, settings: null });
+  // What main's device.status carries for a massage gun, its rules included.
+  const page = storeModule.createStore({ device: { connection: 'connected', name: 'Pro', kind: 'percussive', rules: rulesFor('percussive') }, settings: null });
   const controller = createController({ store: page, bridge: bridgeOver(bridge) });
   current = controller;
   const store = { ...storeModule, getState: page.getState, setState: page.setState, dispatch: page.dispatch };
