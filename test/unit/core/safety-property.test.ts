@@ -40,7 +40,7 @@ type Cmd =
   | { t: 'lose-connection' }
   | { t: 'drop-link' }
   | { t: 'jump-wall'; ms: number }
-  /** Real time passes (the link's write gap and the radio run in real time). */
+  /** 120 ms pass, in real time (the radio) and on the core's clock (the link's write gap and ramp). */
   | { t: 'settle' }
   /** Another window sets the Theragun's ceiling. */
   | { t: 'other-ceiling'; value: number }
@@ -115,6 +115,19 @@ describe('safety property over the main-process stack', () => {
   const NO = { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false };
   const originalTz = process.env.TZ;
 
+  /**
+   * Awaits `p` while the fake clock moves 5 ms every 2 ms of real time: the device link runs
+   * on the core's clock, so connecting, reconnecting and closing wait on it.
+   */
+  async function ticking<T>(p: Promise<T>): Promise<T> {
+    const tick = setInterval(() => clock.advance(5), 2);
+    try {
+      return await p;
+    } finally {
+      clearInterval(tick);
+    }
+  }
+
   beforeAll(async () => {
     clock = new FakeClock();
     core = await createCore({ dataDir: mkdtempSync(join(tmpdir(), 'unknot-prop-')), demo: true, timeScale: 1, host: 'browser', version: 'test', clock });
@@ -124,17 +137,21 @@ describe('safety property over the main-process stack', () => {
     await call('settings.set', { doctorNoticeAcknowledged: true });
     await call('scan.start');
     for (let i = 0; i < 200 && !scan?.devices.some((d) => d.peripheralId === SIM); i++) await sleep(10);
-    const r = await call('device.connect', { peripheralId: SIM });
+    const r = await ticking(call('device.connect', { peripheralId: SIM }));
     expect(r.ok).toBe(true);
   });
   afterAll(async () => {
-    await core.shutdown();
+    await ticking(core.shutdown());
     if (originalTz === undefined) delete process.env.TZ;
     else process.env.TZ = originalTz;
   });
 
   async function waitConnected(): Promise<void> {
-    for (let i = 0; i < 400 && lastDevice?.connection !== 'connected'; i++) await sleep(10);
+    // the reconnect's backoff runs on the core's clock
+    for (let i = 0; i < 400 && lastDevice?.connection !== 'connected'; i++) {
+      clock.advance(10);
+      await sleep(10);
+    }
   }
 
   it('never exceeds the ceiling or the budget, and stops go next on the wire', async () => {
@@ -210,9 +227,11 @@ describe('safety property over the main-process stack', () => {
               await call('session.heartbeat', { sessionId });
               break;
             case 'advance':
-              for (let t = 0; t < c.ms; t += 250) {
-                clock.advance(Math.min(250, c.ms - t));
-                await sleep(1);
+              // 50 ms of the core's clock per 5 ms of real time: the link (on the core's clock) gets
+              // its write gap and ramp as it goes, and the radio's real round trips keep up
+              for (let t = 0; t < c.ms; t += 50) {
+                clock.advance(Math.min(50, c.ms - t));
+                await sleep(5);
               }
               break;
             case 'stop':
@@ -245,7 +264,11 @@ describe('safety property over the main-process stack', () => {
               clock.jumpWall(c.ms);
               break;
             case 'settle':
-              await sleep(120);
+              // real time for the radio, and the same on the core's clock for the link's write gap and ramp
+              for (let i = 0; i < 12; i++) {
+                clock.advance(10);
+                await sleep(10);
+              }
               break;
           }
           await sleep(2);
