@@ -281,7 +281,7 @@ function readNumber(frame: Uint8Array, content: number, f: NumberField): number 
     if (f.mask !== undefined) raw &= f.mask;
   }
   if ((f.min !== undefined && raw < f.min) || (f.max !== undefined && raw > f.max)) return undefined;
-  return raw * f.scale + f.offset;
+  return (raw / f.divisor) * f.scale + f.offset;
 }
 
 function readFlag(frame: Uint8Array, content: number, f: { at: number; mask: number; equals?: number | undefined }): boolean | undefined {

@@ -55,7 +55,7 @@ interface GeneratedState {
 
 /** Writes `value` into `buf` as a number field of a status rule (inverse of its reading). */
 function putNumber(buf: Uint8Array, f: NonNullable<StatusRule['fields']['level']>, value: number): void {
-  let raw = Math.max(0, Math.round((value - f.offset) / f.scale));
+  let raw = Math.max(0, Math.round(((value - f.offset) / f.scale) * f.divisor));
   if (f.max !== undefined) raw = Math.min(raw, f.max);
   if (f.parts) {
     for (let k = f.parts.length - 1; k >= 0; k--) {

@@ -97,7 +97,8 @@ const numberFieldSchema = z.strictObject({
   /** Raw values outside `min..max` leave the field out. */
   min: z.number().optional(),
   max: z.number().optional(),
-  /** Reported as `raw × scale + offset`. */
+  /** Reported as `raw / divisor × scale + offset`. */
+  divisor: z.number().finite().positive().default(1),
   scale: z.number().finite().default(1),
   offset: z.number().finite().default(0),
 });
