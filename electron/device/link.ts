@@ -444,27 +444,29 @@ export class DeviceLink {
 
   /**
    * Resolves once the watched stop has a verdict (or there is none to wait for), the link
-   * drops, or `maxMs` (milliseconds) pass. Never rejects.
+   * drops, or `maxMs` (milliseconds) pass. Never rejects. Resolves `true` when the link is
+   * up at the end (the stop reached the device and is over as far as it can say), `false`
+   * when it dropped first or is down already: a stop the drop swallowed proves nothing.
    */
-  awaitStopVerdict(maxMs: number): Promise<void> {
+  awaitStopVerdict(maxMs: number): Promise<boolean> {
     return new Promise((resolve) => {
-      if (this.watch?.state !== 'waiting') return resolve();
+      if (this.watch?.state !== 'waiting') return resolve(this.state === 'connected');
       let timer: unknown = null;
       const off = this.on('stop-state', (e) => {
         if (e.state === 'waiting') return;
-        finish();
+        finish(true);
       });
-      const offDown = this.on('disconnected', () => finish());
-      const finish = (): void => {
+      const offDown = this.on('disconnected', () => finish(false));
+      const finish = (up = this.state === 'connected'): void => {
         this.verdictWaiters.delete(finish);
         off();
         offDown();
         if (timer !== null) this.clock.clearTimeout(timer);
-        resolve();
+        resolve(up);
       };
       // a new motor command ends the watch without a verdict: nothing more to wait for
       this.verdictWaiters.add(finish);
-      timer = this.clock.setTimeout(finish, maxMs);
+      timer = this.clock.setTimeout(() => finish(), maxMs);
     });
   }
 

@@ -60,9 +60,16 @@ export interface MotorPort {
   /**
    * Resolves when the latest stop is over as far as the device can say (confirmed,
    * unconfirmed after every attempt, or cannot confirm), or at once when there is nothing
-   * to wait for. Absent: a stop is over when its write settles.
+   * to wait for. Absent: a stop is over when its write settles. Resolves `false` when the
+   * link went down before the stop had its verdict: the motor may still run, and its time
+   * is counted on until {@link SafetyGovernor.deviceReachable}.
    */
-  untilStopped?(): Promise<void>;
+  untilStopped?(): Promise<boolean | void>;
+  /**
+   * The peripheral this port drives (a new port is made on every connection). Names
+   * whose link-down count {@link SafetyGovernor.deviceReachable} settles.
+   */
+  deviceId?: string;
 }
 
 /** Where motor time and pain events are recorded (the usage log). */
@@ -184,8 +191,18 @@ export class SafetyGovernor {
   private ticker: unknown = null;
   private readonly events = new Emitter<GovernorEvents>();
   private lastClampKey = '';
-  /** Ends the count of a motor that may run on while its link is down (see {@link devicePaused}). */
-  private unreachable: (() => void) | null = null;
+  /**
+   * The count of a motor that may run on while its link is down (see {@link devicePaused}):
+   * the peripheral it belongs to, and the function that ends it.
+   */
+  private unreachable: { deviceId: string | undefined; done: () => void } | null = null;
+  /**
+   * The session whose motor may be running: a step above 0 was written for it, and no stop
+   * has had the device's verdict since (a stop lost in a dropped link settles nothing).
+   */
+  private maybeOn: Session | null = null;
+  /** Counts the writes that switched a motor from off to on (a stop's verdict settles only its own). */
+  private motorOnSeq = 0;
   /** Stop tails being timed (see {@link idle}). */
   private readonly tailsPending = new Set<Promise<void>>();
 
@@ -206,10 +223,12 @@ export class SafetyGovernor {
     this.events.emit(event, payload);
   }
 
-  /** The device the governor commands (null when none is connected). */
+  /**
+   * The device the governor commands (null when none is connected). A device whose link
+   * was lost while its motor may have run stays counted after another takes its place, until
+   * it is settled ({@link deviceReachable}).
+   */
   attachMotor(port: MotorPort | null): void {
-    // a device lost earlier is settled once another (or none) takes its place
-    if (port !== this.motor) this.deviceReachable();
     this.motor = port;
   }
 
@@ -442,31 +461,39 @@ export class SafetyGovernor {
    */
   devicePaused(message: string): void {
     const s = this.session;
-    if (!s) return;
-    const wasOn = s.state === 'running' && s.step > 0;
-    this.pauseSession(s, message, false);
-    // A dropped link stops nothing: the motor may run on at its last speed, and its time
-    // is counted (DESIGN §4) until the device is reachable again and has confirmed the
-    // reconnect's stop, or is given up ({@link deviceReachable}).
-    if (wasOn && !this.unreachable) {
-      let done!: () => void;
-      const reachable = new Promise<void>((resolve) => (done = resolve));
-      this.unreachable = done;
-      s.tails = (s.tails ?? 0) + 1;
-      this.keepPending(this.chargeTail(s, this.clock.now(), () => reachable));
-    }
+    if (s) this.pauseSession(s, message, false);
+    // A dropped link stops nothing: the motor may run on at its last speed (also when the
+    // session was paused or ended by a stop the drop swallowed), and its time is counted
+    // (DESIGN §4) until the device is settled ({@link deviceReachable}).
+    if (this.maybeOn) this.countUnreachable(this.maybeOn);
   }
 
   /**
-   * The device the link lost is settled: the reconnect's stop has its verdict, the link
-   * was given up, or the device was disconnected or replaced. The motor time since the
-   * link dropped (counted while it may have run on) is charged now. Harmless when
-   * nothing is pending.
+   * The device whose link was lost is settled: a stop reached it and has its verdict (the
+   * reconnect's, or the first one on a later connection), or the user said it is off. The
+   * motor time since the link dropped (counted while it may have run on) is charged now.
+   * `deviceId` names the peripheral (a settled other device settles nothing); absent:
+   * whatever is counted (the app is closing). Harmless when nothing is pending.
    */
-  deviceReachable(): void {
-    const done = this.unreachable;
+  deviceReachable(deviceId?: string): void {
+    const u = this.unreachable;
+    if (!u || (deviceId !== undefined && u.deviceId !== undefined && deviceId !== u.deviceId)) return;
     this.unreachable = null;
-    done?.();
+    if (this.maybeOn && this.maybeOnDevice === u.deviceId) this.maybeOn = null;
+    u.done();
+  }
+
+  /** The peripheral of {@link maybeOn}'s motor. */
+  private maybeOnDevice: string | undefined;
+
+  /** Starts counting `s`'s motor time while its device is out of reach (once; see {@link devicePaused}). */
+  private countUnreachable(s: Session): void {
+    if (this.unreachable) return;
+    let done!: () => void;
+    const reachable = new Promise<void>((resolve) => (done = resolve));
+    this.unreachable = { deviceId: this.maybeOnDevice, done };
+    s.tails = (s.tails ?? 0) + 1;
+    this.keepPending(this.chargeTail(s, this.clock.now(), () => reachable));
   }
 
   /**
@@ -497,7 +524,7 @@ export class SafetyGovernor {
     }
   }
 
-  /** Releases timers. */
+  /** Releases timers; a motor counted while out of reach is charged up to now. */
   dispose(): void {
     this.deviceReachable();
     this.stopTicker();
@@ -680,6 +707,9 @@ export class SafetyGovernor {
       s.lastTickMs = this.clock.now();
       s.onSinceMs = s.lastTickMs;
       s.awaitingFirstRunReport = true;
+      this.motorOnSeq++;
+      this.maybeOn = s;
+      this.maybeOnDevice = motor.deviceId;
     }
     s.step = step;
     this.emit('output', step);
@@ -739,6 +769,7 @@ export class SafetyGovernor {
     const motor = this.motor;
     if (!motor) return;
     const fromMs = this.clock.now();
+    const onSeq = this.motorOnSeq;
     // counted from now, so the reservation is not released before the tail is charged
     if (chargeTo) chargeTo.tails = (chargeTo.tails ?? 0) + 1;
     try {
@@ -746,7 +777,17 @@ export class SafetyGovernor {
     } catch {
       // The link reports its own failures; the governor has done all it can.
     }
-    if (chargeTo) this.keepPending(this.chargeTail(chargeTo, fromMs, motor.untilStopped ? () => motor.untilStopped!() : undefined));
+    // The stop's verdict settles the motor it stopped, unless it was switched on again
+    // since; a stop lost in a dropped link settles nothing: the count goes on as the
+    // link-down count ({@link devicePaused}).
+    const verdict = async (): Promise<void> => {
+      const over = motor.untilStopped ? await motor.untilStopped() : true;
+      if (over === false) {
+        if (this.maybeOn) this.countUnreachable(this.maybeOn);
+      } else if (this.motorOnSeq === onSeq && this.maybeOnDevice === motor.deviceId && !this.unreachable) this.maybeOn = null;
+    };
+    if (chargeTo) this.keepPending(this.chargeTail(chargeTo, fromMs, verdict));
+    else void verdict().catch(() => undefined);
   }
 
   /** Keeps a tail being charged in {@link tailsPending} until it is done (see {@link idle}). */

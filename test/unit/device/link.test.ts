@@ -361,6 +361,22 @@ describe('DeviceLink with the simulated Theragun Pro', () => {
       expect(written(world)).toEqual([STOP, RPM_1750]);
     });
 
+    it('awaitStopVerdict: false when the link drops before the stop has its verdict, true once the reconnect\'s stop has one', async () => {
+      world = simWorld();
+      link = await gunLink(world);
+      const events = record(link);
+      await link.connect();
+      await link.setIntensity(0.5);
+      await link.stop();
+      const lost = link.awaitStopVerdict(5000);
+      world.radio.inject(world.gunId, 'drop-link');
+      expect(await lost).toBe(false);
+      expect(await link.awaitStopVerdict(5000)).toBe(false); // down: nothing is proven
+      await waitFor(() => events.reconnected.length === 1);
+      expect(await link.awaitStopVerdict(5000)).toBe(true);
+      expect(link.stopState?.state).not.toBe('waiting');
+    });
+
     it('backs off 20, 40, 80, 160 (cap) ms while the peripheral does not advertise, then reconnects when it does', async () => {
       world = simWorld();
       link = await gunLink(world, { timeouts: { connectMs: 30 } });

@@ -36,8 +36,13 @@ export class RecordingMotor implements MotorPort {
   async stop(): Promise<void> {
     this.log.push({ t: this.clock.now(), type: 'stop' });
   }
-  /** Set by a test to delay the stops' confirmation; absent, a stop is over when written. */
-  untilStopped?: () => Promise<void>;
+  /**
+   * Set by a test to delay the stops' confirmation (resolving `false`: the link dropped
+   * before the verdict); absent, a stop is over when written.
+   */
+  untilStopped?: () => Promise<boolean | void>;
+  /** The peripheral this port drives (settling a lost link names it). */
+  deviceId?: string;
   /** Steps written, with 0 for stops, in order. */
   steps_(): number[] {
     return this.log

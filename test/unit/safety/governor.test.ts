@@ -107,6 +107,59 @@ describe('intensity ceiling', () => {
     });
   });
 
+  it('a pause whose stop the dropping link swallowed counts the motor time until the device is settled (attack F1)', async () => {
+    const { gov, ledger, run, clock, motor } = setup();
+    motor.deviceId = 'gun';
+    const { sessionId } = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.setStep('win', sessionId, 0.3);
+    run(sessionId, 4000);
+    // the pause's stop is written into a link that drops: no verdict, the gun runs on
+    motor.untilStopped = async () => false;
+    gov.pause('win', sessionId);
+    const atPause = ledger.usedSeconds('upper-back', clock.wallNow());
+    await new Promise((r) => setImmediate(r));
+    gov.devicePaused('Lost contact with the massager.');
+    clock.advance(8000);
+    gov.deviceReachable('another-device'); // settling another peripheral settles nothing
+    gov.attachMotor(new RecordingMotor(clock)); // nor does another device taking its place
+    await new Promise((r) => setImmediate(r));
+    expect(ledger.usedSeconds('upper-back', clock.wallNow())).toBeCloseTo(atPause, 3);
+    gov.deviceReachable('gun'); // a stop reached it and has its verdict
+    await new Promise((r) => setImmediate(r));
+    expect(ledger.usedSeconds('upper-back', clock.wallNow())).toBeCloseTo(atPause + 8, 1);
+  });
+
+  it('an ended session whose stop the dropping link swallowed is counted on as well (attack F1, end)', async () => {
+    const { gov, ledger, run, clock, motor } = setup();
+    const { sessionId } = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.setStep('win', sessionId, 0.3);
+    run(sessionId, 3000);
+    motor.untilStopped = async () => false;
+    await gov.stopAll('user-stop');
+    const atEnd = ledger.usedSeconds('upper-back', clock.wallNow());
+    gov.devicePaused('Lost contact with the massager.');
+    clock.advance(5000);
+    gov.deviceReachable();
+    await new Promise((r) => setImmediate(r));
+    expect(ledger.usedSeconds('upper-back', clock.wallNow())).toBeCloseTo(atEnd + 5, 1);
+  });
+
+  it('a stop the device confirmed before the link dropped leaves nothing to count', async () => {
+    const { gov, ledger, run, clock, motor } = setup();
+    const { sessionId } = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.setStep('win', sessionId, 0.3);
+    run(sessionId, 3000);
+    motor.untilStopped = async () => true;
+    gov.pause('win', sessionId);
+    await new Promise((r) => setImmediate(r));
+    const atPause = ledger.usedSeconds('upper-back', clock.wallNow());
+    gov.devicePaused('Lost contact with the massager.');
+    clock.advance(5000);
+    gov.deviceReachable();
+    await new Promise((r) => setImmediate(r));
+    expect(ledger.usedSeconds('upper-back', clock.wallNow())).toBeCloseTo(atPause, 3);
+  });
+
   it('a dropped link while the motor was off counts nothing', async () => {
     const { gov, ledger, clock } = setup();
     const { sessionId } = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
