@@ -162,16 +162,16 @@ export class DeviceConnection {
       this.connection = 'connected';
       this.message = 'Reconnected. The motor stays off until you resume.';
       owner.changed();
-      // The motor time while the link was down counts until the reconnect's stop has its verdict.
-      void link.awaitStopVerdict(STOP_VERDICT_MS).then(() => {
-        if (this.current) governor.deviceReachable();
-      });
+      // The motor time while the link was down counts until the reconnect's stop has its
+      // verdict; a link that dropped again first proves nothing, and the count goes on.
+      this.settleWhenStopped();
     });
     link.on('reconnect-failed', () => {
       if (!this.current) return;
       this.connection = 'disconnected';
+      // Given up while it may still run: its motor time counts on until a stop reaches it
+      // on a later connection, the user says it is off, or the app closes.
       owner.mayBeRunning(this.peripheralId);
-      governor.deviceReachable();
       void governor.stopAll('device-lost');
       owner.changed();
     });
@@ -186,7 +186,10 @@ export class DeviceConnection {
   async open(stopFirst: boolean): Promise<MotorPort> {
     const info = await this.link.connect();
     if (!this.current) return this.port(info.capabilities);
-    if (stopFirst) await this.link.stop().catch(ignore);
+    if (stopFirst) {
+      await this.link.stop().catch(ignore);
+      this.settleWhenStopped();
+    }
     this.connection = 'connected';
     this.model = info.model;
     this.caps = info.capabilities;
@@ -200,6 +203,17 @@ export class DeviceConnection {
     return this.port(info.capabilities);
   }
 
+  /**
+   * Settles this device's link-down count in the governor once the stop just written has
+   * the device's verdict with the link still up (the motor time while it was out of reach
+   * is charged then); a link that drops first settles nothing.
+   */
+  private settleWhenStopped(): void {
+    void this.link.awaitStopVerdict(STOP_VERDICT_MS).then((up) => {
+      if (up) this.ctx.governor.deviceReachable(this.peripheralId);
+    });
+  }
+
   /** The governor's way to the motor of this device. */
   private port(caps: Capabilities): MotorPort {
     const link = this.link;
@@ -208,6 +222,7 @@ export class DeviceConnection {
       steps: caps.steps,
       minRunningStep: caps.minRunningStep,
       stepUnit: caps.stepUnit,
+      deviceId: this.peripheralId,
       // Writes are fire-and-forget: a failed write is the link's to report (it drops
       // the link and the session pauses); it must not become an unhandled rejection.
       writeIntensity: (v) => void link.setIntensity(v).catch(ignore),
@@ -233,8 +248,12 @@ export class DeviceConnection {
     if (step > 0) delete this.stop;
   }
 
-  /** The user said the device is off after an unconfirmed stop: that stop and its message are cleared. */
+  /**
+   * The user said the device is off (after an unconfirmed stop, or while its link was down):
+   * that stop and its message are cleared, and its motor time stops counting.
+   */
   confirmedOff(): void {
+    this.ctx.governor.deviceReachable(this.peripheralId);
     if (this.stop?.state === 'unconfirmed') delete this.stop;
     if (this.message === unconfirmedMessage(this.module)) delete this.message;
   }

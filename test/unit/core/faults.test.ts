@@ -340,6 +340,56 @@ describe('device link faults as the renderer and the gun see them', () => {
     expect(await usedToday()).toBeLessThanOrEqual(ranSeconds + 3.5); // plus at most the reservation
   }, 20_000);
 
+  /** Waits until the upper back's charged motor time reaches `atLeast` seconds (the tails are charged in the background). */
+  async function usedAtLeast(atLeast: number): Promise<number> {
+    let used = await usedToday();
+    for (let i = 0; i < 60 && used < atLeast; i++) {
+      await sleep(50);
+      used = await usedToday();
+    }
+    return used;
+  }
+
+  it('a pause whose stop the dropping link swallowed: the gun runs on, and that time is charged once a stop reaches it (attack F1)', async () => {
+    await boot();
+    await connect();
+    const startedAt = Date.now();
+    const id = await runSession();
+    await sleep(1000);
+    await fault('refuse-connection');
+    await fault('drop-link-mid-write'); // the next write (the pause's stop) never arrives
+    expect(await call('session.pause', { sessionId: id })).toMatchObject({ ok: true });
+    await until(() => connection() === 'reconnecting', 2000, 'the link is down');
+    await sleep(3000);
+    expect(rpm()).toBeGreaterThan(0); // the stop was lost: the gun runs on
+    await fault('clear');
+    await until(() => rpm() === 0, 5000, 'the reconnect’s stop');
+    const ranSeconds = (Date.now() - startedAt) / 1000;
+    expect(await usedAtLeast(ranSeconds - 1.5)).toBeGreaterThanOrEqual(ranSeconds - 1.5);
+    expect(await usedToday()).toBeLessThanOrEqual(ranSeconds + 3.5);
+  }, 20_000);
+
+  it('a reconnect given up while the gun may run: its time counts on until a later connection’s stop reaches it (attack F3)', async () => {
+    await boot({ linkTimeouts: { connectMs: 150 }, reconnect: { initialDelayMs: 20, maxDelayMs: 100, giveUpAfterMs: 500 } });
+    await connect();
+    const startedAt = Date.now();
+    const id = await runSession();
+    await sleep(500);
+    const e0 = mark();
+    await fault('stop-advertising');
+    await fault('drop-link');
+    await until(() => since<SessionEndedEvent>(e0, 'session.ended')[0], 3000, 'given up: the session ended');
+    expect(last<SessionEndedEvent>('session.ended')).toMatchObject({ sessionId: id, reason: 'device-lost' });
+    await sleep(2500); // given up, and the gun still runs
+    expect(rpm()).toBeGreaterThan(0);
+    await fault('resume-advertising');
+    expect(await call('device.connect', { peripheralId: SIM })).toMatchObject({ ok: true });
+    await until(() => rpm() === 0, 1000, 'the gun stops after connecting again');
+    const ranSeconds = (Date.now() - startedAt) / 1000;
+    expect(await usedAtLeast(ranSeconds - 1.5)).toBeGreaterThanOrEqual(ranSeconds - 1.5);
+    expect(await usedToday()).toBeLessThanOrEqual(ranSeconds + 3.5);
+  }, 20_000);
+
   it('slow: writes still arrive within the write timeout, the gun climbs no faster than the ramp, and a stop still lands', async () => {
     await boot();
     await connect();
