@@ -61,3 +61,33 @@ export function crc16Xmodem(bytes: Uint8Array, start = 0, end = bytes.length): n
   }
   return crc;
 }
+
+/** `(sum of bytes[start..end)) & 0xFF) ^ 0xFF`: the complement of the 8-bit sum. Bounds are clamped. */
+export function sumXorFf(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  return sum8(bytes, start, end) ^ 0xff;
+}
+
+/** XOR of `bytes[start..end)` (0 for an empty range). Bounds are clamped. */
+export function xor8(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  const from = Math.max(0, start);
+  const to = Math.min(bytes.length, end);
+  let x = 0;
+  for (let i = from; i < to; i++) x ^= bytes[i] ?? 0;
+  return x;
+}
+
+/**
+ * CRC-16/MODBUS: polynomial 0x8005 reflected (0xA001), initial value 0xFFFF, input and
+ * output reflected, no final XOR. Check value: `"123456789"` → `0x4B37`. Returns 0..0xFFFF
+ * over `bytes[start..end)`; Modbus itself sends it low byte first.
+ */
+export function crc16Modbus(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  const from = Math.max(0, start);
+  const to = Math.min(bytes.length, end);
+  let crc = 0xffff;
+  for (let i = from; i < to; i++) {
+    crc ^= bytes[i] ?? 0;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xa001 : crc >>> 1;
+  }
+  return crc;
+}

@@ -2,13 +2,12 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../../protocols/bytes';
+import { FrameAssembler } from '../../../protocols/profile/codec';
+import { builtInProfile } from '../../../protocols/registry';
 import {
-  JIELI_BUFFER_LIMIT,
-  JIELI_DEFAULT_TIMER_SECONDS,
   JIELI_FROM_DEVICE,
   JIELI_SIM_ACTIONS,
   JIELI_STATUS_PERIOD_MS,
-  JieliFrameAssembler,
   decodeJieli,
   jieli,
   jieliFrame,
@@ -19,14 +18,13 @@ import {
   jieliRunStateOffFrame,
   jieliStopFrame,
   jieliTimerFrame,
-  jieliTimerSecondsFor,
-  parseHyAdvertisement,
   parseJieliFrame,
   simulateJieli,
 } from '../../../protocols/jieli';
 import type { Command, DecodeResult, ProtocolSession, SimClock, SimulatedPeripheral } from '../../../protocols/types';
 import { connectSim, contextFor } from './helpers';
 
+const profile = builtInProfile('jieli-ems');
 const vectors = JSON.parse(readFileSync(new URL('../../../protocols/vectors/jieli-ems.json', import.meta.url), 'utf8')) as {
   frames: Record<'stop' | 'runStateOff' | 'legacyStop' | 'heartbeatRequest', string>;
 };
@@ -117,14 +115,18 @@ describe('JieLi "hy" EMS v2: frames', () => {
 
   it('sends the timer as two bytes of seconds, big-endian, in whole minutes covering the time', () => {
     expect(toHex(jieliTimerFrame(300).subarray(4, 8))).toBe('01 08 01 2C');
-    expect(jieliTimerSecondsFor(240)).toBe(240);
-    expect(jieliTimerSecondsFor(241)).toBe(300);
-    expect(jieliTimerSecondsFor(0)).toBe(60);
-    expect(jieliTimerSecondsFor(Number.POSITIVE_INFINITY)).toBe(65_520);
-    for (const bad of [Number.NaN, -1, '60' as unknown as number]) expect(() => jieliTimerSecondsFor(bad)).toThrow(RangeError);
+    const timerOf = (seconds: number): string => {
+      const { session } = setup();
+      session.encode({ type: 'setTimer', seconds });
+      return toHex(session.encode({ type: 'setIntensity', value: 0.5 })[0]!.bytes.subarray(6, 8));
+    };
+    expect(timerOf(240)).toBe('00 F0');
+    expect(timerOf(241)).toBe('01 2C');
+    expect(timerOf(0)).toBe('00 3C');
+    expect(timerOf(Number.POSITIVE_INFINITY)).toBe('FF F0');
+    for (const bad of [Number.NaN, -1, '60' as unknown as number]) expect(() => setup().session.encode({ type: 'setTimer', seconds: bad })).toThrow(RangeError);
     expect(() => jieliTimerFrame(65_536)).toThrow(RangeError);
-    expect(() => jieliLevelFrame(20)).toThrow(RangeError);
-    expect(() => jieliLevelFrame(1.5)).toThrow(RangeError);
+    expect(() => jieliLevelFrame(256)).toThrow(RangeError);
   });
 
   it('reads a CRC in either byte order, and refuses little-endian when asked to', () => {
@@ -185,13 +187,13 @@ describe('JieLi "hy" EMS v2: reassembly', () => {
   it('any noise followed by a valid frame and enough filler yields the frame; the buffer stays bounded', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 6 }), (chunks) => {
-        const assembler = new JieliFrameAssembler();
+        const assembler = new FrameAssembler(profile.framing.in);
         for (const c of chunks) {
           assembler.push(c);
-          expect(assembler.bufferedBytes).toBeLessThanOrEqual(JIELI_BUFFER_LIMIT);
+          expect(assembler.bufferedBytes).toBeLessThanOrEqual(256);
         }
         const found = assembler.push(Uint8Array.from([...level7, ...new Uint8Array(130)])).frames;
-        expect(found.some((f) => f.cmd === 2 && f.body[0] === 7)).toBe(true);
+        expect(found.some((f) => toHex(f) === toHex(level7))).toBe(true);
         expect(assembler.bufferedBytes).toBe(0);
       }),
       { numRuns: 300 },
@@ -248,10 +250,10 @@ describe('JieLi "hy" EMS v2: session', () => {
     expect(again.hex).toHaveLength(4);
   });
 
-  it(`uses a ${JIELI_DEFAULT_TIMER_SECONDS} s device timer when none was set`, () => {
+  it(`uses a ${profile.capabilities.timer!.defaultSeconds} s device timer when none was set`, () => {
     const { session, sim, notes } = setup(manualClock().clock);
     run(session, sim, notes, { type: 'setIntensity', value: 0.5 });
-    expect(sim.state()).toMatchObject({ running: true, level: 10, timerSeconds: JIELI_DEFAULT_TIMER_SECONDS });
+    expect(sim.state()).toMatchObject({ running: true, level: 10, timerSeconds: profile.capabilities.timer!.defaultSeconds });
   });
 
   it('offers the run-state-off frame, then the legacy cmd-0 stop, as stop escalation; the simulator obeys both', () => {
@@ -352,11 +354,12 @@ describe('JieLi "hy" EMS v2: simulator', () => {
 });
 
 describe('JieLi "hy" EMS v2: identification', () => {
-  it('reads 68 79 productId fw uid[4] wherever it is', () => {
-    expect(parseHyAdvertisement(fromHex('68 79 31 32 27 9A BB 71'))).toEqual({ productId: 1, firmware: '2', uniqueId: '279ABB71', offset: 0 });
-    expect(parseHyAdvertisement(fromHex('02 01 06 68 79 01 07'))).toEqual({ productId: 1, firmware: '7', offset: 3 });
-    expect(parseHyAdvertisement(fromHex('68 79 01 05 AA'))).toEqual({ productId: 1, firmware: '5', offset: 0 });
-    expect(parseHyAdvertisement(fromHex('68 79'))).toBeUndefined();
+  it('finds 68 79 productId wherever it is, and needs the product byte', () => {
+    const adv = (hex: string) => ({ serviceUuids: [], manufacturerData: fromHex(hex) });
+    expect(jieli.identify(adv('68 79 31 32 27 9A BB 71'))).toEqual({ confidence: 'strong', model: 'hy1' });
+    expect(jieli.identify(adv('02 01 06 68 79 01 07'))).toEqual({ confidence: 'candidate', model: 'hy1' });
+    expect(jieli.identify(adv('68 79 01 05 AA'))).toEqual({ confidence: 'strong', model: 'hy1' });
+    expect(jieli.identify(adv('68 79'))).toBeNull();
   });
 
   it('strong for product 1 at the start of manufacturer or service data; candidate deeper in, for other products, or by name', () => {
@@ -375,7 +378,7 @@ describe('JieLi "hy" EMS v2: identification', () => {
     const sim = simulateJieli({ clock: manualClock().clock });
     const data = sim.advertisement.manufacturerData!;
     expect(toHex(data.subarray(0, 4))).toBe('68 79 31 32');
-    expect(parseHyAdvertisement(data)).toMatchObject({ productId: 1, firmware: '2', uniqueId: expect.stringMatching(/^[0-9A-F]{8}$/) });
+    expect(data.length).toBe(8);
     expect(jieli.identify({ ...sim.advertisement, localName: 'Pro' })).toEqual({ confidence: 'strong', model: 'hy1' });
   });
 });
