@@ -92,6 +92,8 @@ export const RATE_LIMITS: Readonly<Record<string, RateLimit>> = Object.freeze({
   'data.delete': { bucket: 'store', burst: 40, perSecond: 20 },
   'usage.history': { bucket: 'history', burst: 10, perSecond: 5 },
   'scan.start': { bucket: 'radio', burst: 10, perSecond: 5 },
+  'profiles.reload': { bucket: 'store', burst: 40, perSecond: 20 },
+  'profiles.import': { bucket: 'store', burst: 40, perSecond: 20 },
 } satisfies Partial<Record<RequestChannel, RateLimit>>);
 
 /** A request envelope as read from the socket. */

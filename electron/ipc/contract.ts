@@ -27,6 +27,8 @@ export const MAX_PLANNED_MOTOR_SECONDS = 3600;
 /** A normalised intensity 0..1 of the device's full range. */
 const Intensity = z.number().finite().min(0).max(1);
 const Empty = z.object({}).strict().optional();
+/** The longest user profile file, in characters (it must fit one browser-host message). */
+export const MAX_PROFILE_TEXT = 48 * 1024;
 
 /** Screening answers: `true` = yes, `false` = no, absent = not answered yet. */
 export const ScreeningAnswers = z.record(z.string().min(1).max(60), z.boolean());
@@ -161,6 +163,20 @@ export const channels = {
   'data.delete': channel<SettingsView>()(z.object({ confirm: z.literal('delete my data') }).strict()),
   'sim.state': channel<SimPeripheralState[]>()(Empty),
   'sim.fault': channel<SimPeripheralState[]>()(z.object({ peripheralId: Id, fault: z.string().min(1).max(60) }).strict(), ['refused']),
+  /** The user profiles in the data folder's `profiles/`, as last loaded: each file accepted or refused with its errors. */
+  'profiles.list': channel<ProfilesView>()(Empty),
+  /** Reads the `profiles/` folder again (after the user dropped a file in it). */
+  'profiles.reload': channel<ProfilesView>()(Empty),
+  /**
+   * Imports one profile file (the browser host's upload and Electron's file picker both
+   * send its text here): validated first; a valid one is saved into `profiles/` and the
+   * folder reloaded, a broken one is not saved and comes back with its errors. Refused
+   * only when the file cannot be saved.
+   */
+  'profiles.import': channel<ProfileImportResult>()(
+    z.object({ fileName: z.string().min(1).max(200), text: z.string().max(MAX_PROFILE_TEXT) }).strict(),
+    ['refused'],
+  ),
 } as const;
 
 /** The name of a request channel, e.g. `session.start`. */
@@ -196,6 +212,8 @@ export const events = {
   'sim.state': event<SimPeripheralState[]>(),
   /** A store file was reset, adjusted or could not be saved. */
   'store.notice': event<StoreNotice>(),
+  /** The user profiles were loaded again (a reload or an import). */
+  'profiles.changed': event<ProfilesView>(),
 } as const;
 
 /** The name of an event channel, e.g. `device.status`. */
@@ -243,6 +261,40 @@ export interface ProtocolCandidate {
   confidence: 'strong' | 'candidate';
   experimental?: string;
   kind: 'percussive' | 'chair' | 'cushion' | 'ems';
+  /** Set when the protocol comes from a profile file of the user's (shown as "your profile — not verified"). */
+  userProfile?: UserProfileMark;
+}
+
+/** Which user profile file a protocol comes from, and which version of it. */
+export interface UserProfileMark {
+  /** The file's base name in the data folder's `profiles/`, e.g. `my-cushion.json`. */
+  file: string;
+  /** A digest of the file's text: it changes whenever the file does. */
+  version: string;
+}
+
+/** One problem in a profile file: where (a field path such as `capabilities.steps`, or `(root)`) and why. */
+export interface ProfileProblem {
+  path: string;
+  message: string;
+}
+
+/** One file of the `profiles/` folder: accepted (with what it describes) or refused whole (with every problem). */
+export type ProfileFileResult =
+  | { file: string; ok: true; id: string; name: string; kind: ProtocolCandidate['kind']; version: string }
+  | { file: string; ok: false; errors: ProfileProblem[] };
+
+/** The user profiles as loaded: the folder and each file, in name order. */
+export interface ProfilesView {
+  /** Absolute path of the data folder's `profiles/`. */
+  folder: string;
+  files: ProfileFileResult[];
+}
+
+/** What `profiles.import` answers: the imported file's result (saved only when `ok`) and the folder after it. */
+export interface ProfileImportResult {
+  result: ProfileFileResult;
+  view: ProfilesView;
 }
 
 export interface ScanEntry {
@@ -311,6 +363,8 @@ export interface DeviceStatusEvent {
   handOff?: string;
   /** The safety rules that apply to this device (its kind's); present whenever the event names a device. */
   rules?: SafetyRules;
+  /** Set when the device runs on a user profile ("your profile — not verified"). */
+  userProfile?: UserProfileMark;
 }
 
 /**
@@ -337,6 +391,8 @@ export interface SafetyRules {
   screeningQuestions: { id: string; deviceKind?: string }[];
   /** How to switch this kind of device off by hand (absent without a device). */
   handOff?: string;
+  /** Set for a device on a user profile: its default ceiling is the user-profile one and its ramp the slowest. */
+  userProfile?: true;
 }
 
 /**

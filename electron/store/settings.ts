@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { ScreeningAnswers, SettingsPatch, Sound, Theme, type SafetyRules, type SettingsView, type UserSettings } from '../ipc/contract';
 import type { DeviceKind } from '../../protocols/types';
-import { DEFAULT_CEILING, EMS_DEFAULT_CEILING, LIMITS, defaultCeilingFor, rulesFor } from '../safety/rules';
+import { DEFAULT_CEILING, EMS_DEFAULT_CEILING, LIMITS, defaultCeilingFor, rulesFor, type RulesOrigin } from '../safety/rules';
 import { JsonFile, type LoadResult, type NoticeListener, type StoreNotice } from './json-file';
 
 /**
@@ -318,10 +318,11 @@ export class SettingsStore {
 
   /**
    * The intensity ceiling (0.1..1) for a protocol: the user's value, else the default of
-   * the device kind in the rules table (`KIND_RULES[kind].defaultCeiling`).
+   * the device kind in the rules table (`KIND_RULES[kind].defaultCeiling`); for a user
+   * profile (`origin.userProfile`) the lower user-profile default.
    */
-  ceilingFor(protocolId: string, kind?: DeviceKind): number {
-    return this.current.ceilings[protocolId] ?? defaultCeilingFor(kind);
+  ceilingFor(protocolId: string, kind?: DeviceKind, origin: RulesOrigin = {}): number {
+    return this.current.ceilings[protocolId] ?? defaultCeilingFor(kind, origin);
   }
 
   /**

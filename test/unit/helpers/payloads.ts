@@ -31,6 +31,9 @@ export const VALID: Record<RequestChannel, unknown> = {
   'data.delete': { confirm: 'delete my data' },
   'sim.state': undefined,
   'sim.fault': { peripheralId: 'p1', fault: 'drop-link' },
+  'profiles.list': undefined,
+  'profiles.reload': {},
+  'profiles.import': { fileName: 'mine.json', text: '{}' },
 };
 
 /** A payload each channel's schema rejects (a stop has none: it ignores its payload). */
@@ -62,4 +65,7 @@ export const INVALID: Record<Exclude<RequestChannel, 'device.stop'>, unknown> = 
   'data.delete': { confirm: 'yes' },
   'sim.state': { id: 1 },
   'sim.fault': { peripheralId: 'p1' },
+  'profiles.list': { all: true },
+  'profiles.reload': 'now',
+  'profiles.import': { fileName: 'mine.json', text: 'x'.repeat(60 * 1024) },
 };
