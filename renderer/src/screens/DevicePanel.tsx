@@ -114,6 +114,11 @@ export function DevicePanel() {
           <span className="badge exp">{t.pairing.experimental}</span> {device.experimental}
         </p>
       )}
+      {device.userProfile && (
+        <p className="hint">
+          <span className="badge exp">{t.profiles.notVerified}</span> {device.userProfile.file}
+        </p>
+      )}
       {device.message && !device.offUnconfirmed && <p className="hint">{device.message}</p>}
       {device.runState === 'resetting' && (
         <p className="notice" role="status">
