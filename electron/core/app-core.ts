@@ -9,6 +9,8 @@
  * - history and data (`history.ts`): `usage.*`, `data.delete`;
  * - the simulator (`simulator.ts`, demo mode): `sim.*`, `demo.enable`;
  * - user profiles (`profiles.ts`): `profiles.*`, and the registry the devices use;
+ * - the stop check of a device on a user profile (`stop-check.ts`): `stopCheck.*`, and the
+ *   block that keeps its motor off until the check passed;
  * and `app.info` here. It pushes events to every connected renderer.
  *
  * Its requests come through the main-process boundary (`electron/ipc/boundary.ts`),
@@ -35,6 +37,7 @@ import { sessionHandlers } from './sessions';
 import { motorBlock, settingsHandlers } from './settings';
 import { Simulator } from './simulator';
 import { UserProfiles } from './profiles';
+import { StopChecks } from './stop-check';
 import type { Core, CoreConnection } from './types';
 
 export type { CoreOptions } from './context';
@@ -49,6 +52,7 @@ export class AppCore implements Core {
   private readonly devices: Devices;
   private readonly simulator: Simulator;
   private readonly profiles: UserProfiles;
+  private readonly stopChecks: StopChecks;
   /** Where every request is validated before its handler runs (both carriers come through here). */
   private readonly boundary: Boundary;
 
@@ -69,7 +73,8 @@ export class AppCore implements Core {
         ceiling: () => this.devices.ceiling(),
         sessionCapSeconds: () => settings.get().sessionCapSeconds,
         dailyBudgetSeconds: () => settings.get().dailyBudgetSeconds,
-        motorBlock: (kind, group) => motorBlock(ctx, kind, group),
+        // A device on a user profile runs only after its stop check (stop-check.ts).
+        motorBlock: (kind, group) => motorBlock(ctx, kind, group) ?? this.stopChecks.block(),
       },
       this.clock,
       timeScaleOf(options),
@@ -86,6 +91,8 @@ export class AppCore implements Core {
       broadcast,
     };
     this.devices = new Devices(ctx, system, () => this.simulator.enabled);
+    this.stopChecks = new StopChecks(ctx, this.devices);
+    this.devices.stopCheckOf = (d) => this.stopChecks.state(d);
     this.simulator = new Simulator(ctx, (t) => this.devices.addTransport(t), () => this.devices.adapterInfo());
 
     this.governor.on('state', (e) => {
@@ -114,6 +121,7 @@ export class AppCore implements Core {
       ...historyHandlers(ctx, this.devices),
       ...this.simulator.handlers(),
       ...this.profiles.handlers(),
+      ...this.stopChecks.handlers(),
     };
     this.boundary = createBoundary(handlers, {
       refusalOf: (err) =>

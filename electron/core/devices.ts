@@ -12,7 +12,7 @@ import { Scanner } from '../device/scanner';
 import { Refusal, type Handlers } from '../ipc/boundary';
 import type { AdapterInfo, DeviceStatusEvent, RequestInput, ScanEntry, ScanResults } from '../ipc/contract';
 import { KIND_RULES, defaultCeilingFor, rampFor, rulesFor } from '../safety/rules';
-import type { SafetyRules } from '../ipc/contract';
+import type { SafetyRules, StopCheckState } from '../ipc/contract';
 import { ignore, wallTimeoutClock, type CoreContext } from './context';
 import { motorBlock } from './settings';
 import { DeviceConnection, unconfirmedMessage, type ConnectionOwner } from './device-connection';
@@ -32,6 +32,8 @@ export class Devices {
   /** A `device.connect` is under way: a second one is refused (two links to one device fight over it). */
   private connecting = false;
   private readonly owner: ConnectionOwner;
+  /** Where a device's stop check stands (set by the core; undefined for a built-in profile), shown on `device.status`. */
+  stopCheckOf: (d: DeviceConnection) => StopCheckState | undefined = () => undefined;
 
   /**
    * @param system the system transport (noble, or a test's)
@@ -158,13 +160,15 @@ export class Devices {
     const d = this.device;
     if (!d) return { connection: 'disconnected' };
     const { governor } = this.ctx;
-    return d.view({
+    const view = d.view({
       // The ceiling in force (a raised one waits for the next session).
       ceiling: Math.min(this.ceiling(), governor.ceilingInForce()),
       maxStep: governor.maxStep(),
       commandedStep: governor.commandedStep(),
       offUnconfirmed: this.offUnconfirmed.has(d.peripheralId),
     });
+    const stopCheck = this.stopCheckOf(d);
+    return stopCheck ? { ...view, stopCheck } : view;
   }
 
   /** Pushes the `device.status` event to every renderer. */

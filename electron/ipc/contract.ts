@@ -123,6 +123,7 @@ export const channels = {
     'refused',
     'blocked-by-screening',
     'device-not-confirmed-off',
+    'stop-check-needed',
   ]),
   /**
    * The user checked that the massager is off after a stop it did not confirm
@@ -137,7 +138,7 @@ export const channels = {
         routineId: Id.optional(),
       })
       .strict(),
-    ['not-connected', 'refused', 'blocked-by-screening', 'budget-exhausted', 'usage-log-full', 'device-not-confirmed-off'],
+    ['not-connected', 'refused', 'blocked-by-screening', 'budget-exhausted', 'usage-log-full', 'device-not-confirmed-off', 'stop-check-needed'],
   ),
   /** Feeds the watchdog of the session this connection owns; answers null. */
   'session.heartbeat': channel<null>()(z.object({ sessionId: Id }).strict(), OWNER_ERRORS),
@@ -150,6 +151,7 @@ export const channels = {
     'blocked-by-screening',
     'refused',
     'device-not-confirmed-off',
+    'stop-check-needed',
   ]),
   'session.end': channel<SessionEndedEvent>()(z.object({ sessionId: Id }).strict(), OWNER_ERRORS),
   /** "Stop — it hurts": stops at once and records a pain event. */
@@ -161,6 +163,27 @@ export const channels = {
   'usage.history': channel<UsageHistoryResult>()(z.object({ days: z.number().int().min(1).max(90) }).strict()),
   /** Deletes the screening answers, settings and usage history (each group's budget day in force is kept). */
   'data.delete': channel<SettingsView>()(z.object({ confirm: z.literal('delete my data') }).strict()),
+  /**
+   * The stop check of a device on a user profile (before its first motor use): a session
+   * under the governor for `muscleGroup` (its motor time is charged there), the lowest
+   * running step for 2 s of real time, then the stop. Answers once the stop is on the wire;
+   * the device status then says `stopCheck: 'asking'` until `stopCheck.answer`.
+   */
+  'stopCheck.run': channel<DeviceStatusEvent>()(z.object({ muscleGroup: MuscleGroup }).strict(), [
+    'not-connected',
+    'refused',
+    'blocked-by-screening',
+    'budget-exhausted',
+    'usage-log-full',
+    'device-not-confirmed-off',
+    'stop-check-needed',
+  ]),
+  /**
+   * The user's answer to "Did it stop?" after `stopCheck.run`: remembered for this device
+   * and this version of its profile. `stopped: false` keeps motor control off for the
+   * device until its profile file changes.
+   */
+  'stopCheck.answer': channel<DeviceStatusEvent>()(z.object({ stopped: z.boolean() }).strict(), ['not-connected', 'refused']),
   'sim.state': channel<SimPeripheralState[]>()(Empty),
   'sim.fault': channel<SimPeripheralState[]>()(z.object({ peripheralId: Id, fault: z.string().min(1).max(60) }).strict(), ['refused']),
   /** The user profiles in the data folder's `profiles/`, as last loaded: each file accepted or refused with its errors. */
@@ -365,7 +388,17 @@ export interface DeviceStatusEvent {
   rules?: SafetyRules;
   /** Set when the device runs on a user profile ("your profile — not verified"). */
   userProfile?: UserProfileMark;
+  /**
+   * A device on a user profile only: where its stop check stands for this version of the
+   * profile. `needed` (no motor use before it), `running` (the lowest step, then the stop),
+   * `asking` ("Did it stop?"), `passed` (the user said yes), `failed` (the user said no:
+   * motor control stays off until the profile changes).
+   */
+  stopCheck?: StopCheckState;
 }
+
+/** See {@link DeviceStatusEvent.stopCheck}. */
+export type StopCheckState = 'needed' | 'running' | 'asking' | 'passed' | 'failed';
 
 /**
  * The safety rules that apply to a device, as main enforces them (its rules table,
@@ -644,7 +677,9 @@ export type ErrorCode =
   | 'choose-protocol'
   | 'device-error'
   /** The massager did not confirm its last stop: the user must say it is off (`device.confirmOff`) first. */
-  | 'device-not-confirmed-off';
+  | 'device-not-confirmed-off'
+  /** A device on a user profile has not passed its stop check for this version of the profile (or failed it). */
+  | 'stop-check-needed';
 
 /**
  * Codes any request may get, whatever its channel: a payload its schema refuses

@@ -34,6 +34,8 @@ export const VALID: Record<RequestChannel, unknown> = {
   'profiles.list': undefined,
   'profiles.reload': {},
   'profiles.import': { fileName: 'mine.json', text: '{}' },
+  'stopCheck.run': { muscleGroup: 'upper-back' },
+  'stopCheck.answer': { stopped: true },
 };
 
 /** A payload each channel's schema rejects (a stop has none: it ignores its payload). */
@@ -68,4 +70,6 @@ export const INVALID: Record<Exclude<RequestChannel, 'device.stop'>, unknown> = 
   'profiles.list': { all: true },
   'profiles.reload': 'now',
   'profiles.import': { fileName: 'mine.json', text: 'x'.repeat(60 * 1024) },
+  'stopCheck.run': { muscleGroup: 'calf' },
+  'stopCheck.answer': { stopped: 'yes' },
 };

@@ -81,6 +81,9 @@ describe('user profiles on disk', () => {
     const status = await h.ok<DeviceStatusEvent>('device.connect', { peripheralId: id });
     expect(status).toMatchObject({ protocolId: 'nodo-mini', userProfile: { file: 'nodo-mini.json' }, ceiling: 0.3, maxStep: 3 });
     expect(status.rules).toMatchObject({ userProfile: true, defaultCeiling: 0.3 });
+    // its first motor use comes after the stop check (stop-check.test.ts)
+    await h.ok('stopCheck.run', { muscleGroup: 'upper-back' });
+    await h.ok('stopCheck.answer', { stopped: true });
     const radio = h.core.simRadio()!;
     const levels: { ms: number; level: number }[] = [];
     radio.onWrite(() => {
