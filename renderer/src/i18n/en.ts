@@ -128,6 +128,22 @@ export const en = {
     tooLarge: 'The file could not be read or is too large for a profile.',
   },
 
+  stopCheck: {
+    heading: 'Stop check',
+    intro:
+      'This massager runs on a profile of your own. Before its motor runs for anything else, check that Unknot can stop it: it runs at its lowest step for 2 seconds, then Unknot stops it. Hold it or sit on it as you would, and watch.',
+    group: 'Area the check is counted against',
+    run: 'Run the stop check',
+    running: 'Running at the lowest step… then stopping.',
+    question: 'Did it stop?',
+    yes: 'Yes, it stopped',
+    no: 'No, it kept running',
+    passed: 'Stop check passed for this version of the profile.',
+    failed:
+      'You said it did not stop. Switch it off by hand. Motor control stays off for this massager until its profile file changes.',
+    needed: 'Run the stop check before using the motor.',
+  },
+
   sim: {
     heading: 'Simulated devices',
     intro: 'What each simulated massager decoded from the bytes it received.',
