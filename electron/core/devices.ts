@@ -6,16 +6,29 @@
  * may still be running (stopped first on the next connect) and one whose stop was not
  * confirmed (no session on it before the user says it is off).
  */
-import type { DeviceKind } from '../../protocols/types';
+import type { Advertisement, DeviceKind } from '../../protocols/types';
 import type { AdapterState, DiscoveredPeripheral, Transport } from '../ble/types';
 import { Scanner } from '../device/scanner';
 import { Refusal, type Handlers } from '../ipc/boundary';
 import type { AdapterInfo, DeviceStatusEvent, RequestInput, ScanEntry, ScanResults } from '../ipc/contract';
 import { KIND_RULES, defaultCeilingFor, rampFor, rulesFor } from '../safety/rules';
-import type { SafetyRules, StopCheckState } from '../ipc/contract';
+import type { AdvertisementView, SafetyRules, StopCheckState } from '../ipc/contract';
 import { ignore, wallTimeoutClock, type CoreContext } from './context';
 import { motorBlock } from './settings';
 import { DeviceConnection, unconfirmedMessage, type ConnectionOwner } from './device-connection';
+
+/** An advertisement as `scan.results` carries it (hex text for bytes), for the lab. */
+export function advertisementView(a: Advertisement): AdvertisementView {
+  return {
+    serviceUuids: [...a.serviceUuids],
+    ...(a.manufacturerData ? { manufacturerData: toHex(a.manufacturerData) } : {}),
+    ...(a.serviceData?.length ? { serviceData: a.serviceData.map((d) => ({ uuid: d.uuid, data: toHex(d.data) })) } : {}),
+  };
+}
+
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 /** The channels this concern answers. */
 export type DeviceChannels = 'adapter.get' | 'scan.*' | 'device.*';
@@ -314,6 +327,7 @@ export class Devices {
       remembered: p.id in remembered,
       ...(remembered[p.id] ? { rememberedProtocolId: remembered[p.id]!.protocolId } : {}),
       lastSeenMs: p.lastSeenMs,
+      advertisement: advertisementView(p.advertisement),
       candidates: registry.identify(p.advertisement).map((c) => {
         const mark = this.ctx.protocols.userProfile(c.module.id);
         return {

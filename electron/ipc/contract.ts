@@ -331,6 +331,16 @@ export interface ScanEntry {
   rememberedProtocolId?: string;
   candidates: ProtocolCandidate[];
   lastSeenMs: number;
+  /** What the device advertises, for the lab: every device is listed, known or not. */
+  advertisement: AdvertisementView;
+}
+
+/** An advertisement as the lab shows it: UUIDs in noble form, bytes as lowercase hex without spaces. */
+export interface AdvertisementView {
+  serviceUuids: string[];
+  /** Manufacturer data (the company id's two bytes first, little-endian, as on the air). */
+  manufacturerData?: string;
+  serviceData?: { uuid: string; data: string }[];
 }
 
 export interface ScanResults {

@@ -64,6 +64,9 @@ describe('user profiles on disk', () => {
     h = await startCore(dir);
     const before = await scanEntry(h, /^Nodo Mini$/);
     expect(before.candidates).toEqual([]);
+    // the lab's view of an unknown device: listed with its RSSI, advertised service and manufacturer data in hex
+    expect(before.rssi).toBeLessThan(0);
+    expect(before.advertisement).toEqual({ serviceUuids: ['4e4f00010000100080004e4f444f0001'], manufacturerData: 'ffff4e4d01' });
     expect(await h.call('device.connect', { peripheralId: before.peripheralId })).toMatchObject({ ok: false, error: { code: 'refused' } });
     copyFileSync(join(FIXTURES, 'nodo-mini.json'), join(dir, 'profiles', 'nodo-mini.json'));
     const view = await h.ok<ProfilesView>('profiles.reload');
