@@ -8,6 +8,9 @@
  * - settings and screening (`settings.ts`): `settings.*`, `screening.set`;
  * - history and data (`history.ts`): `usage.*`, `data.delete`;
  * - the simulator (`simulator.ts`, demo mode): `sim.*`, `demo.enable`;
+ * - user profiles (`profiles.ts`): `profiles.*`, and the registry the devices use;
+ * - the stop check of a device on a user profile (`stop-check.ts`): `stopCheck.*`, and the
+ *   block that keeps its motor off until the check passed;
  * and `app.info` here. It pushes events to every connected renderer.
  *
  * Its requests come through the main-process boundary (`electron/ipc/boundary.ts`),
@@ -33,6 +36,8 @@ import { historyHandlers } from './history';
 import { sessionHandlers } from './sessions';
 import { motorBlock, settingsHandlers } from './settings';
 import { Simulator } from './simulator';
+import { UserProfiles } from './profiles';
+import { StopChecks } from './stop-check';
 import type { Core, CoreConnection } from './types';
 
 export type { CoreOptions } from './context';
@@ -46,6 +51,8 @@ export class AppCore implements Core {
   private readonly clock: Clock;
   private readonly devices: Devices;
   private readonly simulator: Simulator;
+  private readonly profiles: UserProfiles;
+  private readonly stopChecks: StopChecks;
   /** Where every request is validated before its handler runs (both carriers come through here). */
   private readonly boundary: Boundary;
 
@@ -66,20 +73,26 @@ export class AppCore implements Core {
         ceiling: () => this.devices.ceiling(),
         sessionCapSeconds: () => settings.get().sessionCapSeconds,
         dailyBudgetSeconds: () => settings.get().dailyBudgetSeconds,
-        motorBlock: (kind, group) => motorBlock(ctx, kind, group),
+        // A device on a user profile runs only after its stop check (stop-check.ts).
+        motorBlock: (kind, group) => motorBlock(ctx, kind, group) ?? this.stopChecks.block(),
       },
       this.clock,
       timeScaleOf(options),
     );
+    const broadcast: CoreContext['broadcast'] = (event, payload) => this.broadcast(event, payload);
+    this.profiles = new UserProfiles({ options, broadcast });
     const ctx: CoreContext = {
       options,
       clock: this.clock,
       settings,
       usage,
       governor: this.governor,
-      broadcast: (event, payload) => this.broadcast(event, payload),
+      protocols: this.profiles,
+      broadcast,
     };
     this.devices = new Devices(ctx, system, () => this.simulator.enabled);
+    this.stopChecks = new StopChecks(ctx, this.devices);
+    this.devices.stopCheckOf = (d) => this.stopChecks.state(d);
     this.simulator = new Simulator(ctx, (t) => this.devices.addTransport(t), () => this.devices.adapterInfo());
 
     this.governor.on('state', (e) => {
@@ -107,6 +120,8 @@ export class AppCore implements Core {
       ...settingsHandlers(ctx, this.devices),
       ...historyHandlers(ctx, this.devices),
       ...this.simulator.handlers(),
+      ...this.profiles.handlers(),
+      ...this.stopChecks.handlers(),
     };
     this.boundary = createBoundary(handlers, {
       refusalOf: (err) =>
@@ -171,6 +186,11 @@ export class AppCore implements Core {
     for (const n of notices) this.broadcast('store.notice', n);
   }
 
+  /** Loads the user profiles of the data folder (at start; `profiles.reload` does it again). */
+  async loadProfiles(): Promise<void> {
+    await this.profiles.load();
+  }
+
   /** The simulated radio (demo mode), for tests and the benchmark. */
   simRadio(): SimRadio | null {
     return this.simulator.simRadio();
@@ -220,7 +240,7 @@ function safeSend<E extends EventChannel>(c: CoreConnection, event: E, payload: 
 
 /**
  * Builds the core: loads settings and the usage log from `dataDir` (a corrupt file is
- * moved aside and reported as a notice), loads the system transport lazily, and in
+ * moved aside and reported as a notice) and the user profiles of its `profiles/`, loads the system transport lazily, and in
  * demo mode adds the simulated devices.
  */
 export async function createCore(options: CoreOptions): Promise<AppCore> {
@@ -236,6 +256,7 @@ export async function createCore(options: CoreOptions): Promise<AppCore> {
   if (u.source === 'file') noteKept();
   const system = options.systemTransport ?? loadSystemTransport();
   core = new AppCore(options, settings, usage, system);
+  await core.loadProfiles();
   const seen = new Set<StoreNotice>();
   core.addNotices([...early, ...s.notices, ...u.notices].filter((n) => (seen.has(n) ? false : (seen.add(n), true))));
   return core;

@@ -11,6 +11,7 @@ import type { Clock, TimeoutClock } from '../lib/clock';
 import type { SafetyGovernor } from '../safety/governor';
 import type { SettingsStore } from '../store/settings';
 import type { UsageLog } from '../store/usage';
+import type { ProtocolCatalog } from './profiles';
 
 /** How the core is built. */
 export interface CoreOptions {
@@ -42,6 +43,8 @@ export interface CoreContext {
   readonly settings: SettingsStore;
   readonly usage: UsageLog;
   readonly governor: SafetyGovernor;
+  /** The protocols in force (built-in and the user's profiles), see `profiles.ts`. */
+  readonly protocols: ProtocolCatalog;
   /** Pushes an event to every connected renderer; a renderer that throws is skipped. */
   broadcast<E extends EventChannel>(event: E, payload: EventPayload<E>): void;
 }

@@ -11,7 +11,7 @@
 import type { Capabilities, DeviceStatus, ProtocolModule } from '../../protocols/types';
 import type { Transport } from '../ble/types';
 import { DeviceLink, type StopStateEvent } from '../device/link';
-import type { DeviceStatusEvent } from '../ipc/contract';
+import type { DeviceStatusEvent, UserProfileMark } from '../ipc/contract';
 import type { MotorPort } from '../safety/governor';
 import { KIND_RULES, rulesFor, switchedOffByHand } from '../safety/rules';
 import { ignore, timeScaleOf, type CoreContext } from './context';
@@ -42,6 +42,10 @@ export interface ConnectTarget {
   simulated: boolean;
   /** The model the advertisement names, when the protocol told it. */
   model?: string;
+  /** The user profile file the protocol comes from (absent: built-in). */
+  userProfile?: UserProfileMark;
+  /** The ramp, fraction of full range per second of routine time (default: the kind's). */
+  rampPerSecond?: number;
 }
 
 /** What the user reads when a massager did not confirm a stop. */
@@ -68,6 +72,10 @@ export class DeviceConnection {
   modelNumber?: string;
   /** How the latest stop stands, from the link's stop watch. */
   stop?: StopStateEvent;
+  /** The user profile file this device runs on (absent: a built-in profile). */
+  readonly userProfile?: UserProfileMark;
+  /** The governor's ramp for this device, fraction of full range per second (routine time). */
+  readonly rampPerSecond: number;
 
   constructor(
     private readonly ctx: CoreContext,
@@ -79,6 +87,8 @@ export class DeviceConnection {
     this.peripheralId = target.peripheralId;
     this.name = target.localName ?? target.peripheralId;
     this.simulated = target.simulated;
+    this.rampPerSecond = target.rampPerSecond ?? KIND_RULES[target.module.kind].rampPerSecond;
+    if (target.userProfile) this.userProfile = target.userProfile;
     this.link = new DeviceLink({
       transport: target.transport,
       peripheralId: target.peripheralId,
@@ -95,7 +105,7 @@ export class DeviceConnection {
       clock,
       // The governor's ramp, held at the device too: writes bunched by a slow link that
       // recovers are bounded when their turn comes (routine time runs faster in the demo).
-      rampPerSecond: KIND_RULES[target.module.kind].rampPerSecond * timeScaleOf(options),
+      rampPerSecond: this.rampPerSecond * timeScaleOf(options),
     });
     this.wire();
   }
@@ -219,6 +229,7 @@ export class DeviceConnection {
     const link = this.link;
     return {
       kind: this.module.kind,
+      rampPerSecond: this.rampPerSecond,
       steps: caps.steps,
       minRunningStep: caps.minRunningStep,
       stepUnit: caps.stepUnit,
@@ -264,7 +275,7 @@ export class DeviceConnection {
    */
   view(extra: { ceiling: number; maxStep: number; commandedStep: number; offUnconfirmed: boolean }): DeviceStatusEvent {
     const { caps, status, module } = this;
-    const rules = rulesFor(module.kind);
+    const rules = rulesFor(module.kind, { userProfile: this.userProfile !== undefined });
     return {
       connection: this.connection,
       peripheralId: this.peripheralId,
@@ -300,6 +311,7 @@ export class DeviceConnection {
       ...(status.secondsLeft !== undefined ? { secondsLeft: status.secondsLeft } : {}),
       ...(this.message ? { message: this.message } : {}),
       rules,
+      ...(this.userProfile ? { userProfile: { ...this.userProfile } } : {}),
     };
   }
 }

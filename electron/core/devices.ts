@@ -6,17 +6,29 @@
  * may still be running (stopped first on the next connect) and one whose stop was not
  * confirmed (no session on it before the user says it is off).
  */
-import { registry } from '../../protocols';
-import type { DeviceKind } from '../../protocols/types';
+import type { Advertisement, DeviceKind } from '../../protocols/types';
 import type { AdapterState, DiscoveredPeripheral, Transport } from '../ble/types';
 import { Scanner } from '../device/scanner';
 import { Refusal, type Handlers } from '../ipc/boundary';
 import type { AdapterInfo, DeviceStatusEvent, RequestInput, ScanEntry, ScanResults } from '../ipc/contract';
-import { KIND_RULES, defaultCeilingFor, rulesFor } from '../safety/rules';
-import type { SafetyRules } from '../ipc/contract';
+import { KIND_RULES, defaultCeilingFor, rampFor, rulesFor } from '../safety/rules';
+import type { AdvertisementView, SafetyRules, StopCheckState } from '../ipc/contract';
 import { ignore, wallTimeoutClock, type CoreContext } from './context';
 import { motorBlock } from './settings';
 import { DeviceConnection, unconfirmedMessage, type ConnectionOwner } from './device-connection';
+
+/** An advertisement as `scan.results` carries it (hex text for bytes), for the lab. */
+export function advertisementView(a: Advertisement): AdvertisementView {
+  return {
+    serviceUuids: [...a.serviceUuids],
+    ...(a.manufacturerData ? { manufacturerData: toHex(a.manufacturerData) } : {}),
+    ...(a.serviceData?.length ? { serviceData: a.serviceData.map((d) => ({ uuid: d.uuid, data: toHex(d.data) })) } : {}),
+  };
+}
+
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 /** The channels this concern answers. */
 export type DeviceChannels = 'adapter.get' | 'scan.*' | 'device.*';
@@ -33,6 +45,8 @@ export class Devices {
   /** A `device.connect` is under way: a second one is refused (two links to one device fight over it). */
   private connecting = false;
   private readonly owner: ConnectionOwner;
+  /** Where a device's stop check stands (set by the core; undefined for a built-in profile), shown on `device.status`. */
+  stopCheckOf: (d: DeviceConnection) => StopCheckState | undefined = () => undefined;
 
   /**
    * @param system the system transport (noble, or a test's)
@@ -120,15 +134,15 @@ export class Devices {
     return this.device?.module.kind;
   }
 
-  /** The rules that apply to the connected device (the general ones without a device). */
+  /** The rules that apply to the connected device (the general ones without a device; a user profile's lower default ceiling). */
   rules(): SafetyRules {
-    return rulesFor(this.kind());
+    return rulesFor(this.kind(), { userProfile: this.device?.userProfile !== undefined });
   }
 
-  /** The ceiling the user set for the connected device (or its kind's default); the general default without a device. */
+  /** The ceiling the user set for the connected device (or its kind's default, lower on a user profile); the general default without a device. */
   ceiling(): number {
     const d = this.device;
-    return d ? this.ctx.settings.ceilingFor(d.module.id, d.module.kind) : defaultCeilingFor(undefined);
+    return d ? this.ctx.settings.ceilingFor(d.module.id, d.module.kind, { userProfile: d.userProfile !== undefined }) : defaultCeilingFor(undefined);
   }
 
   /**
@@ -159,13 +173,15 @@ export class Devices {
     const d = this.device;
     if (!d) return { connection: 'disconnected' };
     const { governor } = this.ctx;
-    return d.view({
+    const view = d.view({
       // The ceiling in force (a raised one waits for the next session).
       ceiling: Math.min(this.ceiling(), governor.ceilingInForce()),
       maxStep: governor.maxStep(),
       commandedStep: governor.commandedStep(),
       offUnconfirmed: this.offUnconfirmed.has(d.peripheralId),
     });
+    const stopCheck = this.stopCheckOf(d);
+    return stopCheck ? { ...view, stopCheck } : view;
   }
 
   /** Pushes the `device.status` event to every renderer. */
@@ -215,6 +231,7 @@ export class Devices {
     if (!entry.simulated && options.timeScale !== 1) {
       throw new Refusal('refused', 'Demo time scaling is on; restart Unknot without --time-scale to use a real massager.');
     }
+    const registry = this.ctx.protocols.registry();
     const candidates = registry.identify(entry.advertisement);
     const remembered = settings.get().devices?.[req.peripheralId]?.protocolId;
     // The user's pick, else the pick remembered for this device, else a single strong
@@ -236,7 +253,11 @@ export class Devices {
     if (this.device) await this.disconnect();
     await this.scanner.deviceConnected().catch(ignore);
     const model = candidates.find((c) => c.module.id === module.id)?.model;
+    const userProfile = this.ctx.protocols.userProfile(module.id);
     const d = new DeviceConnection(this.ctx, this.owner, {
+      ...(userProfile ? { userProfile } : {}),
+      // A user profile ramps at the slowest rate of any kind until the user raises its ceiling.
+      rampPerSecond: rampFor(module.kind, { userProfile: userProfile !== undefined }, settings.get().ceilings[module.id]),
       transport: entry.transport,
       peripheralId: req.peripheralId,
       module,
@@ -297,6 +318,7 @@ export class Devices {
 
   private scanResults(): ScanResults {
     const remembered = this.ctx.settings.get().devices ?? {};
+    const registry = this.ctx.protocols.registry();
     const devices = this.scanner.entries().map((p: DiscoveredPeripheral): ScanEntry => ({
       peripheralId: p.id,
       name: p.localName ?? p.address,
@@ -305,13 +327,18 @@ export class Devices {
       remembered: p.id in remembered,
       ...(remembered[p.id] ? { rememberedProtocolId: remembered[p.id]!.protocolId } : {}),
       lastSeenMs: p.lastSeenMs,
-      candidates: registry.identify(p.advertisement).map((c) => ({
-        protocolId: c.module.id,
-        displayName: c.module.displayName,
-        confidence: c.confidence,
-        kind: c.module.kind,
-        ...(c.module.experimental ? { experimental: c.module.experimental } : {}),
-      })),
+      advertisement: advertisementView(p.advertisement),
+      candidates: registry.identify(p.advertisement).map((c) => {
+        const mark = this.ctx.protocols.userProfile(c.module.id);
+        return {
+          protocolId: c.module.id,
+          displayName: c.module.displayName,
+          confidence: c.confidence,
+          kind: c.module.kind,
+          ...(c.module.experimental ? { experimental: c.module.experimental } : {}),
+          ...(mark ? { userProfile: mark } : {}),
+        };
+      }),
     }));
     devices.sort((a, b) => Number(b.peripheralId in remembered) - Number(a.peripheralId in remembered) || b.rssi - a.rssi);
     return { scanning: this.scanner.scanning, devices };

@@ -6,7 +6,7 @@
 import type { DeviceKind } from '../../protocols/types';
 import type { Handlers } from '../ipc/boundary';
 import type { ErrorCode, MuscleGroup, SettingsView } from '../ipc/contract';
-import { allQuestions, areaBlock, questionsFor, rulesFor, screeningBlock } from '../safety/rules';
+import { allQuestions, areaBlock, questionsFor, screeningBlock } from '../safety/rules';
 import { toSettingsView } from '../store/settings';
 import type { CoreContext } from './context';
 import type { Devices } from './devices';
@@ -28,7 +28,7 @@ export function motorBlock(ctx: Pick<CoreContext, 'settings'>, kind: DeviceKind,
 export function settingsView(ctx: CoreContext, devices: Devices): SettingsView {
   const settings = ctx.settings.get();
   const kind = devices.kind();
-  const view = toSettingsView(settings, { dataDir: ctx.options.dataDir, screeningQuestions: allQuestions(), rules: rulesFor(kind) });
+  const view = toSettingsView(settings, { dataDir: ctx.options.dataDir, screeningQuestions: allQuestions(), rules: devices.rules() });
   // Blocked by a "yes" to a question that applies: the base ones, plus the connected
   // device kind's own (a "yes" to an EMS-only question does not block a massage gun).
   return { ...view, motorBlocked: questionsFor(kind).some((q) => settings.screening[q.id] === true) };

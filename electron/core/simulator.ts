@@ -6,6 +6,7 @@
  */
 import withBindings from '@abandonware/noble/with-bindings';
 import { registry } from '../../protocols';
+import { simulateNodoMini } from '../../protocols/sim/nodo-mini';
 import { NobleTransport, type NobleLike } from '../ble/noble-transport';
 import { SIM_FAULTS, SimRadio, type SimFaultName } from '../ble/sim-radio';
 import type { Transport } from '../ble/types';
@@ -56,6 +57,8 @@ export class Simulator {
     const latency = this.ctx.options.simLatencyMs;
     const radio = new SimRadio({ ...(latency !== undefined ? { latencyMs: latency } : {}) });
     for (const sim of registry.simulateAll()) radio.addPeripheral(sim);
+    // One device no built-in profile knows, for the device lab (issue 17).
+    radio.addPeripheral(simulateNodoMini());
     this.radio = radio;
     const noble = withBindings(radio) as unknown as NobleLike;
     // Heard times on the core's wall clock, which the scanner fades entries by.

@@ -61,7 +61,7 @@ export const PRIORITY_CHANNELS: ReadonlySet<string> = new Set(['device.stop', 's
 export const STOP_CHANNELS: ReadonlySet<string> = new Set(['device.stop', 'session.hurt'] satisfies RequestChannel[]);
 
 /** Requests that could start or raise motion: refused, not run, when a later stop from the same connection overtook them. */
-export const MOTION_CHANNELS: ReadonlySet<string> = new Set(['session.start', 'session.resume', 'session.setStep', 'device.setHeat'] satisfies RequestChannel[]);
+export const MOTION_CHANNELS: ReadonlySet<string> = new Set(['session.start', 'session.resume', 'session.setStep', 'device.setHeat', 'stopCheck.run'] satisfies RequestChannel[]);
 
 /**
  * Events that describe a state (each one replaces the one before): while a connection
@@ -92,6 +92,8 @@ export const RATE_LIMITS: Readonly<Record<string, RateLimit>> = Object.freeze({
   'data.delete': { bucket: 'store', burst: 40, perSecond: 20 },
   'usage.history': { bucket: 'history', burst: 10, perSecond: 5 },
   'scan.start': { bucket: 'radio', burst: 10, perSecond: 5 },
+  'profiles.reload': { bucket: 'store', burst: 40, perSecond: 20 },
+  'profiles.import': { bucket: 'store', burst: 40, perSecond: 20 },
 } satisfies Partial<Record<RequestChannel, RateLimit>>);
 
 /** A request envelope as read from the socket. */

@@ -27,6 +27,8 @@ export const MAX_PLANNED_MOTOR_SECONDS = 3600;
 /** A normalised intensity 0..1 of the device's full range. */
 const Intensity = z.number().finite().min(0).max(1);
 const Empty = z.object({}).strict().optional();
+/** The longest user profile file, in characters (it must fit one browser-host message). */
+export const MAX_PROFILE_TEXT = 48 * 1024;
 
 /** Screening answers: `true` = yes, `false` = no, absent = not answered yet. */
 export const ScreeningAnswers = z.record(z.string().min(1).max(60), z.boolean());
@@ -121,6 +123,7 @@ export const channels = {
     'refused',
     'blocked-by-screening',
     'device-not-confirmed-off',
+    'stop-check-needed',
   ]),
   /**
    * The user checked that the massager is off after a stop it did not confirm
@@ -135,7 +138,7 @@ export const channels = {
         routineId: Id.optional(),
       })
       .strict(),
-    ['not-connected', 'refused', 'blocked-by-screening', 'budget-exhausted', 'usage-log-full', 'device-not-confirmed-off'],
+    ['not-connected', 'refused', 'blocked-by-screening', 'budget-exhausted', 'usage-log-full', 'device-not-confirmed-off', 'stop-check-needed'],
   ),
   /** Feeds the watchdog of the session this connection owns; answers null. */
   'session.heartbeat': channel<null>()(z.object({ sessionId: Id }).strict(), OWNER_ERRORS),
@@ -148,6 +151,7 @@ export const channels = {
     'blocked-by-screening',
     'refused',
     'device-not-confirmed-off',
+    'stop-check-needed',
   ]),
   'session.end': channel<SessionEndedEvent>()(z.object({ sessionId: Id }).strict(), OWNER_ERRORS),
   /** "Stop — it hurts": stops at once and records a pain event. */
@@ -159,8 +163,43 @@ export const channels = {
   'usage.history': channel<UsageHistoryResult>()(z.object({ days: z.number().int().min(1).max(90) }).strict()),
   /** Deletes the screening answers, settings and usage history (each group's budget day in force is kept). */
   'data.delete': channel<SettingsView>()(z.object({ confirm: z.literal('delete my data') }).strict()),
+  /**
+   * The stop check of a device on a user profile (before its first motor use): a session
+   * under the governor for `muscleGroup` (its motor time is charged there), the lowest
+   * running step for 2 s of real time, then the stop. Answers once the stop is on the wire;
+   * the device status then says `stopCheck: 'asking'` until `stopCheck.answer`.
+   */
+  'stopCheck.run': channel<DeviceStatusEvent>()(z.object({ muscleGroup: MuscleGroup }).strict(), [
+    'not-connected',
+    'refused',
+    'blocked-by-screening',
+    'budget-exhausted',
+    'usage-log-full',
+    'device-not-confirmed-off',
+    'stop-check-needed',
+  ]),
+  /**
+   * The user's answer to "Did it stop?" after `stopCheck.run`: remembered for this device
+   * and this version of its profile. `stopped: false` keeps motor control off for the
+   * device until its profile file changes.
+   */
+  'stopCheck.answer': channel<DeviceStatusEvent>()(z.object({ stopped: z.boolean() }).strict(), ['not-connected', 'refused']),
   'sim.state': channel<SimPeripheralState[]>()(Empty),
   'sim.fault': channel<SimPeripheralState[]>()(z.object({ peripheralId: Id, fault: z.string().min(1).max(60) }).strict(), ['refused']),
+  /** The user profiles in the data folder's `profiles/`, as last loaded: each file accepted or refused with its errors. */
+  'profiles.list': channel<ProfilesView>()(Empty),
+  /** Reads the `profiles/` folder again (after the user dropped a file in it). */
+  'profiles.reload': channel<ProfilesView>()(Empty),
+  /**
+   * Imports one profile file (the browser host's upload and Electron's file picker both
+   * send its text here): validated first; a valid one is saved into `profiles/` and the
+   * folder reloaded, a broken one is not saved and comes back with its errors. Refused
+   * only when the file cannot be saved.
+   */
+  'profiles.import': channel<ProfileImportResult>()(
+    z.object({ fileName: z.string().min(1).max(200), text: z.string().max(MAX_PROFILE_TEXT) }).strict(),
+    ['refused'],
+  ),
 } as const;
 
 /** The name of a request channel, e.g. `session.start`. */
@@ -196,6 +235,8 @@ export const events = {
   'sim.state': event<SimPeripheralState[]>(),
   /** A store file was reset, adjusted or could not be saved. */
   'store.notice': event<StoreNotice>(),
+  /** The user profiles were loaded again (a reload or an import). */
+  'profiles.changed': event<ProfilesView>(),
 } as const;
 
 /** The name of an event channel, e.g. `device.status`. */
@@ -243,6 +284,40 @@ export interface ProtocolCandidate {
   confidence: 'strong' | 'candidate';
   experimental?: string;
   kind: 'percussive' | 'chair' | 'cushion' | 'ems';
+  /** Set when the protocol comes from a profile file of the user's (shown as "your profile — not verified"). */
+  userProfile?: UserProfileMark;
+}
+
+/** Which user profile file a protocol comes from, and which version of it. */
+export interface UserProfileMark {
+  /** The file's base name in the data folder's `profiles/`, e.g. `my-cushion.json`. */
+  file: string;
+  /** A digest of the file's text: it changes whenever the file does. */
+  version: string;
+}
+
+/** One problem in a profile file: where (a field path such as `capabilities.steps`, or `(root)`) and why. */
+export interface ProfileProblem {
+  path: string;
+  message: string;
+}
+
+/** One file of the `profiles/` folder: accepted (with what it describes) or refused whole (with every problem). */
+export type ProfileFileResult =
+  | { file: string; ok: true; id: string; name: string; kind: ProtocolCandidate['kind']; version: string }
+  | { file: string; ok: false; errors: ProfileProblem[] };
+
+/** The user profiles as loaded: the folder and each file, in name order. */
+export interface ProfilesView {
+  /** Absolute path of the data folder's `profiles/`. */
+  folder: string;
+  files: ProfileFileResult[];
+}
+
+/** What `profiles.import` answers: the imported file's result (saved only when `ok`) and the folder after it. */
+export interface ProfileImportResult {
+  result: ProfileFileResult;
+  view: ProfilesView;
 }
 
 export interface ScanEntry {
@@ -256,6 +331,16 @@ export interface ScanEntry {
   rememberedProtocolId?: string;
   candidates: ProtocolCandidate[];
   lastSeenMs: number;
+  /** What the device advertises, for the lab: every device is listed, known or not. */
+  advertisement: AdvertisementView;
+}
+
+/** An advertisement as the lab shows it: UUIDs in noble form, bytes as lowercase hex without spaces. */
+export interface AdvertisementView {
+  serviceUuids: string[];
+  /** Manufacturer data (the company id's two bytes first, little-endian, as on the air). */
+  manufacturerData?: string;
+  serviceData?: { uuid: string; data: string }[];
 }
 
 export interface ScanResults {
@@ -311,7 +396,19 @@ export interface DeviceStatusEvent {
   handOff?: string;
   /** The safety rules that apply to this device (its kind's); present whenever the event names a device. */
   rules?: SafetyRules;
+  /** Set when the device runs on a user profile ("your profile — not verified"). */
+  userProfile?: UserProfileMark;
+  /**
+   * A device on a user profile only: where its stop check stands for this version of the
+   * profile. `needed` (no motor use before it), `running` (the lowest step, then the stop),
+   * `asking` ("Did it stop?"), `passed` (the user said yes), `failed` (the user said no:
+   * motor control stays off until the profile changes).
+   */
+  stopCheck?: StopCheckState;
 }
+
+/** See {@link DeviceStatusEvent.stopCheck}. */
+export type StopCheckState = 'needed' | 'running' | 'asking' | 'passed' | 'failed';
 
 /**
  * The safety rules that apply to a device, as main enforces them (its rules table,
@@ -337,6 +434,8 @@ export interface SafetyRules {
   screeningQuestions: { id: string; deviceKind?: string }[];
   /** How to switch this kind of device off by hand (absent without a device). */
   handOff?: string;
+  /** Set for a device on a user profile: its default ceiling is the user-profile one and its ramp the slowest. */
+  userProfile?: true;
 }
 
 /**
@@ -588,7 +687,9 @@ export type ErrorCode =
   | 'choose-protocol'
   | 'device-error'
   /** The massager did not confirm its last stop: the user must say it is off (`device.confirmOff`) first. */
-  | 'device-not-confirmed-off';
+  | 'device-not-confirmed-off'
+  /** A device on a user profile has not passed its stop check for this version of the profile (or failed it). */
+  | 'stop-check-needed';
 
 /**
  * Codes any request may get, whatever its channel: a payload its schema refuses

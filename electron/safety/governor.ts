@@ -45,6 +45,8 @@ import {
  */
 export interface MotorPort {
   kind: DeviceKind;
+  /** The ramp for this device, fraction of full range per second of routine time (default: its kind's, `KIND_RULES`). */
+  rampPerSecond?: number;
   /** Intensity steps above 0 and the lowest running step. */
   steps: number;
   minRunningStep: number;
@@ -684,7 +686,7 @@ export class SafetyGovernor {
     if (targetValue <= s.output) {
       s.output = targetValue; // decreases are immediate
     } else {
-      const rate = KIND_RULES[motor.kind].rampPerSecond * this.timeScale;
+      const rate = (motor.rampPerSecond ?? KIND_RULES[motor.kind].rampPerSecond) * this.timeScale;
       // The rise is measured from the last ramp update; the first update after a
       // start or resume only sets the reference point, so no value jumps.
       const dt = Math.max(0, this.clock.now() - (s.lastRampMs ?? this.clock.now())) / 1000;

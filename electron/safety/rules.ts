@@ -139,6 +139,33 @@ export const KIND_RULES: Record<DeviceKind, KindRules> = {
   },
 };
 
+/**
+ * A device on a user profile (a file of the user's, not verified by anyone): whatever kind
+ * it declares, its ceiling defaults to this (0..1), and until the user sets a higher
+ * ceiling for it its ramp is the slowest any kind has. Its kind's other rules all apply
+ * (an EMS profile gets the EMS questions, areas and hand-off).
+ */
+export const USER_PROFILE_DEFAULT_CEILING = 0.3;
+
+/** The slowest ramp of any kind in {@link KIND_RULES}, fraction of full range per second. */
+export const SLOWEST_RAMP_PER_SECOND = Math.min(...Object.values(KIND_RULES).map((r) => r.rampPerSecond));
+
+/** Whose rules a device gets besides its kind's: a user profile's (see {@link USER_PROFILE_DEFAULT_CEILING}). */
+export interface RulesOrigin {
+  userProfile?: boolean;
+}
+
+/**
+ * The ramp (fraction of full range per second, routine time) for a device of `kind`: the
+ * kind's, or for a user profile the slowest of any kind until `ceiling` (the one the user
+ * set, 0..1) is above {@link USER_PROFILE_DEFAULT_CEILING}.
+ */
+export function rampFor(kind: DeviceKind, origin: RulesOrigin = {}, ceiling?: number): number {
+  const own = KIND_RULES[kind].rampPerSecond;
+  if (!origin.userProfile) return own;
+  return ceiling !== undefined && ceiling > USER_PROFILE_DEFAULT_CEILING ? own : SLOWEST_RAMP_PER_SECOND;
+}
+
 /** Every question the app may ask, base first. */
 export function allQuestions(): ScreeningQuestion[] {
   const extra = Object.values(KIND_RULES).flatMap((r) => r.extraQuestions);
@@ -151,9 +178,13 @@ export function questionsFor(kind: DeviceKind | undefined): ScreeningQuestion[] 
   return [...BASE_QUESTIONS, ...(kind ? KIND_RULES[kind].extraQuestions : [])];
 }
 
-/** The default ceiling (0..1) for a device of `kind`; the general one without a kind. */
-export function defaultCeilingFor(kind: DeviceKind | undefined): number {
-  return kind ? KIND_RULES[kind].defaultCeiling : DEFAULT_CEILING;
+/**
+ * The default ceiling (0..1) for a device of `kind`; the general one without a kind. On a
+ * user profile: the lower of {@link USER_PROFILE_DEFAULT_CEILING} and the kind's.
+ */
+export function defaultCeilingFor(kind: DeviceKind | undefined, origin: RulesOrigin = {}): number {
+  const own = kind ? KIND_RULES[kind].defaultCeiling : DEFAULT_CEILING;
+  return origin.userProfile ? Math.min(own, USER_PROFILE_DEFAULT_CEILING) : own;
 }
 
 /**
@@ -209,13 +240,15 @@ export function switchedOffByHand(
 
 /**
  * The rules that apply to a device of `kind` (or, without one, before any device is
- * connected), as main sends them to the renderer: a fresh copy, plain data.
+ * connected), as main sends them to the renderer: a fresh copy, plain data. `origin`: a
+ * device on a user profile gets its default ceiling.
  */
-export function rulesFor(kind: DeviceKind | undefined): SafetyRules {
+export function rulesFor(kind: DeviceKind | undefined, origin: RulesOrigin = {}): SafetyRules {
   const k = kind ? KIND_RULES[kind] : undefined;
   return {
     ...(kind ? { kind } : {}),
-    defaultCeiling: defaultCeilingFor(kind),
+    ...(origin.userProfile ? { userProfile: true as const } : {}),
+    defaultCeiling: defaultCeilingFor(kind, origin),
     ceilingRange: { ...LIMITS.ceiling },
     sessionCapSeconds: { ...LIMITS.sessionCapSeconds },
     dailyBudgetSeconds: { ...LIMITS.dailyBudgetSeconds },

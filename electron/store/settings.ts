@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { ScreeningAnswers, SettingsPatch, Sound, Theme, type SafetyRules, type SettingsView, type UserSettings } from '../ipc/contract';
 import type { DeviceKind } from '../../protocols/types';
-import { DEFAULT_CEILING, EMS_DEFAULT_CEILING, LIMITS, defaultCeilingFor, rulesFor } from '../safety/rules';
+import { DEFAULT_CEILING, EMS_DEFAULT_CEILING, LIMITS, defaultCeilingFor, rulesFor, type RulesOrigin } from '../safety/rules';
 import { JsonFile, type LoadResult, type NoticeListener, type StoreNotice } from './json-file';
 
 /**
@@ -43,11 +43,23 @@ export interface RememberedDevice {
   lastConnected: string;
 }
 
+/** The user's answer to a stop check of one device on one version of a user profile. */
+export interface StopCheckRecord {
+  /** The profile's version (the digest of its file's text) the check ran on. */
+  version: string;
+  /** "Did it stop?": true for yes. */
+  stopped: boolean;
+  /** ISO time of the answer. */
+  at: string;
+}
+
 /** The settings document as stored and as held in memory: the user's settings and the store's own records. */
 export interface Settings extends UserSettings {
   version: 1;
   /** Remembered devices by peripheral id. */
   devices: Record<string, RememberedDevice>;
+  /** Stop checks of devices on user profiles: by peripheral id, then protocol id (one record per profile; a new version replaces it). */
+  stopChecks: Record<string, Record<string, StopCheckRecord>>;
   /**
    * A usage log has been written in this data folder. A folder whose settings say so
    * and whose `usage.json` is gone is treated like one with a corrupt log (issue 13).
@@ -70,6 +82,7 @@ export function defaultSettings(): Settings {
     stopShortcut: DEFAULT_STOP_SHORTCUT,
     screening: {},
     devices: {},
+    stopChecks: {},
     usageLogKept: false,
   };
 }
@@ -97,6 +110,9 @@ const SettingsFileSchema = z.object({
   stopShortcut: z.string().optional(),
   screening: z.record(z.string(), z.boolean()).optional(),
   devices: z.record(z.string(), RememberedDeviceSchema).optional(),
+  stopChecks: z
+    .record(z.string(), z.record(z.string(), z.object({ version: z.string().min(1).max(200), stopped: z.boolean(), at: z.string() })))
+    .optional(),
   usageLogKept: z.boolean().optional(),
 });
 /** A settings file as parsed from disk, before {@link normalizeSettings}. */
@@ -171,6 +187,7 @@ export function normalizeSettings(file: SettingsFile): { settings: Settings; adj
   if (file.devices) {
     for (const [id, device] of Object.entries(file.devices)) settings.devices[id] = { ...device };
   }
+  if (file.stopChecks) settings.stopChecks = cloneStopChecks(file.stopChecks);
   return { settings, adjustments };
 }
 
@@ -318,10 +335,11 @@ export class SettingsStore {
 
   /**
    * The intensity ceiling (0.1..1) for a protocol: the user's value, else the default of
-   * the device kind in the rules table (`KIND_RULES[kind].defaultCeiling`).
+   * the device kind in the rules table (`KIND_RULES[kind].defaultCeiling`); for a user
+   * profile (`origin.userProfile`) the lower user-profile default.
    */
-  ceilingFor(protocolId: string, kind?: DeviceKind): number {
-    return this.current.ceilings[protocolId] ?? defaultCeilingFor(kind);
+  ceilingFor(protocolId: string, kind?: DeviceKind, origin: RulesOrigin = {}): number {
+    return this.current.ceilings[protocolId] ?? defaultCeilingFor(kind, origin);
   }
 
   /**
@@ -395,6 +413,32 @@ export class SettingsStore {
     await this.persist();
   }
 
+  /**
+   * Records the user's answer to the stop check of a device (`peripheralId`) on a user
+   * profile (`protocolId` at `version`), replacing any earlier one for that profile, and
+   * saves; `atMs` is milliseconds since the epoch (defaults to now).
+   *
+   * @throws SettingsError `invalid` for an empty id or version; the file-system error when the save fails.
+   */
+  async recordStopCheck(
+    peripheralId: string,
+    check: { protocolId: string; version: string; stopped: boolean },
+    atMs: number = this.now(),
+  ): Promise<Settings> {
+    this.assertLoaded();
+    if (!peripheralId || !check.protocolId || !check.version) {
+      throw new SettingsError('invalid', 'stopChecks', 'A stop check needs a peripheral id, a protocol id and a version.');
+    }
+    const next = cloneSettings(this.current);
+    next.stopChecks[peripheralId] = {
+      ...next.stopChecks[peripheralId],
+      [check.protocolId]: { version: check.version, stopped: check.stopped, at: new Date(atMs).toISOString() },
+    };
+    this.current = next;
+    await this.persist();
+    return this.get();
+  }
+
   /** Forgets a remembered device (no-op if unknown) and saves. */
   async forgetDevice(peripheralId: string): Promise<Settings> {
     this.assertLoaded();
@@ -409,13 +453,22 @@ export class SettingsStore {
 
   /**
    * Deletes `settings.json` and returns to the defaults (screening answers included,
-   * so the screening is asked again). Part of "delete my data".
+   * so the screening is asked again), except stop checks the user answered "no" (the file
+   * then holds only those). Part of "delete my data".
    *
    * @throws the file-system error when the file cannot be removed.
    */
   async deleteAll(): Promise<Settings> {
-    this.current = defaultSettings();
-    await this.file.remove();
+    // A "no" to a stop check outlives the deletion (like the budget day in force): deleting
+    // one's data must not switch the motor of a device that did not stop back on.
+    const failed: Settings['stopChecks'] = {};
+    for (const [peripheralId, byProtocol] of Object.entries(this.current.stopChecks)) {
+      const kept = Object.entries(byProtocol).filter(([, r]) => !r.stopped);
+      if (kept.length) failed[peripheralId] = Object.fromEntries(kept.map(([id, r]) => [id, { ...r }]));
+    }
+    this.current = { ...defaultSettings(), stopChecks: failed };
+    if (Object.keys(failed).length) await this.persist();
+    else await this.file.remove();
     return this.get();
   }
 
@@ -469,5 +522,22 @@ export function toSettingsView(
 function cloneSettings(settings: Settings): Settings {
   const devices: Record<string, RememberedDevice> = {};
   for (const [id, device] of Object.entries(settings.devices)) devices[id] = { ...device };
-  return { ...settings, ceilings: { ...settings.ceilings }, screening: { ...settings.screening }, devices };
+  return {
+    ...settings,
+    ceilings: { ...settings.ceilings },
+    screening: { ...settings.screening },
+    devices,
+    stopChecks: cloneStopChecks(settings.stopChecks),
+  };
+}
+
+function cloneStopChecks(checks: Record<string, Record<string, StopCheckRecord>>): Record<string, Record<string, StopCheckRecord>> {
+  const out: Record<string, Record<string, StopCheckRecord>> = {};
+  for (const [peripheralId, byProtocol] of Object.entries(checks)) {
+    if (peripheralId === '__proto__') continue;
+    const copy: Record<string, StopCheckRecord> = {};
+    for (const [protocolId, record] of Object.entries(byProtocol)) if (protocolId !== '__proto__') copy[protocolId] = { ...record };
+    out[peripheralId] = copy;
+  }
+  return out;
 }

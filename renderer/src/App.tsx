@@ -9,6 +9,7 @@ import { FirstRun } from './screens/FirstRun';
 import { Guided } from './screens/Guided';
 import { History } from './screens/History';
 import { Routines } from './screens/Routines';
+import { Profiles } from './screens/Profiles';
 import { Settings } from './screens/Settings';
 import { SimPanel } from './screens/SimPanel';
 import { isRunActive } from './run';
@@ -19,6 +20,7 @@ const NAV: { screen: Screen; label: string }[] = [
   { screen: 'routines', label: t.nav.routines },
   { screen: 'history', label: t.nav.history },
   { screen: 'settings', label: t.nav.settings },
+  { screen: 'profiles', label: t.nav.profiles },
   { screen: 'first-run', label: t.nav.about },
 ];
 
@@ -169,6 +171,7 @@ export function App() {
           {screen === 'guided' && <Guided />}
           {screen === 'history' && <History />}
           {screen === 'settings' && <Settings />}
+          {screen === 'profiles' && <Profiles />}
           {screen === 'first-run' && <FirstRun />}
         </main>
         {demo && (

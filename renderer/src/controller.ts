@@ -450,6 +450,28 @@ export class Controller {
     }
   }
 
+  /** Runs the stop check of a device on a user profile, its motor time counted against `group`. */
+  async runStopCheck(group: MuscleGroup): Promise<void> {
+    try {
+      const device = await this.bridge.call('stopCheck.run', { muscleGroup: group });
+      this.store.setState({ device });
+      this.announce(t.stopCheck.question);
+    } catch (err) {
+      this.store.setState({ warning: errorText(err) });
+    }
+  }
+
+  /** The user's answer to "Did it stop?" after the stop check. */
+  async answerStopCheck(stopped: boolean): Promise<void> {
+    try {
+      const device = await this.bridge.call('stopCheck.answer', { stopped });
+      this.store.setState({ device });
+      this.announce(stopped ? t.stopCheck.passed : t.stopCheck.failed, !stopped);
+    } catch (err) {
+      this.store.setState({ warning: errorText(err) });
+    }
+  }
+
   /** Switches the device's heat on or off (the main process decides whether it may). */
   async setHeat(on: boolean): Promise<void> {
     try {

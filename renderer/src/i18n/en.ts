@@ -36,6 +36,7 @@ export const en = {
     routines: 'Routines',
     history: 'History',
     settings: 'Settings',
+    profiles: 'Your profiles',
     about: 'Safety',
     running: 'Routine in progress',
   },
@@ -108,6 +109,39 @@ export const en = {
     signal: (dbm: number) => `${dbm < 0 ? '−' + Math.abs(dbm) : dbm} dBm`,
     signalLabel: (bars: number) => `Signal ${bars} of 4`,
     protocolLabel: 'Which device is this?',
+  },
+
+  profiles: {
+    heading: 'Your device profiles',
+    intro:
+      'A profile describes a massager Unknot does not know. Profiles you add are checked when they load, and they run under every safety limit: at most 30% intensity and the gentlest ramp until you raise the ceiling.',
+    folder: 'Profile folder:',
+    import: 'Import a profile file…',
+    reload: 'Read the folder again',
+    none: 'No profiles of yours yet.',
+    listLabel: 'Profile files',
+    notVerified: 'your profile — not verified',
+    refused: 'refused',
+    errorsOf: (file: string) => `Problems in ${file}`,
+    imported: (file: string) => `${file} was checked and saved.`,
+    refusedImport: (file: string) => `${file} was not saved: it has the problems listed below.`,
+    tooLarge: 'The file could not be read or is too large for a profile.',
+  },
+
+  stopCheck: {
+    heading: 'Stop check',
+    intro:
+      'This massager runs on a profile of your own. Before its motor runs for anything else, check that Unknot can stop it: it runs at its lowest step for 2 seconds, then Unknot stops it. Hold it or sit on it as you would, and watch.',
+    group: 'Area the check is counted against',
+    run: 'Run the stop check',
+    running: 'Running at the lowest step… then stopping.',
+    question: 'Did it stop?',
+    yes: 'Yes, it stopped',
+    no: 'No, it kept running',
+    passed: 'Stop check passed for this version of the profile.',
+    failed:
+      'You said it did not stop. Switch it off by hand. Motor control stays off for this massager until its profile file changes.',
+    needed: 'Run the stop check before using the motor.',
   },
 
   sim: {

@@ -53,6 +53,65 @@ export function OffUnconfirmed() {
   );
 }
 
+/**
+ * The stop check of a device on a user profile (shown until it passed): run it (the lowest
+ * step for 2 s, then the stop, counted against the chosen area), then "Did it stop?".
+ */
+export function StopCheck({ groups }: { groups: readonly MuscleGroup[] }) {
+  const uid = useId();
+  const actions = useActions();
+  const state = useStore((s) => s.device.stopCheck);
+  const [group, setGroup] = useState<MuscleGroup>('upper-back');
+  if (!state || state === 'passed') return null;
+  return (
+    <section className="stop-check" aria-labelledby={`${uid}-h`}>
+      <h3 id={`${uid}-h`}>{t.stopCheck.heading}</h3>
+      {state === 'failed' ? (
+        <p className="stop-alert" role="alert">
+          {t.stopCheck.failed}
+        </p>
+      ) : (
+        <p className="hint">{t.stopCheck.intro}</p>
+      )}
+      {(state === 'needed' || state === 'running') && (
+        <div className="row">
+          <label htmlFor={`${uid}-group`}>{t.stopCheck.group}</label>
+          <select id={`${uid}-group`} value={group} disabled={state === 'running'} onChange={(e) => setGroup(e.target.value as MuscleGroup)}>
+            {groups.map((g) => (
+              <option key={g} value={g}>
+                {t.groups[g]}
+              </option>
+            ))}
+          </select>
+          <button type="button" className="btn primary" disabled={state === 'running'} onClick={() => void actions.runStopCheck(group)}>
+            {t.stopCheck.run}
+          </button>
+        </div>
+      )}
+      {state === 'running' && (
+        <p className="notice" role="status">
+          {t.stopCheck.running}
+        </p>
+      )}
+      {state === 'asking' && (
+        <div role="group" aria-labelledby={`${uid}-q`}>
+          <p id={`${uid}-q`}>
+            <strong>{t.stopCheck.question}</strong>
+          </p>
+          <div className="row">
+            <button type="button" className="btn primary" onClick={() => void actions.answerStopCheck(true)}>
+              {t.stopCheck.yes}
+            </button>
+            <button type="button" className="btn stop" onClick={() => void actions.answerStopCheck(false)}>
+              {t.stopCheck.no}
+            </button>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
+
 export function DevicePanel() {
   const uid = useId();
   const actions = useActions();
@@ -78,6 +137,8 @@ export function DevicePanel() {
   const ended = run?.mode === 'manual' && run.phase === 'summary' ? run : null;
   const unit = device.stepUnit ?? '';
   const sessionRunning = useStore((s) => s.session?.state === 'running');
+  // A device on a user profile runs nothing before its stop check passed (main refuses it too).
+  const checkPending = device.stopCheck !== undefined && device.stopCheck !== 'passed';
 
   const onSlide = (v: number): void => {
     setLevel(v);
@@ -114,6 +175,11 @@ export function DevicePanel() {
           <span className="badge exp">{t.pairing.experimental}</span> {device.experimental}
         </p>
       )}
+      {device.userProfile && (
+        <p className="hint">
+          <span className="badge exp">{t.profiles.notVerified}</span> {device.userProfile.file}
+        </p>
+      )}
       {device.message && !device.offUnconfirmed && <p className="hint">{device.message}</p>}
       {device.runState === 'resetting' && (
         <p className="notice" role="status">
@@ -138,6 +204,8 @@ export function DevicePanel() {
         </p>
       )}
       {device.offUnconfirmed && <OffUnconfirmed />}
+
+      <StopCheck groups={groups} />
 
       {typeof device.maxStep === 'number' && (
         <p className="hint">{t.device.ceilingNote(ceilPct, device.maxStep, unit)}</p>
@@ -189,7 +257,7 @@ export function DevicePanel() {
           <button
             type="button"
             className="btn primary"
-            disabled={blocked || !screened || routineRunning || tooShort || other}
+            disabled={blocked || !screened || routineRunning || tooShort || other || checkPending}
             onClick={() => void actions.startManual(group, level)}
           >
             {t.device.manualStart}
@@ -198,6 +266,7 @@ export function DevicePanel() {
         {blocked && <span className="hint">{t.prep.blocked}</span>}
         {!blocked && !screened && <span className="hint">{t.firstRun.banner}</span>}
         {!blocked && screened && other && <span className="hint">{t.prep.otherSession}</span>}
+        {!blocked && screened && checkPending && <span className="hint">{t.stopCheck.needed}</span>}
       </div>
       {ended && (
         <p className="hint" role="status">

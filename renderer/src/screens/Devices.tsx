@@ -62,6 +62,7 @@ function DeviceItem({ entry, busy, current, confirmed }: { entry: ScanEntry; bus
   const first = candidates.find((c) => c.protocolId === shownId) ?? candidates[0];
   const kind = first ? t.kinds[first.kind] : t.pairing.unknownKind;
   const experimental = candidates.some((c) => c.experimental);
+  const userProfile = (first ?? candidates[0])?.userProfile;
   const pickId = `${uid}-pick`;
   return (
     <li className="device-item">
@@ -81,6 +82,11 @@ function DeviceItem({ entry, busy, current, confirmed }: { entry: ScanEntry; bus
             {experimental && (
               <span className="badge exp" title={entry.candidates.find((c) => c.experimental)?.experimental}>
                 {t.pairing.experimental}
+              </span>
+            )}
+            {userProfile && (
+              <span className="badge exp" title={userProfile.file}>
+                {t.profiles.notVerified}
               </span>
             )}
           </span>

@@ -31,6 +31,11 @@ export const VALID: Record<RequestChannel, unknown> = {
   'data.delete': { confirm: 'delete my data' },
   'sim.state': undefined,
   'sim.fault': { peripheralId: 'p1', fault: 'drop-link' },
+  'profiles.list': undefined,
+  'profiles.reload': {},
+  'profiles.import': { fileName: 'mine.json', text: '{}' },
+  'stopCheck.run': { muscleGroup: 'upper-back' },
+  'stopCheck.answer': { stopped: true },
 };
 
 /** A payload each channel's schema rejects (a stop has none: it ignores its payload). */
@@ -62,4 +67,9 @@ export const INVALID: Record<Exclude<RequestChannel, 'device.stop'>, unknown> = 
   'data.delete': { confirm: 'yes' },
   'sim.state': { id: 1 },
   'sim.fault': { peripheralId: 'p1' },
+  'profiles.list': { all: true },
+  'profiles.reload': 'now',
+  'profiles.import': { fileName: 'mine.json', text: 'x'.repeat(60 * 1024) },
+  'stopCheck.run': { muscleGroup: 'calf' },
+  'stopCheck.answer': { stopped: 'yes' },
 };

@@ -41,7 +41,7 @@ describe('devices', () => {
 
   it('lists remembered devices first, then in a stable order that ignores signal', () => {
     const e = (name: string, rssi: number, remembered = false): ScanEntry =>
-      ({ peripheralId: name.toLowerCase(), name, rssi, simulated: true, candidates: [], lastSeenMs: 0, ...(remembered ? { remembered } : {}) }) as ScanEntry;
+      ({ peripheralId: name.toLowerCase(), name, rssi, simulated: true, candidates: [], lastSeenMs: 0, advertisement: { serviceUuids: [] }, ...(remembered ? { remembered } : {}) }) as ScanEntry;
     expect(sortDevices([e('B', -40), e('A', -90), e('C', -70, true)]).map((d) => d.name)).toEqual(['C', 'A', 'B']);
   });
 });
