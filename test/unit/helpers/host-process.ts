@@ -34,12 +34,15 @@ export interface HostProcess {
 
 /**
  * Starts the host (`--demo`), or the launcher when `launcher` is set; `nodeArgs` go to
- * node before the script (e.g. `--require fixture.cjs`).
+ * node before the script (e.g. `--require fixture.cjs`); `dataDir` is the data folder
+ * (default: a fresh temporary one).
  * @throws when out/main/host.js is missing (run `npm run build`) or no URL is printed in 15 s.
  */
-export async function startHostProcess(opts: { launcher?: boolean; npmLike?: boolean; nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<HostProcess> {
+export async function startHostProcess(
+  opts: { launcher?: boolean; npmLike?: boolean; nodeArgs?: string[]; env?: Record<string, string>; dataDir?: string } = {},
+): Promise<HostProcess> {
   if (!existsSync(HOST_JS)) throw new Error(`${HOST_JS} is missing: run npm run build first`);
-  const dataDir = mkdtempSync(join(tmpdir(), 'unknot-proc-'));
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'unknot-proc-'));
   const script = opts.launcher ? [LAUNCHER, '--browser', '--demo'] : [HOST_JS, '--demo'];
   // `npmLike`: what `npm start` makes of the launcher, a process (npm) running a shell
   // (`sh -c "… && node scripts/start.mjs"`) that runs the launcher
