@@ -35,11 +35,12 @@ export interface HostProcess {
 /**
  * Starts the host (`--demo`), or the launcher when `launcher` is set; `nodeArgs` go to
  * node before the script (e.g. `--require fixture.cjs`); `dataDir` is the data folder
- * (default: a fresh temporary one).
+ * (default: a fresh temporary one); with `ownGroup` the process started leads a process
+ * group of its own (as a terminal's foreground job: `-child.pid` signals the group).
  * @throws when out/main/host.js is missing (run `npm run build`) or no URL is printed in 15 s.
  */
 export async function startHostProcess(
-  opts: { launcher?: boolean; npmLike?: boolean; nodeArgs?: string[]; env?: Record<string, string>; dataDir?: string } = {},
+  opts: { launcher?: boolean; npmLike?: boolean; nodeArgs?: string[]; env?: Record<string, string>; dataDir?: string; ownGroup?: boolean } = {},
 ): Promise<HostProcess> {
   if (!existsSync(HOST_JS)) throw new Error(`${HOST_JS} is missing: run npm run build first`);
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'unknot-proc-'));
@@ -52,6 +53,7 @@ export async function startHostProcess(
   const child = spawn(process.execPath, argv, {
     env: { ...process.env, UNKNOT_DATA_DIR: dataDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.ownGroup ?? false,
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -87,6 +89,16 @@ export function alive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
+  }
+}
+
+/** The state letter of process `pid` in /proc (`R`, `S`, `T` stopped, `Z`…), or null when it is gone. */
+export function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] ?? null;
+  } catch {
+    return null;
   }
 }
 
