@@ -95,7 +95,13 @@ function run(cmd, argv, { ipc = false } = {}) {
       suspending = false;
     };
     const onMessage = (m) => {
-      if (m && m.unknot === 'suspended') stopSelf();
+      if (!m || m.unknot !== 'suspended') return;
+      if (!m.stale) return stopSelf();
+      // The host had stopped and carried on before it read this request: carry on too.
+      done = true;
+      clearTimeout(cap);
+      child.off('message', onMessage);
+      suspending = false;
     };
     // Electron stops at the signal itself; where /proc cannot tell, a second is enough.
     const cap = setTimeout(stopSelf, ipc || process.platform === 'linux' ? SUSPEND_WAIT_MS : 1000);

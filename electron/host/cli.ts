@@ -77,6 +77,8 @@ const QUIT_DEADLINE_MS = 8000;
  * {@link QUIT_DEADLINE_MS} like a quit's.
  */
 const SUSPEND_PROOF_MS = 5000;
+/** A suspend request from the launcher older than this (ns, monotonic clock) is spent: see {@link installExitPaths}. */
+const STALE_SUSPEND_REQUEST_NS = 1_000_000_000n;
 
 /**
  * Every way out that Node lets a process intercept goes through one quit: every signal
@@ -151,8 +153,12 @@ function installExitPaths(plan: ExitPlan): void {
       } catch {
         sentAt = process.hrtime.bigint();
       }
-      if (sentAt > resumedAt) void suspend();
-      else void tellLauncher({ unknot: 'suspended' });
+      // A spent request (this process stopped and carried on since it was sent, or it is
+      // older than a second: this process was stopped or starved meanwhile) is answered
+      // `stale`: the launcher then carries on too instead of stopping after the user's `fg`.
+      const now = process.hrtime.bigint();
+      if (sentAt > resumedAt && now - sentAt < STALE_SUSPEND_REQUEST_NS) void suspend();
+      else void tellLauncher({ unknot: 'suspended', stale: true });
     });
     process.channel?.unref();
   }

@@ -141,6 +141,28 @@ describe('frozen and silent clients are cut off, and a new page always gets in (
     expect(core.detached).toHaveLength(1);
   }, 20_000);
 
+  it('after the host itself was held up (its event loop blocked past a ping period), nobody is cut off for pongs it had not read yet', async () => {
+    host = await startBrowserHost({ core, rendererDir: rendererDir(), port: 0, pingIntervalMs: 200 });
+    const page = await openWs(host);
+    clients.push(page);
+    // At a ping the client answers (ws's own pong), then this process, host included,
+    // is blocked for five ping periods: the host's next tick comes before it reads the pong.
+    await new Promise<void>((resolve) =>
+      page.once('ping', () => {
+        setImmediate(() => {
+          const end = Date.now() + 1000;
+          while (Date.now() < end) {
+            /* blocked */
+          }
+          resolve();
+        });
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(page.readyState).toBe(WebSocket.OPEN);
+    expect(core.detached).toEqual([]);
+  }, 20_000);
+
   it('a frozen session owner is cut off too: the core hears of the lost connection (which stops its motor)', async () => {
     host = await startBrowserHost({ core, rendererDir: rendererDir(), port: 0, pingIntervalMs: 300 });
     const owner = await RawWsClient.open(host.port, host.token);

@@ -16,6 +16,7 @@
  * off, a new session can start.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { PING_INTERVAL_MS } from '../../../electron/host/server';
 import { quitSignals } from '../../../electron/host/signals';
 import { until } from '../helpers/core-harness';
 import { alive, procState, proState, runningGun, sawStop, startHostProcess, type HostProcess } from '../helpers/host-process';
@@ -116,6 +117,10 @@ describe('job control stops the gun before anything is suspended (F4)', () => {
       expect(endedReason(client)).toBe('suspend');
       process.kill(h.hostPid, 'SIGCONT');
       await carriesOn(h, client);
+      // the client is still served after the pause (a ping period later too)
+      await sleep(PING_INTERVAL_MS + 500);
+      expect(client.closed).toBeNull();
+      expect(await client.request('session.get')).toMatchObject({ ok: true });
       client.close();
     }, 30_000);
   }
@@ -182,6 +187,18 @@ describe('job control stops the gun before anything is suspended (F4)', () => {
     expect(procState(h.hostPid)).not.toBe('T');
     client.close();
   }, 40_000);
+
+  it("a suspend request the host reads only after it was stopped and continued is spent: neither the host nor the launcher stops after `fg`", async () => {
+    const h = await start({ launcher: true });
+    process.kill(h.hostPid, 'SIGSTOP'); // frozen by someone else: it cannot read the launcher's request
+    process.kill(h.launcherPid, 'SIGTSTP');
+    await sleep(1500);
+    process.kill(h.hostPid, 'SIGCONT');
+    await sleep(1500);
+    expect(procState(h.hostPid)).not.toBe('T');
+    expect(procState(h.launcherPid)).not.toBe('T');
+    expect(alive(h.hostPid) && alive(h.launcherPid)).toBe(true);
+  }, 30_000);
 
   it('a suspend while no session runs stops nothing that runs and the host carries on', async () => {
     const h = await start();
