@@ -4,6 +4,7 @@
 //   --demo, --time-scale N, --port N, --browser. UNKNOT_DATA_DIR sets the data folder.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,10 +26,43 @@ export function electronBinary(base = root) {
 }
 
 /**
- * Runs the app as a child process and follows it: Ctrl+C, SIGTERM, SIGHUP (the terminal
- * closed) and SIGQUIT are passed on, and this launcher exits with the child's status.
- * With `ipc`, the child gets an IPC channel that closes when this launcher dies, even
- * when it is killed outright (SIGKILL): the browser host then stops every motor and exits.
+ * Signals whose default action ends a process and that Node lets a program catch (the
+ * host's list, electron/host/signals.ts, by name; SIGUSR1 and SIGPIPE aside): each one
+ * is passed on to the child, which stops every massager before it exits, and this
+ * launcher exits with it.
+ */
+const QUIT_SIGNALS = [
+  'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2', 'SIGALRM', 'SIGVTALRM', 'SIGPROF', 'SIGXCPU',
+  'SIGXFSZ', 'SIGPWR', 'SIGPOLL', 'SIGIO', 'SIGTRAP', 'SIGSYS', 'SIGSTKFLT', 'SIGABRT',
+];
+/** Job-control signals that would stop this launcher (Ctrl+Z is SIGTSTP). */
+const SUSPEND_SIGNALS = ['SIGTSTP', 'SIGTTIN', 'SIGTTOU'];
+/** How long the launcher waits for the child to stop its massagers and suspend itself, ms. */
+const SUSPEND_WAIT_MS = 10_000;
+
+/** The quit signals this platform has, one name per signal number. */
+function quitSignals() {
+  const seen = new Set();
+  return QUIT_SIGNALS.filter((name) => {
+    const n = osConstants.signals[name];
+    if (n === undefined || seen.has(n)) return false;
+    seen.add(n);
+    return true;
+  });
+}
+
+/**
+ * Runs the app as a child process and follows it: every catchable terminating signal
+ * (Ctrl+C, SIGTERM, SIGHUP when the terminal closes, SIGQUIT, SIGUSR2…) is passed on,
+ * and this launcher exits with the child's status. With `ipc`, the child gets an IPC
+ * channel that closes when this launcher dies, even when it is killed outright
+ * (SIGKILL): the browser host then stops every motor and exits.
+ *
+ * Ctrl+Z (SIGTSTP, likewise SIGTTIN and SIGTTOU): this launcher has no motor but must not
+ * stop before the child has stopped its own. With `ipc` it asks the host to suspend
+ * (the host stops every massager, awaits the proof, says `suspended` and stops itself),
+ * then stops itself; without, it passes the signal on and stops once the child has
+ * stopped or exited. Either way it stops after {@link SUSPEND_WAIT_MS} at the latest.
  */
 function run(cmd, argv, { ipc = false } = {}) {
   // UNKNOT_EXIT_WITH_PARENT: the host stops (every motor first) if this launcher dies.
@@ -37,8 +71,57 @@ function run(cmd, argv, { ipc = false } = {}) {
     cwd: root,
     env: { ...process.env, UNKNOT_EXIT_WITH_PARENT: '1' },
   });
-  const forward = (sig) => child.kill(sig);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']) process.on(sig, forward);
+  const forward = (sig) => {
+    try {
+      child.kill(sig);
+    } catch {
+      // the child is gone: its exit ends this launcher
+    }
+  };
+  for (const sig of quitSignals()) process.on(sig, forward);
+  let suspending = false;
+  const suspend = (sig) => {
+    if (suspending) return;
+    suspending = true;
+    let done = false;
+    const stopSelf = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(cap);
+      clearInterval(poll);
+      child.off('message', onMessage);
+      process.kill(process.pid, 'SIGSTOP');
+      // here again after SIGCONT
+      suspending = false;
+    };
+    const onMessage = (m) => {
+      if (!m || m.unknot !== 'suspended') return;
+      if (!m.stale) return stopSelf();
+      // The host had stopped and carried on before it read this request: carry on too.
+      done = true;
+      clearTimeout(cap);
+      child.off('message', onMessage);
+      suspending = false;
+    };
+    // Electron stops at the signal itself; where /proc cannot tell, a second is enough.
+    const cap = setTimeout(stopSelf, ipc || process.platform === 'linux' ? SUSPEND_WAIT_MS : 1000);
+    let poll = null;
+    if (ipc && child.connected) {
+      child.on('message', onMessage);
+      // stamped on the shared monotonic clock: the host ignores a request older than its last resume
+      try {
+        child.send({ unknot: 'suspend', sentAt: String(process.hrtime.bigint()) });
+      } catch {
+        stopSelf();
+      }
+    } else {
+      forward(sig);
+      poll = setInterval(() => {
+        if (child.exitCode !== null || child.signalCode !== null || isStopped(child.pid)) stopSelf();
+      }, 20);
+    }
+  };
+  for (const sig of SUSPEND_SIGNALS) process.on(sig, () => suspend(sig));
   // A closed terminal makes writes fail: never a crash of the launcher (the child would lose its parent).
   process.stdout.on('error', () => undefined);
   process.stderr.on('error', () => undefined);
@@ -51,6 +134,18 @@ function run(cmd, argv, { ipc = false } = {}) {
   setInterval(() => {
     if (process.ppid !== parent || ancestors.some((pid) => !isAlive(pid))) child.kill('SIGTERM');
   }, 1000).unref();
+}
+
+/** Whether process `pid` is stopped (state T or t in /proc; Linux only, false elsewhere or when gone). */
+function isStopped(pid) {
+  if (process.platform !== 'linux' || !pid) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
+    return state === 'T' || state === 't';
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { createCore } from '../core/app-core';
 import { parseOptions } from '../core/options';
 import { startBrowserHost } from './server';
+import { SUSPEND_SIGNALS, quitSignals, waitForStopProof } from './signals';
 
 async function main(): Promise<void> {
   // From the first moment: a signal during start-up still ends in an orderly way.
-  const plan: ExitPlan = { stop: async () => undefined };
+  const plan: ExitPlan = { stop: async () => undefined, suspend: async () => undefined };
   installExitPaths(plan);
   const options = parseOptions(process.argv.slice(2));
   for (const notice of options.notices) console.warn(`Unknot: ${notice}`);
@@ -26,6 +27,12 @@ async function main(): Promise<void> {
   plan.stop = async () => {
     await core.stopAll('app-quit');
     await core.shutdown();
+  };
+  plan.suspend = async () => {
+    // The session ends (the user starts again after carrying on); the stop is the one
+    // quit makes, and the device's proof is awaited as long as a quit would.
+    await core.stopAll('suspend');
+    await waitForStopProof(core, SUSPEND_PROOF_MS);
   };
   let host;
   try {
@@ -54,23 +61,41 @@ async function main(): Promise<void> {
   };
 }
 
-/** What {@link installExitPaths} does on the way out; `stop` grows as the host comes up. */
+/** What {@link installExitPaths} does on the way out; `stop` and `suspend` grow as the host comes up. */
 interface ExitPlan {
   /** Stops every massager, flushes the store and closes the host. */
   stop: () => Promise<void>;
+  /** Stops every massager (the running session ends) and waits for each one's proof, within {@link SUSPEND_PROOF_MS}. */
+  suspend: () => Promise<void>;
 }
 
 /** After a quit request, the process exits after this many ms even when a stop hangs (each stop has its own GATT timeout). */
 const QUIT_DEADLINE_MS = 8000;
+/**
+ * Before suspending itself, the host waits at most this many ms for the massager to
+ * prove it stopped (the chair's proof takes up to 2 s); the whole stop is cut off at
+ * {@link QUIT_DEADLINE_MS} like a quit's.
+ */
+const SUSPEND_PROOF_MS = 5000;
+/** A suspend request from the launcher older than this (ns, monotonic clock) is spent: see {@link installExitPaths}. */
+const STALE_SUSPEND_REQUEST_NS = 1_000_000_000n;
 
 /**
- * Every way out that Node lets a process intercept goes through one quit: SIGINT
- * (Ctrl+C), SIGTERM, SIGHUP (the terminal closed), SIGQUIT, the launcher's death (its
- * IPC channel closes, or this process is re-parented), an uncaught exception and an
- * unhandled rejection. Each stops every massager first, then exits (status 0 for a
- * signal or the launcher's death, 1 after an error). SIGUSR1 would open Node's
- * inspector on 127.0.0.1:9229 (Node 20 has no flag to turn that off); a listener of its
- * own keeps it closed.
+ * Every way out that Node lets a process intercept goes through one quit: every signal
+ * whose default action ends the process and that can be caught ({@link quitSignals}:
+ * SIGINT from Ctrl+C, SIGTERM, SIGHUP when the terminal closes, SIGQUIT, SIGUSR2,
+ * SIGALRM, SIGXCPU…), the launcher's death (its IPC channel closes, or this process is
+ * re-parented), an uncaught exception and an unhandled rejection. Each stops every
+ * massager first, then exits (status 0 for a signal or the launcher's death, 1 after an
+ * error). SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (Node 20 has no flag to
+ * turn that off); a listener of its own keeps it closed.
+ *
+ * Job control (SIGTSTP from Ctrl+Z, SIGTTIN, SIGTTOU, or the launcher's `suspend`
+ * message) would freeze the process with the motor on, the watchdog frozen with it:
+ * instead every massager is stopped (its proof awaited), then the process stops itself
+ * with SIGSTOP. On SIGCONT it carries on; the session stopped stays ended. Nothing is
+ * printed on this path: a process the shell put in the background that writes to the
+ * terminal may get SIGTTOU again for every write.
  */
 function installExitPaths(plan: ExitPlan): void {
   let quitting = false;
@@ -87,11 +112,54 @@ function installExitPaths(plan: ExitPlan): void {
   // A closed terminal makes writes to it fail (EIO, EPIPE): never an exception of its own.
   process.stdout.on('error', () => undefined);
   process.stderr.on('error', () => undefined);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(signal, () => quit(`${signal} received`, 0));
+  for (const signal of quitSignals()) process.on(signal, () => quit(`${signal} received`, 0));
   process.on('SIGUSR1', () => say('Unknot: SIGUSR1 ignored (the inspector stays closed).'));
+
+  let suspending: Promise<void> | null = null;
+  /** When this process last carried on after stopping itself (`process.hrtime`, ns): older suspend requests are spent. */
+  let resumedAt = 0n;
+  const suspend = (): Promise<void> => {
+    if (quitting) return Promise.resolve();
+    suspending ??= (async () => {
+      const cut = new Promise<void>((r) => setTimeout(r, QUIT_DEADLINE_MS).unref());
+      await Promise.race([plan.suspend().catch(() => undefined), cut]);
+      if (quitting) return;
+      // The launcher waits for this before it stops itself; then this process stops.
+      await tellLauncher({ unknot: 'suspended' });
+      process.kill(process.pid, 'SIGSTOP');
+      // Here only after SIGCONT.
+      resumedAt = process.hrtime.bigint();
+    })().finally(() => {
+      suspending = null;
+    });
+    return suspending;
+  };
+  for (const signal of SUSPEND_SIGNALS) process.on(signal, () => void suspend());
+  process.on('SIGCONT', () => {
+    resumedAt = process.hrtime.bigint();
+  });
+
   if (process.send) {
     // Started by the launcher with an IPC channel: it closes when the launcher dies.
     process.on('disconnect', () => quit('the launcher has gone away', 0));
+    // The launcher got a job-control signal: it asks for the same suspend, stamped
+    // with when it asked (a request older than the last resume was already served).
+    process.on('message', (m: unknown) => {
+      const msg = m as { unknot?: unknown; sentAt?: unknown } | null;
+      if (!msg || msg.unknot !== 'suspend') return;
+      let sentAt: bigint;
+      try {
+        sentAt = BigInt(String(msg.sentAt));
+      } catch {
+        sentAt = process.hrtime.bigint();
+      }
+      // A spent request (this process stopped and carried on since it was sent, or it is
+      // older than a second: this process was stopped or starved meanwhile) is answered
+      // `stale`: the launcher then carries on too instead of stopping after the user's `fg`.
+      const now = process.hrtime.bigint();
+      if (sentAt > resumedAt && now - sentAt < STALE_SUSPEND_REQUEST_NS) void suspend();
+      else void tellLauncher({ unknot: 'suspended', stale: true });
+    });
     process.channel?.unref();
   }
   if (process.env.UNKNOT_EXIT_WITH_PARENT === '1') {
@@ -108,6 +176,23 @@ function installExitPaths(plan: ExitPlan): void {
   process.on('unhandledRejection', (err) => {
     sayError('Unknot: unexpected error.', err);
     quit('after an unexpected error', 1);
+  });
+}
+
+/** Sends `message` to the launcher over the IPC channel, if there is one; resolves once written (or after 1 s). Never rejects. */
+function tellLauncher(message: object): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    const t = setTimeout(resolve, 1000);
+    try {
+      process.send(message, undefined, {}, () => {
+        clearTimeout(t);
+        resolve();
+      });
+    } catch {
+      clearTimeout(t);
+      resolve();
+    }
   });
 }
 

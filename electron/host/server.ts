@@ -17,11 +17,16 @@
  * - Flow control (`./flow`): stops and heartbeats run at once, other requests wait in
  *   a bounded queue per connection and are served in turns; store writes and history
  *   reads are rate-limited; a client that does not read is paused, then dropped.
+ * - Liveness and caps: every WebSocket is pinged ({@link PING_INTERVAL_MS}); one silent
+ *   for a whole ping period is cut off. At {@link MAX_CONNECTIONS} WebSockets the oldest
+ *   that owns no session makes room for a new one. TCP connections are capped before any
+ *   token check ({@link MAX_TCP_CONNECTIONS}) and must show the token within
+ *   {@link UNAUTHENTICATED_TIMEOUT_MS}.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -45,10 +50,38 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 /**
  * Most WebSocket connections open at once (a few windows need a handful). Each one may
  * hold up to a few MB in its buffers before flow control drops it, so this cap is what
- * bounds the host's memory under many clients that stop reading; one more is refused
- * with HTTP 503 at the upgrade.
+ * bounds the host's memory under many clients that stop reading. One more gets in by
+ * closing the oldest connection that owns no session ({@link CLOSE_REPLACED}); only when
+ * every open one owns a session is it refused with HTTP 503 at the upgrade.
  */
 export const MAX_CONNECTIONS = 10;
+/**
+ * How often the host pings every WebSocket connection, ms (ws's ping; browsers answer
+ * with a pong by themselves, even from a background tab). A connection from which
+ * nothing (no pong, no message) arrived since the previous ping is cut off at the next:
+ * a frozen or vanished client is gone at most 2 × this after its last sign of life.
+ */
+export const PING_INTERVAL_MS = 5000;
+/**
+ * Close code for a connection closed to make room for a newer one when
+ * {@link MAX_CONNECTIONS} are open (the oldest that owns no session goes).
+ */
+export const CLOSE_REPLACED = 4001;
+/**
+ * Most TCP connections open at once, counted as they are accepted, before any token
+ * check (each one is a file descriptor). At the cap the oldest connection that has not
+ * shown the token yet is closed for the new one; when every open connection has shown
+ * it, the new one is closed.
+ */
+export const MAX_TCP_CONNECTIONS = 64;
+/**
+ * A TCP connection that has not sent a request (HTTP, or the WebSocket upgrade) with
+ * the token within this many ms is closed, whether it trickles headers or sends
+ * nothing; Node's own `headersTimeout` is set to the same.
+ */
+export const UNAUTHENTICATED_TIMEOUT_MS = 5000;
+/** A whole HTTP request must have arrived within this many ms (Node's `requestTimeout`). */
+export const REQUEST_TIMEOUT_MS = 10_000;
 /** The stop channels' names as bytes, looked for in every message as it is read. */
 const STOP_NAMES = [...STOP_CHANNELS].map((c) => Buffer.from(`"${c}"`));
 /** The motion channels' names as bytes (a stop refuses the motion requests read before it and not run yet). */
@@ -75,6 +108,10 @@ export interface BrowserHostOptions {
   port: number;
   /** Token to require; a random 256-bit one when absent. */
   token?: string;
+  /** Ping period of the WebSocket connections, ms (default {@link PING_INTERVAL_MS}; tests shorten it). */
+  pingIntervalMs?: number;
+  /** Deadline for a TCP connection to show the token, ms (default {@link UNAUTHENTICATED_TIMEOUT_MS}). */
+  unauthenticatedTimeoutMs?: number;
 }
 
 export interface BrowserHost {
@@ -87,6 +124,8 @@ export interface BrowserHost {
    * does not answer within 0.5 s is cut off) and the server.
    */
   close(): Promise<void>;
+  /** TCP connections open now (all of them: pages, WebSockets, those without the token yet). */
+  tcpConnections(): number;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -156,6 +195,19 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   /** Upgrades accepted but not yet open (they count toward {@link MAX_CONNECTIONS}). */
   let upgrading = 0;
   let nextId = 0;
+  const pingIntervalMs = options.pingIntervalMs ?? PING_INTERVAL_MS;
+  const unauthenticatedMs = options.unauthenticatedTimeoutMs ?? UNAUTHENTICATED_TIMEOUT_MS;
+  /**
+   * Each open WebSocket, oldest first: when something last came from it (monotonic ms),
+   * when it was last pinged, and the session it started and that has not ended yet.
+   */
+  const peers = new Map<WebSocket, { lastHeardMs: number; pingedAtMs: number; sessionId: string | null }>();
+  /** Every TCP connection open, in the order accepted; those that showed the token are in `trusted`. */
+  const tcp = new Set<Socket>();
+  const trusted = new WeakSet<Socket>();
+  const trust = (socket: Socket | Duplex): void => {
+    trusted.add(socket as Socket);
+  };
 
   const authorised = (req: IncomingMessage, url: URL): 'query' | 'cookie' | null => {
     if (sameToken(url.searchParams.get('token') ?? undefined, token)) return 'query';
@@ -196,20 +248,55 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       .pipe(res);
   };
 
-  const server: Server = createServer((req, res) => {
-    const url = requestUrl(req);
-    if (!url) return refuse(res, 400, 'Bad request.');
-    const how = authorised(req, url);
-    if (!how) {
-      refuse(
-        res,
-        401,
-        'Unknot needs the address it printed when it started (it holds a private token). Copy that whole address into the browser.',
-      );
-      return;
+  const server: Server = createServer(
+    // Slow headers (a trickle) and slow bodies are cut off soon, and checked every second
+    // (Node's default check runs every 30 s).
+    { headersTimeout: unauthenticatedMs, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+    (req, res) => {
+      const url = requestUrl(req);
+      if (!url) return refuse(res, 400, 'Bad request.');
+      const how = authorised(req, url);
+      if (how) trust(req.socket);
+      if (!how) {
+        refuse(
+          res,
+          401,
+          'Unknot needs the address it printed when it started (it holds a private token). Copy that whole address into the browser.',
+        );
+        return;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'Method not allowed.');
+      void serveFile(res, url.pathname, how === 'query').catch(() => refuse(res, 500, 'Could not read the file.'));
+    },
+  );
+
+  // The TCP cap, before any token is seen: the file descriptors of the process are
+  // shared with the store (a host out of them cannot write its usage log).
+  server.on('connection', (socket: Socket) => {
+    if (tcp.size >= MAX_TCP_CONNECTIONS) {
+      let oldest: Socket | undefined;
+      for (const s of tcp) {
+        if (!trusted.has(s)) {
+          oldest = s;
+          break;
+        }
+      }
+      if (!oldest) {
+        socket.destroy();
+        return;
+      }
+      tcp.delete(oldest);
+      oldest.destroy();
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'Method not allowed.');
-    void serveFile(res, url.pathname, how === 'query').catch(() => refuse(res, 500, 'Could not read the file.'));
+    tcp.add(socket);
+    const deadline = setTimeout(() => {
+      if (!trusted.has(socket)) socket.destroy();
+    }, unauthenticatedMs);
+    deadline.unref();
+    socket.once('close', () => {
+      clearTimeout(deadline);
+      tcp.delete(socket);
+    });
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
@@ -225,7 +312,10 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     if (!authorised(req, url)) return deny(401, 'Unauthorized');
     const origin = req.headers.origin;
     if (origin !== `http://127.0.0.1:${port}` && origin !== `http://localhost:${port}`) return deny(403, 'Forbidden');
-    if (sockets.size + upgrading >= MAX_CONNECTIONS) return deny(503, 'Service Unavailable');
+    // At the cap the oldest connection that owns no session makes room (a page reloaded
+    // while old or frozen tabs hold every slot still gets in); the session's owner stays.
+    if (sockets.size + upgrading >= MAX_CONNECTIONS && !evictOldest()) return deny(503, 'Service Unavailable');
+    trust(socket);
     upgrading += 1;
     let counted = false;
     socket.once('close', () => {
@@ -238,8 +328,49 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     });
   });
 
+  /**
+   * Closes the oldest WebSocket that owns no session (code {@link CLOSE_REPLACED}; cut off
+   * if it does not answer within the close grace) and stops counting it at once.
+   * @returns false when every open connection owns a session.
+   */
+  const evictOldest = (): boolean => {
+    for (const [ws, peer] of peers) {
+      if (peer.sessionId !== null) continue;
+      sockets.delete(ws);
+      peers.delete(ws);
+      ws.close(CLOSE_REPLACED, 'Too many Unknot pages are open: this one was closed for a newer one.');
+      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+      return true;
+    }
+    return false;
+  };
+
+  // Pings: a connection that sent nothing since the previous ping is cut off. After a
+  // tick much later than planned (this process was stopped or starved), nobody is cut
+  // off: the pongs may be waiting unread; everyone is pinged again.
+  let lastTickMs = performance.now();
+  const pinger = setInterval(() => {
+    const now = performance.now();
+    const late = now - lastTickMs > pingIntervalMs * 1.5;
+    lastTickMs = now;
+    for (const [ws, peer] of peers) {
+      if (!late && peer.pingedAtMs > 0 && peer.lastHeardMs < peer.pingedAtMs) {
+        peers.delete(ws);
+        ws.terminate();
+        continue;
+      }
+      peer.pingedAtMs = now;
+      try {
+        ws.ping();
+      } catch {
+        /* closing already */
+      }
+    }
+  }, pingIntervalMs);
+  pinger.unref();
+
   /** Each open connection's lane and how to send to it. */
-  const lanes = new Map<Lane, { send: (data: unknown) => void }>();
+  const lanes = new Map<Lane, { send: (data: unknown) => void; ownSession: (sessionId: string) => void }>();
   const dispatcher = new Dispatcher((lane, req) => {
     const conn = lanes.get(lane);
     if (!conn) return dispatcher.finished(lane);
@@ -247,6 +378,11 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       .handle(lane.id, req.channel, req.payload)
       .catch((err: unknown): Reply => ({ ok: false, error: { code: 'internal', message: `Something went wrong (${String(err)}).` } }))
       .then((reply) => {
+        if (req.channel === 'session.start' && reply.ok) {
+          // This connection owns the session until it ends (see sendEvent).
+          const sessionId = (reply.result as { sessionId?: unknown } | undefined)?.sessionId;
+          if (typeof sessionId === 'string') conn.ownSession(sessionId);
+        }
         conn.send({ id: req.id, ...reply });
         dispatcher.finished(lane);
       });
@@ -256,6 +392,13 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     nextId += 1;
     const id = `ws:${nextId}`;
     sockets.add(ws);
+    const peer = { lastHeardMs: performance.now(), pingedAtMs: 0, sessionId: null as string | null };
+    peers.set(ws, peer);
+    const heard = (): void => {
+      peer.lastHeardMs = performance.now();
+    };
+    ws.on('pong', heard);
+    ws.on('ping', heard);
     const lane = new Lane(id);
     let drainTimer: ReturnType<typeof setInterval> | null = null;
 
@@ -308,8 +451,18 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       if (lane.backedUp && STATE_EVENTS.has(event)) lane.hold(event, payload);
       else send({ event, payload });
     };
-    const sendEvent: CoreConnection['send'] = (event, payload) => deliverEvent(event, payload);
-    lanes.set(lane, { send });
+    const sendEvent: CoreConnection['send'] = (event, payload) => {
+      if (peer.sessionId !== null && (event === 'session.ended' || (event === 'session.state' && (payload as { state?: unknown }).state === 'ended'))) {
+        if ((payload as { sessionId?: unknown }).sessionId === peer.sessionId) peer.sessionId = null;
+      }
+      deliverEvent(event, payload);
+    };
+    lanes.set(lane, {
+      send,
+      ownSession: (sessionId) => {
+        peer.sessionId = sessionId;
+      },
+    });
     dispatcher.add(lane);
     options.core.attach({ id, kind: 'ws', send: sendEvent });
     // Stops (device.stop, session.hurt) of this connection: one of each runs at a time;
@@ -415,6 +568,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       }
     };
     ws.on('message', (data, isBinary) => {
+      heard();
       if (lane.closed) return;
       if (isBinary) {
         send({ id: null, ok: false, error: { code: 'invalid-payload', message: 'Messages must be JSON text.' } });
@@ -445,6 +599,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     });
     ws.on('close', () => {
       sockets.delete(ws);
+      peers.delete(ws);
       if (drainTimer) clearInterval(drainTimer);
       socket.off('drain', checkDrained);
       dispatcher.remove(lane);
@@ -467,6 +622,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     url: `http://127.0.0.1:${port}/?token=${token}`,
     port,
     token,
+    tcpConnections: () => tcp.size,
     close: async () => {
       const closed = [...sockets].map((ws) => new Promise<void>((r) => ws.once('close', () => r())));
       // Going away (1001): what was sent before still arrives; a client that does not
@@ -477,6 +633,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       }, CLOSE_GRACE_MS);
       await Promise.all(closed);
       clearTimeout(grace);
+      clearInterval(pinger);
       dispatcher.dispose();
       wss.close();
       const done = new Promise<void>((r) => server.close(() => r()));

@@ -30,8 +30,27 @@ const Empty = z.object({}).strict().optional();
 /** The longest user profile file, in characters (it must fit one browser-host message). */
 export const MAX_PROFILE_TEXT = 48 * 1024;
 
-/** Screening answers: `true` = yes, `false` = no, absent = not answered yet. */
-export const ScreeningAnswers = z.record(z.string().min(1).max(60), z.boolean());
+/**
+ * The id of every screening question the app asks (DESIGN §1): the base questions, then
+ * those a device kind adds (EMS: implant, epilepsy). The rules (`electron/safety/rules.ts`,
+ * `allQuestions()`) say which are asked when; a unit test keeps both lists the same.
+ */
+export const SCREENING_QUESTION_IDS = ['pregnant', 'heart-condition', 'high-blood-pressure', 'implant', 'epilepsy'] as const;
+const SCREENING_IDS: ReadonlySet<string> = new Set(SCREENING_QUESTION_IDS);
+/** Whether `id` names one of the app's screening questions ({@link SCREENING_QUESTION_IDS}). */
+export function isScreeningQuestionId(id: string): boolean {
+  return SCREENING_IDS.has(id);
+}
+
+/**
+ * Screening answers by question id: `true` = yes, `false` = no, absent = not answered
+ * yet. Only the ids of {@link SCREENING_QUESTION_IDS} are accepted (any other key is
+ * refused, so the stored answers can never grow beyond those five).
+ */
+export const ScreeningAnswers = z.record(
+  z.string().refine(isScreeningQuestionId, { message: `Not a screening question (known: ${SCREENING_QUESTION_IDS.join(', ')}).` }),
+  z.boolean(),
+);
 export type ScreeningAnswers = z.infer<typeof ScreeningAnswers>;
 
 /** The colour theme. */

@@ -879,7 +879,7 @@ export const END_MESSAGES: Record<SessionEndReason, string> = {
   'window-closed': 'Stopped: the window was closed.',
   'device-lost': 'The massager disconnected.',
   'app-quit': 'Stopped: Unknot is quitting.',
-  suspend: 'Stopped: the computer went to sleep or was locked.',
+  suspend: 'Stopped: the computer went to sleep or was locked, or Unknot was suspended (Ctrl+Z in its terminal).',
   'stop-unconfirmed': 'The massager did not confirm that it stopped. Switch it off by hand.',
   screening: 'Stopped: a health answer changed. Talk to a doctor before massaging this way.',
   'above-ceiling':

@@ -7,7 +7,7 @@
  * side on load (e.g. a daily budget of 900 s becomes 360 s) and a notice says so.
  */
 import { z } from 'zod';
-import { ScreeningAnswers, SettingsPatch, Sound, Theme, type SafetyRules, type SettingsView, type UserSettings } from '../ipc/contract';
+import { ScreeningAnswers, SettingsPatch, Sound, Theme, isScreeningQuestionId, type SafetyRules, type SettingsView, type UserSettings } from '../ipc/contract';
 import type { DeviceKind } from '../../protocols/types';
 import { DEFAULT_CEILING, EMS_DEFAULT_CEILING, LIMITS, defaultCeilingFor, rulesFor, type RulesOrigin } from '../safety/rules';
 import { JsonFile, type LoadResult, type NoticeListener, type StoreNotice } from './json-file';
@@ -136,8 +136,9 @@ export class SettingsError extends Error {
  * Brings a parsed settings file inside the bounds, on the safe side: numbers above a
  * maximum become the maximum, below a minimum the minimum, non-integer seconds are
  * rounded down; a ceiling that is not finite is dropped (the default applies); an empty
- * or over-long stop shortcut becomes the default. Returns the settings and one line per
- * adjustment.
+ * or over-long stop shortcut becomes the default; screening answers to anything but the
+ * app's own questions ({@link isScreeningQuestionId}) are dropped. Returns the settings
+ * and one line per adjustment.
  */
 export function normalizeSettings(file: SettingsFile): { settings: Settings; adjustments: string[] } {
   const settings = defaultSettings();
@@ -182,7 +183,20 @@ export function normalizeSettings(file: SettingsFile): { settings: Settings; adj
   if (file.reducedMotion !== undefined) settings.reducedMotion = file.reducedMotion;
   if (file.sound !== undefined) settings.sound = file.sound;
   if (file.doctorNoticeAcknowledged !== undefined) settings.doctorNoticeAcknowledged = file.doctorNoticeAcknowledged;
-  if (file.screening) settings.screening = { ...file.screening };
+  if (file.screening) {
+    // Only the app's own questions are kept: a file that gathered other keys (an older
+    // version let any through, and a page could make it grow without bound) shrinks back.
+    let unknown = 0;
+    for (const [id, answer] of Object.entries(file.screening)) {
+      if (isScreeningQuestionId(id)) settings.screening[id] = answer;
+      else unknown += 1;
+    }
+    if (unknown > 0) {
+      adjustments.push(
+        `${unknown} screening ${unknown === 1 ? 'entry' : 'entries'} not belonging to any of Unknot's questions ${unknown === 1 ? 'was' : 'were'} removed (your answers to its own questions are kept; nothing that mattered was lost)`,
+      );
+    }
+  }
   if (file.usageLogKept !== undefined) settings.usageLogKept = file.usageLogKept;
   if (file.devices) {
     for (const [id, device] of Object.entries(file.devices)) settings.devices[id] = { ...device };
@@ -299,7 +313,9 @@ export class SettingsStore {
   /**
    * Reads `settings.json`: missing ⇒ defaults; unusable ⇒ moved aside, defaults and a
    * `reset` notice; values out of bounds ⇒ clamped to the safe side and an `adjusted`
-   * notice (the corrected file is written back). Never throws for a bad file.
+   * notice (the corrected file is written back); the same for screening answers to
+   * questions the app does not ask (dropped; the known ones are kept). Never throws for
+   * a bad file.
    * Returns the settings and the notices raised (also passed to `onNotice`).
    */
   async load(): Promise<{ settings: Settings; notices: StoreNotice[] }> {
@@ -316,7 +332,7 @@ export class SettingsStore {
         movedTo: null,
         reason: 'out-of-bounds',
         detail: adjustments.join('; '),
-        message: `Some values in your settings file (${this.file.name}) were outside the safe limits and were corrected: ${adjustments.join('; ')}.`,
+        message: `Some values in your settings file (${this.file.name}) were outside the safe limits or not Unknot's own and were corrected: ${adjustments.join('; ')}.`,
         at: new Date(this.now()).toISOString(),
       };
       notices.push(notice);

@@ -34,21 +34,37 @@ export interface HostProcess {
 
 /**
  * Starts the host (`--demo`), or the launcher when `launcher` is set; `nodeArgs` go to
- * node before the script (e.g. `--require fixture.cjs`).
+ * node before the script (e.g. `--require fixture.cjs`); `dataDir` is the data folder
+ * (default: a fresh temporary one); with `ownGroup` the process started leads a process
+ * group of its own (as a terminal's foreground job: `-child.pid` signals the group);
+ * `prlimitNofile` runs it under `prlimit --nofile=N:N` (at most N file descriptors; the
+ * same pid, prlimit execs the command).
  * @throws when out/main/host.js is missing (run `npm run build`) or no URL is printed in 15 s.
  */
-export async function startHostProcess(opts: { launcher?: boolean; npmLike?: boolean; nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<HostProcess> {
+export async function startHostProcess(
+  opts: {
+    launcher?: boolean;
+    npmLike?: boolean;
+    nodeArgs?: string[];
+    env?: Record<string, string>;
+    dataDir?: string;
+    ownGroup?: boolean;
+    prlimitNofile?: number;
+  } = {},
+): Promise<HostProcess> {
   if (!existsSync(HOST_JS)) throw new Error(`${HOST_JS} is missing: run npm run build first`);
-  const dataDir = mkdtempSync(join(tmpdir(), 'unknot-proc-'));
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'unknot-proc-'));
   const script = opts.launcher ? [LAUNCHER, '--browser', '--demo'] : [HOST_JS, '--demo'];
   // `npmLike`: what `npm start` makes of the launcher, a process (npm) running a shell
   // (`sh -c "… && node scripts/start.mjs"`) that runs the launcher
   const argv = opts.npmLike
     ? ['-e', `require('node:child_process').spawn('sh', ['-c', ${JSON.stringify(`true && "${process.execPath}" "${LAUNCHER}" --browser --demo`)}], { stdio: 'inherit' })`]
     : [...(opts.nodeArgs ?? []), ...script];
-  const child = spawn(process.execPath, argv, {
+  const [cmd, args] = opts.prlimitNofile ? ['prlimit', [`--nofile=${opts.prlimitNofile}:${opts.prlimitNofile}`, process.execPath, ...argv]] : [process.execPath, argv];
+  const child = spawn(cmd, args, {
     env: { ...process.env, UNKNOT_DATA_DIR: dataDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.ownGroup ?? false,
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -84,6 +100,16 @@ export function alive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
+  }
+}
+
+/** The state letter of process `pid` in /proc (`R`, `S`, `T` stopped, `Z`…), or null when it is gone. */
+export function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] ?? null;
+  } catch {
+    return null;
   }
 }
 

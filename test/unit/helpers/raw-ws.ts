@@ -18,6 +18,14 @@ export function clientFrame(text: string): Buffer {
   return Buffer.concat([head, mask, payload]);
 }
 
+/** A control frame from the client (`opcode` 0x9 ping, 0xA pong; masked; payload ≤ 125 bytes). */
+export function clientControlFrame(opcode: number, payload: Buffer): Buffer {
+  const mask = randomBytes(4);
+  const body = Buffer.from(payload);
+  for (let i = 0; i < body.length; i += 1) body[i]! ^= mask[i % 4]!;
+  return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | body.length]), mask, body]);
+}
+
 /** One raw connection to a browser host's `/ws`. */
 export class RawWsClient {
   /** Text messages read so far (while reading). */
@@ -25,6 +33,8 @@ export class RawWsClient {
   /** Bytes received from the host in all. */
   bytesIn = 0;
   closed = false;
+  /** Pings read are answered with a pong (set false for a client that never answers). */
+  answerPings = true;
   private buf = Buffer.alloc(0);
 
   private constructor(readonly socket: Socket) {
@@ -113,6 +123,8 @@ export class RawWsClient {
       const payload = this.buf.subarray(off, off + len);
       this.buf = this.buf.subarray(off + len);
       if (op === 1) this.messages.push(JSON.parse(payload.toString()) as Record<string, unknown>);
+      // a ping is answered with its payload, as a browser does (while this client reads)
+      if (op === 9 && this.answerPings) this.socket.write(clientControlFrame(0x0a, payload));
       if (op === 8) this.closed = true;
     }
   }

@@ -105,10 +105,10 @@ describe('the host process stops the massager on every way out', () => {
 
   for (const fault of ['exception', 'reject'] as const) {
     it(`an uncaught ${fault === 'exception' ? 'exception' : 'promise rejection'}: the gun stops, then the host exits with status 1`, async () => {
-      const h = await start({ nodeArgs: ['--require', join(__dirname, 'fixtures', 'fault-on-sigusr2.cjs')], env: { UNKNOT_TEST_FAULT: fault } });
+      const h = await start({ nodeArgs: ['--require', join(__dirname, 'fixtures', 'fault-on-sigwinch.cjs')], env: { UNKNOT_TEST_FAULT: fault } });
       const { client, stopHeartbeats } = await runningGun(h.port, h.token);
     const mark = client.events.length;
-      process.kill(h.hostPid, 'SIGUSR2');
+      process.kill(h.hostPid, 'SIGWINCH');
       const exit = await h.exited;
       stopHeartbeats();
       await client.whenClosed(2000);

@@ -156,11 +156,11 @@ describe('SettingsStore', () => {
   it('merges screening answers and refuses malformed ones', async () => {
     const dir = tempDir();
     const { store } = await open(dir);
-    await store.setScreening({ pregnant: false, heart: false });
-    await store.setScreening({ heart: true });
-    expect(store.get().screening).toEqual({ pregnant: false, heart: true });
-    await expect(store.setScreening({ heart: 'yes' })).rejects.toBeInstanceOf(SettingsError);
-    expect((await open(dir)).loaded.settings.screening).toEqual({ pregnant: false, heart: true });
+    await store.setScreening({ pregnant: false, 'heart-condition': false });
+    await store.setScreening({ 'heart-condition': true });
+    expect(store.get().screening).toEqual({ pregnant: false, 'heart-condition': true });
+    await expect(store.setScreening({ 'heart-condition': 'yes' })).rejects.toBeInstanceOf(SettingsError);
+    expect((await open(dir)).loaded.settings.screening).toEqual({ pregnant: false, 'heart-condition': true });
   });
 
   it('remembers and forgets devices', async () => {
@@ -188,7 +188,7 @@ describe('SettingsStore', () => {
     const dir = tempDir();
     const { store } = await open(dir);
     await store.update({ dailyBudgetSeconds: 60 });
-    await store.setScreening({ heart: true });
+    await store.setScreening({ 'heart-condition': true });
     expect(await store.deleteAll()).toEqual(defaultSettings());
     expect(existsSync(store.path)).toBe(false);
     expect((await open(dir)).loaded.settings).toEqual(defaultSettings());
