@@ -10,8 +10,10 @@
  *   where 'before-quit' is not emitted, electron/electron#9613) → `core.stopAll('app-quit')`;
  * - app 'before-quit' → the quit is held until `core.stopAll('app-quit')` and then
  *   `core.shutdown()` finished, each within a short cap, then the app quits for real;
- * - SIGINT, SIGTERM and SIGHUP → the stop starts, then the app quits as above (see
- *   {@link installSignalHandlers});
+ * - every catchable signal that would end the process (SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+ *   SIGUSR2, SIGALRM…) → the stop starts, then the app quits as above; Ctrl+Z (SIGTSTP,
+ *   SIGTTIN, SIGTTOU) → every massager is stopped, its proof awaited, then the process
+ *   stops itself (see {@link installSignalHandlers});
  * - while a session exists (running or paused), a `powerSaveBlocker`
  *   ('prevent-display-sleep') keeps the display awake and the app out of App Nap, so an
  *   idle auto-lock does not end a routine nobody touches the computer during.
@@ -19,6 +21,8 @@
 import type { App, BrowserWindow, PowerMonitor, PowerSaveBlocker } from 'electron';
 import type { Core } from '../core/types';
 import type { SessionEndReason } from '../ipc/contract';
+// The browser host's signal lists and proof wait: both shells treat signals alike.
+import { SUSPEND_SIGNALS, quitSignals, waitForStopProof } from '../host/signals';
 
 /**
  * Calls `core.stopAll(reason)` at once (synchronously, no microtask in between) and
@@ -201,15 +205,27 @@ export function installPowerHooks(options: PowerHookOptions): PowerHooks {
   };
 }
 
-/** The signals that quit the app: Ctrl+C, `kill`, and a closed terminal or ended login session. */
-export const QUIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/**
+ * The signals that quit the app: Ctrl+C, `kill`, a closed terminal or ended login session,
+ * and every other catchable signal whose default action would end the process
+ * (`quitSignals` of the browser host: SIGQUIT, SIGUSR2, SIGALRM, SIGXCPU…).
+ */
+export const QUIT_SIGNALS: readonly NodeJS.Signals[] = quitSignals();
+
+/** How long a suspend waits for the device's proof that it stopped before the process stops itself, ms. */
+export const SUSPEND_PROOF_MS = 5000;
 
 /** The process surface {@link installSignalHandlers} needs (the real `process` by default). */
 export type SignalProcess = Pick<NodeJS.Process, 'on' | 'removeListener'>;
 
 /**
- * On SIGINT, SIGTERM and SIGHUP: starts `core.stopAll('app-quit')` at once, then calls
- * `quit` (the app's quit, held by 'before-quit' until the stop finished).
+ * On each of {@link QUIT_SIGNALS}: starts `core.stopAll('app-quit')` at once, then calls
+ * `quit` (the app's quit, held by 'before-quit' until the stop finished). On SIGTSTP,
+ * SIGTTIN and SIGTTOU (Ctrl+Z, a background job touching the terminal), which would freeze
+ * the process with the motor on and its watchdog frozen too: `core.stopAll('suspend')`,
+ * then the device's proof is awaited (at most {@link SUSPEND_PROOF_MS}), then
+ * `suspendSelf` (by default SIGSTOP to this process; SIGCONT carries on, the session
+ * stays ended).
  *
  * noble's HCI binding adds its own SIGINT listener when it initialises (whenever the
  * first scan or adapter query happens) and calls `process.exit(1)` from it when it is the
@@ -219,9 +235,10 @@ export type SignalProcess = Pick<NodeJS.Process, 'on' | 'removeListener'>;
  */
 export function installSignalHandlers(
   proc: SignalProcess,
-  core: Pick<Core, 'stopAll'>,
+  core: Pick<Core, 'stopAll' | 'handle'>,
   quit: () => void,
   log: (message: string, error?: unknown) => void,
+  suspendSelf: () => void = () => process.kill(process.pid, 'SIGSTOP'),
 ): () => void {
   const handlers = new Map<string, () => void>();
   for (const signal of QUIT_SIGNALS) {
@@ -229,6 +246,29 @@ export function installSignalHandlers(
       log(`${signal} received; stopping every massager, then quitting`);
       safeStopAll(core, 'app-quit', signal, log);
       quit();
+    };
+    handlers.set(signal, handler);
+    proc.on(signal, handler);
+  }
+  let suspending = false;
+  for (const signal of SUSPEND_SIGNALS) {
+    const handler = (): void => {
+      if (suspending) return;
+      suspending = true;
+      void (async () => {
+        try {
+          // bounded: a stop that hangs must not keep the user's Ctrl+Z waiting for ever
+          const cut = new Promise<void>((r) => setTimeout(r, SUSPEND_PROOF_MS + 3000).unref());
+          await Promise.race([(async () => {
+            await core.stopAll('suspend');
+            await waitForStopProof(core, SUSPEND_PROOF_MS);
+          })(), cut]);
+        } catch (err) {
+          log(`stop on ${signal} failed`, err);
+        }
+        suspending = false;
+        suspendSelf();
+      })();
     };
     handlers.set(signal, handler);
     proc.on(signal, handler);
