@@ -404,10 +404,14 @@ export class SafetyGovernor {
     this.emit('state', this.stateEvent(s));
   }
 
-  /** Ends the caller's session (routine finished or user's choice). */
+  /**
+   * Ends the caller's session (routine finished or user's choice). A paused session (the
+   * user's pause, or a link that dropped) did not run to its end: `completed` becomes
+   * `user-stop` there.
+   */
   async end(owner: string, sessionId: string, reason: SessionEndReason = 'completed'): Promise<SessionEndedEvent> {
     const s = this.own(owner, sessionId);
-    return this.finish(s, reason);
+    return this.finish(s, reason === 'completed' && s.state === 'paused' ? 'user-stop' : reason);
   }
 
   /** "Stop — it hurts": stops at once, records a pain event, ends the session. */

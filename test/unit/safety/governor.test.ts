@@ -144,6 +144,19 @@ describe('intensity ceiling', () => {
     expect(ledger.usedSeconds('upper-back', clock.wallNow())).toBeCloseTo(atEnd + 5, 1);
   });
 
+  it('ending a session paused by a dropped link is the user\'s stop, not "Routine finished." (attack F9)', async () => {
+    const { gov, run } = setup();
+    const a = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.setStep('win', a.sessionId, 0.3);
+    run(a.sessionId, 2000);
+    gov.devicePaused('Lost contact with the massager.');
+    expect(await gov.end('win', a.sessionId)).toMatchObject({ reason: 'user-stop', message: 'Stopped.' });
+    const b = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
+    gov.setStep('win', b.sessionId, 0.3);
+    run(b.sessionId, 2000);
+    expect(await gov.end('win', b.sessionId)).toMatchObject({ reason: 'completed', message: 'Routine finished.' });
+  });
+
   it('a stop the device confirmed before the link dropped leaves nothing to count', async () => {
     const { gov, ledger, run, clock, motor } = setup();
     const { sessionId } = gov.startSession('win', { muscleGroup: 'upper-back', plannedMotorSeconds: 240 });
