@@ -19,6 +19,7 @@ import type { AppCore, CoreOptions } from '../../../electron/core/app-core';
 import type { AdapterInfo, DeviceStatusEvent, EventChannel, Reply, ScanResults, SessionStartResult, SessionStateEvent } from '../../../electron/ipc/contract';
 import type { Transport } from '../../../electron/ble/types';
 import type { NobleView, RadioControl } from './radio-control';
+import { sleep, until } from '../wait';
 
 /** What a run of the suite needs: the app's system transport and a handle on the world under it. */
 export interface FaultRig {
@@ -38,16 +39,6 @@ const ANSWERS = { pregnant: false, 'heart-condition': false, 'high-blood-pressur
 /** A Theragun speed frame `AA cs 01 03 hi lo 03`, and its rpm. */
 const rpmOf = (h: string): number | undefined => (h.length === 14 && h.startsWith('aa') && h.slice(4, 8) === '0103' ? parseInt(h.slice(8, 12), 16) : undefined);
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until<T>(fn: () => T | undefined | null | false, ms = 5000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await sleep(5);
-  }
-}
 
 /** The transport, minus `dispose`: each case's core ends, the rig (noble, the helper) lives on. */
 function keepOpen(t: Transport): Transport {

@@ -25,37 +25,19 @@ import type {
 } from '../../../electron/ipc/contract';
 import type { DeviceLink } from '../../../electron/device/link';
 import type { NobleTransport } from '../../../electron/ble/noble-transport';
+import { sleep, until, within } from '../../support/wait';
 
 const SIM = 'sim-theragun-pro';
 const STOP = 'aa070103000003';
 const ANSWERS = { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false };
 const HAND_OFF = /may still be running.*Press the power button on the massage gun to switch it off/;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** A Theragun speed frame `AA cs 01 03 hi lo 03` (the stop is speed 0). */
 const isSpeedFrame = (h: string): boolean => h.startsWith('aa') && h.slice(4, 8) === '0103' && h.length === 14;
 const rpmOf = (h: string): number => parseInt(h.slice(8, 12), 16);
 
-async function until<T>(fn: () => T | undefined | null | false, ms = 3000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await sleep(5);
-  }
-}
 
-/** Resolves with the promise's value, or rejects when it takes longer than `ms` (a hang). */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} hung for ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('device link faults as the renderer and the gun see them', () => {
   let core: AppCore | null = null;

@@ -25,17 +25,8 @@ import { ROOT, helperScript, radioSocket, startHelperOnVirtualController } from 
 import type { HelperRig } from '../../support/hci/helper-rig';
 import { remoteRadio } from '../../support/hci/radio-control';
 import type { NobleView, RadioWrite } from '../../support/hci/radio-control';
+import { sleep, until } from '../../support/wait';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until<T>(fn: () => T | undefined | null | false, ms = 5000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await sleep(5);
-  }
-}
 const ANSWERS = { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false };
 /** A Theragun speed frame `AA cs 01 03 hi lo 03` with a right checksum: its rpm, else undefined. */
 function speedOf(hex: string): number | undefined {
