@@ -321,7 +321,9 @@ describe('safety property over the main-process stack', () => {
             [
               { t: 'start', group: 'upper-back', planned: 240 },
               { t: 'step', intensity: 1 },
-              ...Array.from({ length: 5 }, () => [{ t: 'heartbeat' } as Cmd, { t: 'advance', ms: 1000 } as Cmd]).flat(),
+              // 8 s at full speed: the ramp reaches the ceiling after 3 s; the rest leaves the
+              // real-time simulated radio room to take the last step on a loaded machine
+              ...Array.from({ length: 8 }, () => [{ t: 'heartbeat' } as Cmd, { t: 'advance', ms: 1000 } as Cmd, { t: 'settle' } as Cmd]).flat(),
               { t: 'heartbeat' },
               { t: 'settle' },
               { t: 'stop' },
