@@ -11,6 +11,7 @@
  * its WebSocket (docs/bridge.md). Times are seconds unless a name ends in `Ms`.
  */
 import { z } from 'zod';
+import { LIMITS } from './limits';
 
 /** The muscle groups of the body map; each has its own daily budget (DESIGN §1). */
 export const MUSCLE_GROUPS = ['neck', 'shoulders', 'upper-back', 'rhomboids', 'lower-back'] as const;
@@ -64,12 +65,12 @@ export type Sound = z.infer<typeof Sound>;
 /** Settings the user may change; the main process enforces the bounds (DESIGN §1). */
 export const SettingsPatch = z
   .object({
-    /** Per protocol id: intensity ceiling 0.1..1. */
-    ceilings: z.record(Id, z.number().finite().min(0.1).max(1)).optional(),
-    /** Session cap in seconds, 60..300. */
-    sessionCapSeconds: z.number().int().min(60).max(300).optional(),
-    /** Daily budget per muscle group in seconds, 60..360. */
-    dailyBudgetSeconds: z.number().int().min(60).max(360).optional(),
+    /** Per protocol id: intensity ceiling 0.1..1 ({@link LIMITS}). */
+    ceilings: z.record(Id, z.number().finite().min(LIMITS.ceiling.min).max(LIMITS.ceiling.max)).optional(),
+    /** Session cap in seconds, 60..300 ({@link LIMITS}). */
+    sessionCapSeconds: z.number().int().min(LIMITS.sessionCapSeconds.min).max(LIMITS.sessionCapSeconds.max).optional(),
+    /** Daily budget per muscle group in seconds, 60..360 ({@link LIMITS}). */
+    dailyBudgetSeconds: z.number().int().min(LIMITS.dailyBudgetSeconds.min).max(LIMITS.dailyBudgetSeconds.max).optional(),
     theme: Theme.optional(),
     reducedMotion: z.boolean().optional(),
     sound: Sound.optional(),
