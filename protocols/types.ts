@@ -274,6 +274,11 @@ export interface SimReadout {
 export interface SimulatedPeripheral {
   /** Stable address, e.g. `sim-theragun-pro`. */
   address: string;
+  /**
+   * The id of the protocol this peripheral speaks (a profile id, e.g. `theragun`), as its
+   * simulator knows it: the demo panel shows it without re-identifying the advertisement.
+   */
+  protocolId: string;
   localName: string;
   advertisement: Advertisement;
   /** Nominal RSSI in dBm. */
@@ -295,6 +300,8 @@ export interface SimulatedPeripheral {
   state(): Record<string, number | string | boolean>;
   /** Device-side actions a person could do on the device itself (e.g. `button-max`), for tests and the demo panel. */
   actions?: string[];
+  /** What the demo panel's button for each of {@link actions} says (user-facing words), by action name. */
+  actionLabels?: Readonly<Record<string, string>>;
   /** Performs one of {@link actions}. */
   act?(action: string): void;
 }

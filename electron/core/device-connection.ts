@@ -13,7 +13,7 @@ import type { Transport } from '../ble/types';
 import { DeviceLink, type StopStateEvent } from '../device/link';
 import type { DeviceStatusEvent, UserProfileMark } from '../ipc/contract';
 import type { MotorPort } from '../safety/governor';
-import { KIND_RULES, rulesFor, switchedOffByHand } from '../safety/rules';
+import { KIND_RULES, rulesFor } from '../safety/rules';
 import { ignore, timeScaleOf, type CoreContext } from './context';
 
 /** How long the motor time counts after a reconnect or a stop while the device's verdict on the stop is awaited, ms. */
@@ -135,8 +135,9 @@ export class DeviceConnection {
         governor.reportDeviceLevel(s.level, s.levelIsIntensity === true, s.runState === 'running' || (s.runState === undefined && s.running === true));
       }
       // Switched off on the device itself (its button or remote) while Unknot had it
-      // running: that is the user's stop, and no later step may switch it back on.
-      if (switchedOffByHand(module.kind, s, governor.runningSinceMs(), ctx.clock.now())) {
+      // running — the protocol session says so (`offByHand`, by its profile's rule or its
+      // hook): that is the user's stop, and no later step may switch it back on.
+      if (s.offByHand === true && governor.runningSinceMs() !== null) {
         const message = `The ${KIND_RULES[module.kind].noun} was switched off on the device itself, so the session stopped.`;
         void governor.stopAll('user-stop');
         ctx.broadcast('safety.warning', { code: 'off-by-hand', message });

@@ -20,6 +20,26 @@ export type SimulatorChannels = 'sim.*' | 'demo.enable';
 /** How long `sim.state` events are held back to bunch the radio's changes, ms. */
 const SIM_STATE_BATCH_MS = 30;
 
+/**
+ * The demo panel's words for the radio's faults (every simulated peripheral takes them) and
+ * for `clear`; a peripheral's own actions carry their words themselves.
+ */
+export const RADIO_FAULT_LABELS: Readonly<Record<SimFaultName | 'clear', string>> = Object.freeze({
+  'drop-link': 'Drop the link',
+  'drop-link-mid-write': 'Drop during a write',
+  'no-write-response': 'Never answer writes',
+  'no-discovery-response': 'Never answer discovery',
+  slow: 'Answer slowly',
+  'garbage-notifications': 'Garbage notifications',
+  'truncated-notifications': 'Cut notifications short',
+  'adapter-off': 'Adapter off',
+  'adapter-on': 'Adapter on',
+  'refuse-connection': 'Refuse connections',
+  'stop-advertising': 'Stop advertising',
+  'resume-advertising': 'Advertise again',
+  clear: 'Clear faults',
+});
+
 /** See the module comment. */
 export class Simulator {
   private radio: SimRadio | null = null;
@@ -98,21 +118,28 @@ export class Simulator {
     };
   }
 
-  /** What each simulated peripheral decoded and which faults it takes. */
+  /**
+   * What each simulated peripheral decoded, the protocol it speaks (its own word), and which
+   * faults it takes with their labels (an action its simulator gave no words shows its name).
+   */
   state(): SimPeripheralState[] {
     const radio = this.radio;
     if (!radio) return [];
     return radio.snapshots().map((s) => {
       const sim = radio.peripheral(s.id);
-      const protocol = sim ? registry.identify(sim.advertisement)[0]?.module.id : undefined;
+      const faults = [...SIM_FAULTS.map((f) => f.name), ...(sim?.actions ?? [])];
+      const faultLabels: Record<string, string> = { clear: RADIO_FAULT_LABELS.clear };
+      for (const f of SIM_FAULTS) faultLabels[f.name] = RADIO_FAULT_LABELS[f.name];
+      for (const a of sim?.actions ?? []) faultLabels[a] = sim?.actionLabels?.[a] ?? a;
       return {
         peripheralId: s.id,
         name: s.localName,
-        protocolId: protocol ?? 'unknown',
+        protocolId: sim?.protocolId ?? 'unknown',
         connected: s.connected,
         readout: s.readout,
         state: s.state,
-        faults: [...SIM_FAULTS.map((f) => f.name), ...(sim?.actions ?? [])],
+        faults,
+        faultLabels,
       };
     });
   }

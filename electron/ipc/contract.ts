@@ -589,6 +589,12 @@ export interface DesktopShellView {
   tray: boolean | null;
 }
 
+/**
+ * One simulated peripheral in `sim.state`: `protocolId` is the protocol its simulator speaks
+ * (not re-identified from its advertisement); `faults` the names `sim.fault` takes for it
+ * (the radio's faults, then the device's own actions), and `faultLabels` the words the panel
+ * shows for each of them and for `clear`, by name.
+ */
 export interface SimPeripheralState {
   peripheralId: string;
   name: string;
@@ -597,6 +603,7 @@ export interface SimPeripheralState {
   readout: { label: string; value: string }[];
   state: Record<string, number | string | boolean>;
   faults: string[];
+  faultLabels: Record<string, string>;
 }
 
 /** What `session.setStep` answers: the step commanded after the ceiling and the highest step it allows. */

@@ -2,7 +2,9 @@
  * The safety rules of DESIGN §1 as data, said once: the limits every session keeps (the
  * session cap, the daily budget, the shortest grant, the ceiling's bounds), and per device
  * kind what changes (the default ceiling, the ramp, extra screening questions, areas it
- * never works, when it counts as switched off by hand, how the user switches it off).
+ * never works, how the user switches it off). When a device counts as switched off by hand
+ * is the protocol's to say (its session marks the status `offByHand`; a profile's
+ * `offByHand` key, `protocols/profile/schema.ts`).
  *
  * Main enforces these (the governor, the settings store, the core); it sends the rules
  * that apply to the connected device to the renderer ({@link rulesFor}, the `rules` of the
@@ -55,18 +57,6 @@ export interface ScreeningQuestion {
 /** Questions everybody answers before the first motor start (DESIGN §1). */
 export const BASE_QUESTIONS: ScreeningQuestion[] = [{ id: 'pregnant' }, { id: 'heart-condition' }, { id: 'high-blood-pressure' }];
 
-/**
- * When a device counts as switched off by hand (its own button or remote) while the app
- * had it running: that is the user's stop, and no later step may switch it back on.
- * - `reportsOffByHand`: the protocol's session says so itself (a status with `offByHand`,
- *   e.g. the chair, which knows whether the app sent a stop); counted at once.
- * - `notRunningAfterMs`: a status saying "not running" counts too, once the motor has run
- *   this long (milliseconds; earlier frames may predate the command); null: it does not.
- */
-export interface OffByHandRule {
-  notRunningAfterMs: number | null;
-}
-
 /** What each device kind changes in the rules. */
 export interface KindRules {
   /** What the user calls it, e.g. "massage gun" (in messages from main). */
@@ -81,13 +71,9 @@ export interface KindRules {
   excludedGroups: MuscleGroup[];
   /** Why the motor is refused on an excluded group (for the user). */
   excludedMessage?: string;
-  offByHand: OffByHandRule;
   /** How the user switches it off by hand (shown when the link drops or a stop is unconfirmed). */
   handOff: string;
 }
-
-/** Status frames in the first moments after the motor was commanded on may predate the command (ms). */
-const DEVICE_SETTLE_MS = 1500;
 
 const STANDARD = { defaultCeiling: DEFAULT_CEILING, rampPerSecond: 0.2, extraQuestions: [], excludedGroups: [] };
 
@@ -96,19 +82,16 @@ export const KIND_RULES: Record<DeviceKind, KindRules> = {
   percussive: {
     ...STANDARD,
     noun: 'massage gun',
-    offByHand: { notRunningAfterMs: DEVICE_SETTLE_MS },
     handOff: 'Press the power button on the massage gun to switch it off.',
   },
   chair: {
     ...STANDARD,
     noun: 'chair',
-    offByHand: { notRunningAfterMs: null },
     handOff: 'Switch the chair off with its remote or power button.',
   },
   cushion: {
     ...STANDARD,
     noun: 'cushion',
-    offByHand: { notRunningAfterMs: null },
     handOff: 'Switch the cushion off with its button or unplug it.',
   },
   ems: {
@@ -121,7 +104,6 @@ export const KIND_RULES: Record<DeviceKind, KindRules> = {
     ],
     excludedGroups: ['neck'],
     excludedMessage: 'Electrical stimulation is never used on this area. Pick another area or device.',
-    offByHand: { notRunningAfterMs: null },
     handOff: 'Press the power button on the EMS pad, or take the pads off your skin.',
   },
 };
@@ -205,24 +187,6 @@ export function areaBlock(kind: DeviceKind, group: MuscleGroup): { code: 'refuse
   const rules = KIND_RULES[kind];
   if (!rules.excludedGroups.includes(group)) return null;
   return { code: 'refused', message: rules.excludedMessage ?? 'This device is never used on this area. Pick another area or device.' };
-}
-
-/**
- * Whether a status from a device of `kind` says it was switched off by hand while the app
- * had its motor running since `runningSinceMs` (the same clock as `nowMs`; null: not
- * running): the session's own `offByHand`, or, where the kind's rule allows, "not running"
- * once the settle time has passed.
- */
-export function switchedOffByHand(
-  kind: DeviceKind,
-  status: { offByHand?: boolean; running?: boolean },
-  runningSinceMs: number | null,
-  nowMs: number,
-): boolean {
-  if (runningSinceMs === null) return false;
-  if (status.offByHand === true) return true;
-  const after = KIND_RULES[kind].offByHand.notRunningAfterMs;
-  return after !== null && status.running === false && nowMs - runningSinceMs > after;
 }
 
 /**

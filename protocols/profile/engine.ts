@@ -27,7 +27,7 @@ import type {
   Write,
 } from '../types';
 import { buildFrame, createDecoder } from './codec';
-import type { DeviceProfile, GattVariant, IdentifyRule, Send } from './schema';
+import { offByHandRule, type DeviceProfile, type GattVariant, type IdentifyRule, type OffByHandRule, type Send } from './schema';
 
 /** What a hook gets to build a session for one connection. */
 export interface HookContext {
@@ -218,6 +218,10 @@ function matchesAny(status: DeviceStatus, patterns: readonly Record<string, bool
  *   picks the mode that serves the motion (nothing when none does).
  * - A decoded `running: false` is believed once a `running: true` confirmed the session's own
  *   start (before that it may answer a write that preceded the start).
+ * - "Switched off by hand": while the session has the motor on (from the first write above 0
+ *   until its stop), a status saying `running: false` after the profile's `offByHand`
+ *   `notRunningAfterMs` of motor time (on the connection's clock) is marked `offByHand`, once;
+ *   the session then counts the motor as off.
  * @throws RangeError from `encode` for an intensity that is NaN or outside 0..1, an unknown
  * mode, a timer that is NaN or negative, or a value that does not fit its field; nothing
  * is changed then.
@@ -232,6 +236,9 @@ class ProfileSession implements ProtocolSession {
   private reported = false;
   private modeCode: number;
   private timerSeconds: number | undefined;
+  /** Since when (the connection's clock, ms) this session has had the motor on; null: off. */
+  private motorOnSinceMs: number | null = null;
+  private readonly offByHand: OffByHandRule;
 
   constructor(
     private readonly profile: DeviceProfile,
@@ -239,8 +246,10 @@ class ProfileSession implements ProtocolSession {
     readonly capabilities: Capabilities,
     private readonly write: (send: Send, values: Record<string, number>) => Write,
     variant: GattVariant,
+    private readonly now: () => number,
   ) {
     this.notify = { service: variant.service, characteristic: variant.notify };
+    this.offByHand = offByHandRule(profile);
     this.decodeBytes = createDecoder(profile);
     this.modeCode = profile.capabilities.modes[0]?.code ?? 0;
     this.timerSeconds = profile.capabilities.timer?.defaultSeconds;
@@ -278,17 +287,20 @@ class ProfileSession implements ProtocolSession {
         if (this.running || !si.start) {
           const writes = this.sends(si.running, { step });
           this.running = true;
+          this.motorOnSinceMs ??= this.now();
           return writes;
         }
         const writes = this.sends(si.start, { step });
         this.running = true;
         this.awaitingRun = true;
+        this.motorOnSinceMs ??= this.now();
         return writes;
       }
       case 'stop': {
         const writes = this.sends(c.stop![0]!, { step: 0 });
         this.running = false;
         this.awaitingRun = false;
+        this.motorOnSinceMs = null;
         return writes;
       }
       case 'setMode': {
@@ -339,6 +351,7 @@ class ProfileSession implements ProtocolSession {
   stopEscalation(): Write[][] {
     this.running = false;
     this.awaitingRun = false;
+    this.motorOnSinceMs = null;
     return (this.profile.commands.stop ?? []).slice(1).map((group) => this.sends(group, { step: 0 }));
   }
 
@@ -347,6 +360,12 @@ class ProfileSession implements ProtocolSession {
     if (result.kind === 'status') {
       const running = result.status.running;
       if (running !== undefined) this.reported = true;
+      const after = this.offByHand.notRunningAfterMs;
+      if (running === false && after !== null && this.motorOnSinceMs !== null && this.now() - this.motorOnSinceMs > after) {
+        // Off on the device itself while the app had it on: the user's stop, said once.
+        result.status.offByHand = true;
+        this.motorOnSinceMs = null;
+      }
       if (running === true) this.awaitingRun = false;
       else if (running === false && !this.awaitingRun) this.running = false;
     }
@@ -402,7 +421,7 @@ export function moduleFromProfile(profile: DeviceProfile, options: ModuleOptions
           decoder: () => createDecoder(profile),
         });
       } else {
-        session = new ProfileSession(profile, model, capabilities, write, variant);
+        session = new ProfileSession(profile, model, capabilities, write, variant, () => ctx.now());
       }
       return { ok: true, session };
     }

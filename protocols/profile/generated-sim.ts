@@ -195,6 +195,7 @@ export function simulateFromProfile(profile: DeviceProfile, options: SimOptions 
   };
   const framed = (name: string): FrameField[] => [...profile.framing.out.before, ...(profile.frames[name] ?? []), ...profile.framing.out.after];
   return simulatedPeripheral({
+    protocolId: profile.id,
     address: options.address ?? `sim-${profile.id}`,
     localName,
     advertisement,

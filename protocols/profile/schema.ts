@@ -318,6 +318,13 @@ export const deviceProfileSchema = z
         running: z.array(z.record(z.string(), z.union([z.boolean(), z.number(), z.string()]))).default([]),
       })
       .optional(),
+    /**
+     * When the session reports the device "switched off by hand" (`offByHand` on its status):
+     * a status saying `running: false` while the session has the motor on counts once the
+     * motor has been on longer than `notRunningAfterMs` (earlier frames may predate the start);
+     * null: never. Absent: {@link OFF_BY_HAND_DEFAULTS} for the profile's kind.
+     */
+    offByHand: z.strictObject({ notRunningAfterMs: z.number().int().min(0).max(60_000).nullable() }).optional(),
     /** A named hook for behaviour data cannot say (`rongtai-power-rule`); it then drives the session. */
     hook: z.string().min(1).optional(),
     /** What the generated simulator advertises (demo mode and UI tests only). */
@@ -363,6 +370,29 @@ export const deviceProfileSchema = z
       }
     }
   });
+
+/** A profile's "switched off by hand" rule (see the `offByHand` key). */
+export interface OffByHandRule {
+  /** Milliseconds the motor must have been on before a "not running" status counts; null: it never does. */
+  notRunningAfterMs: number | null;
+}
+
+/**
+ * The rule a profile without an `offByHand` key gets, by its kind: a massage gun's status
+ * says plainly whether its motor runs, so "not running" counts after 1.5 s of motor time;
+ * other kinds' "not running" never counts (a hook may still report it, as the chair's does).
+ */
+export const OFF_BY_HAND_DEFAULTS: Readonly<Record<DeviceProfile['kind'], Readonly<OffByHandRule>>> = Object.freeze({
+  percussive: Object.freeze({ notRunningAfterMs: 1500 }),
+  chair: Object.freeze({ notRunningAfterMs: null }),
+  cushion: Object.freeze({ notRunningAfterMs: null }),
+  ems: Object.freeze({ notRunningAfterMs: null }),
+});
+
+/** The "switched off by hand" rule of a validated profile: its own, or its kind's default. */
+export function offByHandRule(profile: DeviceProfile): OffByHandRule {
+  return { ...(profile.offByHand ?? OFF_BY_HAND_DEFAULTS[profile.kind]) };
+}
 
 /** A validated device profile (defaults filled in). */
 export type DeviceProfile = z.output<typeof deviceProfileSchema>;

@@ -12,6 +12,19 @@ import type { Advertisement, SimReadout, SimService, SimulatedPeripheral } from 
 export const STOP_FAULT_ACTIONS = ['ignore-next-stop', 'ignore-every-stop'] as const;
 
 /**
+ * The demo panel's words for the actions several simulators share (the stop faults, the
+ * device's own buttons, a silent device); a simulator names its other actions itself
+ * ({@link SimParts.actionLabels}).
+ */
+export const SHARED_ACTION_LABELS: Readonly<Record<string, string>> = Object.freeze({
+  'button-max': 'Press its own “max” button',
+  'button-power': 'Press its power button',
+  'ignore-next-stop': 'Ignore the next stop',
+  'ignore-every-stop': 'Ignore every stop',
+  'no-status-replies': 'Never report its state',
+});
+
+/**
  * The `ignore-next-stop` / `ignore-every-stop` faults: while the device runs, the next (or
  * every) stop is swallowed, until the device's own power button ({@link clear}).
  */
@@ -73,6 +86,8 @@ export class SimLink {
 
 /** What a simulator supplies to {@link simulatedPeripheral}. */
 export interface SimParts {
+  /** The id of the protocol the simulated device speaks (see {@link SimulatedPeripheral.protocolId}). */
+  protocolId: string;
   address: string;
   localName: string;
   advertisement: Advertisement;
@@ -90,18 +105,27 @@ export interface SimParts {
   readout(): SimReadout[];
   state(): Record<string, number | string | boolean>;
   actions: readonly string[];
+  /** Button words for actions not in {@link SHARED_ACTION_LABELS} (or to say a shared one differently). */
+  actionLabels?: Readonly<Record<string, string>>;
   act(action: string): void;
 }
 
 /**
  * Assembles a simulated peripheral from its parts: the notifier goes to the link,
  * subscriptions to the notify characteristic are tracked (others are ignored), the link
- * drop ends the subscription, and reads of standard characteristics are answered.
+ * drop ends the subscription, and reads of standard characteristics are answered. Its
+ * action labels are the parts' own, else the shared ones; an action with neither has none.
  */
 export function simulatedPeripheral(parts: SimParts): SimulatedPeripheral {
   const standard = parts.standard instanceof StandardServicesSim ? parts.standard : new StandardServicesSim(parts.standard);
   const link = parts.link;
+  const labels: Record<string, string> = {};
+  for (const action of parts.actions) {
+    const label = parts.actionLabels?.[action] ?? SHARED_ACTION_LABELS[action];
+    if (label !== undefined) labels[action] = label;
+  }
   return {
+    protocolId: parts.protocolId,
     address: parts.address,
     localName: parts.localName,
     advertisement: parts.advertisement,
@@ -123,6 +147,7 @@ export function simulatedPeripheral(parts: SimParts): SimulatedPeripheral {
     readout: () => parts.readout(),
     state: () => parts.state(),
     actions: [...parts.actions],
+    actionLabels: labels,
     act: (action) => parts.act(action),
   };
 }

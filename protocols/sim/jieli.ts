@@ -352,6 +352,7 @@ export function simulateJieli(options: SimOptions = {}): SimulatedPeripheral {
   const uid = [hash >>> 24, (hash >>> 16) & 0xff, (hash >>> 8) & 0xff, hash & 0xff];
 
   return simulatedPeripheral({
+    protocolId: 'jieli-ems',
     address,
     localName: model,
     advertisement: {
@@ -406,6 +407,11 @@ export function simulateJieli(options: SimOptions = {}): SimulatedPeripheral {
       return { ...s };
     },
     actions: JIELI_SIM_ACTIONS,
+    actionLabels: {
+      'crc-little-endian': 'Send its checksum little-endian',
+      'crc-big-endian': 'Send its checksum big-endian',
+      'split-next-frame': 'Split its next report in two',
+    },
     act(action) {
       advance();
       if (faults.act(action)) return;

@@ -80,6 +80,8 @@ export function simulateNodoMini(options: SimOptions = {}): SimulatedPeripheral 
     state.running = state.level > 0;
   };
   const peripheral = simulatedPeripheral({
+    // The id of its user profile (test/fixtures/profiles/nodo-mini.json): no built-in one knows it.
+    protocolId: 'nodo-mini',
     address: options.address ?? 'sim-nodo-mini',
     localName: NODO_NAME,
     advertisement: { localName: NODO_NAME, serviceUuids: [NODO_SERVICE], manufacturerData: NODO_MANUFACTURER_DATA },

@@ -340,6 +340,7 @@ export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
   };
 
   return simulatedPeripheral({
+    protocolId: 'rongtai',
     address: options.address ?? `sim-rongtai-${model.toLowerCase()}`,
     localName: model,
     advertisement: { localName: model, serviceUuids: [RONGTAI_SERVICE] },
@@ -382,6 +383,11 @@ export function simulateRongTai(options: SimOptions = {}): SimulatedPeripheral {
     ],
     state: () => ({ ...s, secondsLeft: s.running ? currentSecondsLeft() : 0, variant: variant === 0x84 ? '84' : '83' }),
     actions: ['remote-power', 'remote-speed-max', 'speed-keys-need-running', ...STOP_FAULT_ACTIONS],
+    actionLabels: {
+      'remote-power': 'Press its power button',
+      'remote-speed-max': 'Set speed 6 on its remote',
+      'speed-keys-need-running': 'Take speed keys only while the rollers run',
+    },
     act(action) {
       if (faults.act(action)) return;
       if (action === 'remote-speed-max') {

@@ -98,6 +98,7 @@ export function simulateTheragun(options: SimOptions = {}): SimulatedPeripheral 
     state.running = state.rpm > 0;
   };
   return simulatedPeripheral({
+    protocolId: 'theragun',
     address: options.address ?? `sim-theragun-${model.toLowerCase()}`,
     localName: model,
     advertisement: { localName: model, serviceUuids: [] },

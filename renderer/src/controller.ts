@@ -432,7 +432,9 @@ export class Controller {
   async simFault(peripheralId: string, fault: string, name: string): Promise<void> {
     try {
       await this.bridge.call('sim.fault', { peripheralId, fault });
-      this.announce(t.sim.faultSent(t.sim.faultNames[fault] ?? fault, name));
+      // The words the panel's button showed, as main sent them in `sim.state`.
+      const label = this.store.getState().sim.find((p) => p.peripheralId === peripheralId)?.faultLabels[fault] ?? fault;
+      this.announce(t.sim.faultSent(label, name));
     } catch (err) {
       this.store.setState({ warning: errorText(err) });
     }

@@ -1,4 +1,7 @@
-/** The "Simulated devices" panel: what each simulated peripheral decoded, and fault buttons. */
+/**
+ * The "Simulated devices" panel: what each simulated peripheral decoded, and fault buttons.
+ * The protocol id and the buttons' words come from main (`sim.state`), as each simulator says them.
+ */
 import { useId } from 'react';
 import { useActions } from '../controller';
 import { t } from '../i18n/en';
@@ -37,7 +40,7 @@ export function SimPanel() {
                   <div className="fault-buttons">
                     {p.faults.map((f) => (
                       <button key={f} type="button" className="btn small" onClick={() => void actions.simFault(p.peripheralId, f, p.name)}>
-                        {t.sim.faultNames[f] ?? f}
+                        {p.faultLabels[f] ?? f}
                       </button>
                     ))}
                   </div>

@@ -97,6 +97,7 @@ export function tinyPeripheral(address = 'sim-tiny'): SimulatedPeripheral & { re
     push(bytes) {
       if (subscribed) notify?.(TINY_SERVICE, TINY_NOTIFY, bytes);
     },
+    protocolId: 'tiny',
     address,
     localName: 'Tiny',
     advertisement: { localName: 'Tiny', serviceUuids: [TINY_SERVICE] },

@@ -3,7 +3,8 @@
  * `device.status` event and the settings view carry the rules of the connected device
  * (an EMS pad: 40% default ceiling, never the neck, its own questions; a massage gun: 60%,
  * every area, the general questions), the general ones without a device; the contract's
- * settings bounds are the table's; "switched off by hand" follows each kind's rule. And
+ * settings bounds are the table's ("switched off by hand" is the protocol session's to say:
+ * test/unit/protocols/off-by-hand.test.ts). And
  * the core passes its clock to the device link: a link's reconnect waits on that clock.
  */
 import { mkdtempSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCore, type AppCore } from '../../../electron/core/app-core';
 import { SettingsPatch, type DeviceStatusEvent, type EventChannel, type Reply, type ScanResults, type SettingsView } from '../../../electron/ipc/contract';
-import { KIND_RULES, LIMITS, rulesFor, switchedOffByHand } from '../../../electron/safety/rules';
+import { LIMITS, rulesFor } from '../../../electron/safety/rules';
 import { ALL_NO, startCore, until, type CoreHarness } from '../helpers/core-harness';
 import { FakeClock } from '../helpers/fake-clock';
 
@@ -75,16 +76,6 @@ describe('main sends the rules of the connected device', () => {
     expect([ok({ sessionCapSeconds: cap.min }), ok({ sessionCapSeconds: cap.max }), ok({ sessionCapSeconds: cap.min - 1 }), ok({ sessionCapSeconds: cap.max + 1 })]).toEqual([true, true, false, false]);
     expect([ok({ dailyBudgetSeconds: budget.min }), ok({ dailyBudgetSeconds: budget.max }), ok({ dailyBudgetSeconds: budget.min - 1 }), ok({ dailyBudgetSeconds: budget.max + 1 })]).toEqual([true, true, false, false]);
     expect([ok({ ceilings: { x: ceiling.min } }), ok({ ceilings: { x: ceiling.max } }), ok({ ceilings: { x: ceiling.min - 0.01 } }), ok({ ceilings: { x: ceiling.max + 0.01 } })]).toEqual([true, true, false, false]);
-  });
-
-  it('"switched off by hand": a session saying so counts at once; a gun saying "not running" only after the settle time; a chair\'s "not running" never', () => {
-    const after = KIND_RULES.percussive.offByHand.notRunningAfterMs!;
-    expect(switchedOffByHand('chair', { offByHand: true }, 0, 1)).toBe(true);
-    expect(switchedOffByHand('chair', { running: false }, 0, 60_000)).toBe(false);
-    expect(switchedOffByHand('percussive', { running: false }, 0, after)).toBe(false);
-    expect(switchedOffByHand('percussive', { running: false }, 0, after + 1)).toBe(true);
-    expect(switchedOffByHand('percussive', { running: true }, 0, after + 1)).toBe(false);
-    expect(switchedOffByHand('percussive', { offByHand: true }, null, 10)).toBe(false); // the motor was not running
   });
 });
 

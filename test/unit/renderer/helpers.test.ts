@@ -75,14 +75,3 @@ describe('bridge client over the preload', () => {
     await expect(api.call('device.stop')).rejects.toMatchObject({ code: 'unknown-channel' });
   });
 });
-
-describe('fault labels', () => {
-  it('every fault the radio and the simulated devices offer has a label in the panel (no raw names on buttons)', async () => {
-    const { en } = await import('../../../renderer/src/i18n/en');
-    const { SIM_FAULTS } = await import('../../../electron/ble/sim-radio');
-    const { all } = await import('../../../protocols/registry');
-    const names = [...SIM_FAULTS.map((f) => f.name), ...all().flatMap((m) => m.simulate().actions ?? [])];
-    expect(names.length).toBeGreaterThan(15);
-    expect(names.filter((n) => !(n in en.sim.faultNames))).toEqual([]);
-  });
-});
