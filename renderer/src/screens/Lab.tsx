@@ -241,7 +241,7 @@ function Inside({ view, log, reads, busy, read, subscribe, close, exportCapture 
         <div key={s.uuid} className="lab-service" data-service={s.uuid}>
           <h3 className="mono">{t.lab.service(uuidLabel(s.uuid))}</h3>
           <div className="table-wrap">
-            <table className="table lab-table">
+            <table className="table lab-table lab-gatt">
               <caption className="sr-only">{t.lab.characteristicsOf(s.uuid)}</caption>
               <thead>
                 <tr>
@@ -263,7 +263,8 @@ function Inside({ view, log, reads, busy, read, subscribe, close, exportCapture 
                       </th>
                       <td>{c.properties.join(', ') || '—'}</td>
                       <td className="mono">{c.descriptors === undefined ? t.lab.notDiscovered : c.descriptors.length ? c.descriptors.map(uuidLabel).join(', ') : '—'}</td>
-                      <td className="lab-value">
+                      <td>
+                        <div className="lab-value">
                         {r && (
                           <span className="lab-read" data-testid="lab-read">
                             <code>{spaced(r.hex) || t.lab.empty}</code>
@@ -283,6 +284,7 @@ function Inside({ view, log, reads, busy, read, subscribe, close, exportCapture 
                               {t.lab.subscribe}
                             </button>
                           ))}
+                        </div>
                       </td>
                     </tr>
                   );
