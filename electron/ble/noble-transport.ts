@@ -23,6 +23,8 @@ export interface NobleCharacteristicLike extends EventEmitter {
   read(): void;
   write(data: Buffer, withoutResponse: boolean): void;
   notify(on: boolean): void;
+  /** Asks for the characteristic's descriptors; answered by a `descriptorsDiscover` event with `{ uuid }` objects. */
+  discoverDescriptors?(): void;
 }
 
 /** The shape of a noble service that this transport uses. */
@@ -276,6 +278,17 @@ class NobleGattConnection implements GattConnection {
     return this.operation<Uint8Array>('A read', timeoutMs, (resolve) => {
       slot.reads.push(resolve);
       slot.characteristic.read();
+    });
+  }
+
+  descriptors(service: string, characteristic: string, timeoutMs: number): Promise<string[]> {
+    const slot = this.slots.get(`${service}/${characteristic}`);
+    if (!slot) return Promise.reject(this.notFound(service, characteristic));
+    const c = slot.characteristic;
+    if (typeof c.discoverDescriptors !== 'function') return Promise.resolve([]);
+    return this.operation<string[]>('Descriptor discovery', timeoutMs, (resolve, _fail, local) => {
+      local(c, 'descriptorsDiscover', (descriptors: { uuid: string }[] | null) => resolve((descriptors ?? []).map((d) => d.uuid)));
+      c.discoverDescriptors!();
     });
   }
 

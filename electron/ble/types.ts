@@ -35,6 +35,13 @@ export interface GattConnection {
   discover(serviceUuids: string[], timeoutMs: number): Promise<Map<string, FoundCharacteristic[]>>;
   write(service: string, characteristic: string, bytes: Uint8Array, withResponse: boolean, timeoutMs: number): Promise<void>;
   read(service: string, characteristic: string, timeoutMs: number): Promise<Uint8Array>;
+  /**
+   * The descriptor UUIDs (noble form, e.g. `2902` for the CCCD) of one discovered
+   * characteristic, read-only (for the device lab). Optional: a transport without
+   * descriptor discovery leaves it out. Rejects with `not-found` for a characteristic
+   * not discovered first.
+   */
+  descriptors?(service: string, characteristic: string, timeoutMs: number): Promise<string[]>;
   /** Subscribes to notifications; `onData` is called once per notification. */
   subscribe(service: string, characteristic: string, onData: (bytes: Uint8Array) => void, timeoutMs: number): Promise<void>;
   /** Called once when the link drops or is closed; returns an unsubscribe function. */

@@ -11,6 +11,7 @@
  * - user profiles (`profiles.ts`): `profiles.*`, and the registry the devices use;
  * - the stop check of a device on a user profile (`stop-check.ts`): `stopCheck.*`, and the
  *   block that keeps its motor off until the check passed;
+ * - the device lab (`lab.ts`): `lab.*`, one read-only connection that is never the governor's motor;
  * and `app.info` here. It pushes events to every connected renderer.
  *
  * Its requests come through the main-process boundary (`electron/ipc/boundary.ts`),
@@ -38,6 +39,7 @@ import { motorBlock, settingsHandlers } from './settings';
 import { Simulator } from './simulator';
 import { UserProfiles } from './profiles';
 import { StopChecks } from './stop-check';
+import { Lab } from './lab';
 import type { Core, CoreConnection } from './types';
 
 export type { CoreOptions } from './context';
@@ -53,6 +55,7 @@ export class AppCore implements Core {
   private readonly simulator: Simulator;
   private readonly profiles: UserProfiles;
   private readonly stopChecks: StopChecks;
+  private readonly lab: Lab;
   /** Where every request is validated before its handler runs (both carriers come through here). */
   private readonly boundary: Boundary;
 
@@ -93,6 +96,8 @@ export class AppCore implements Core {
     this.devices = new Devices(ctx, system, () => this.simulator.enabled);
     this.stopChecks = new StopChecks(ctx, this.devices);
     this.devices.stopCheckOf = (d) => this.stopChecks.state(d);
+    this.lab = new Lab(ctx, this.devices);
+    this.devices.releaseLab = (id) => this.lab.release(id);
     this.simulator = new Simulator(ctx, (t) => this.devices.addTransport(t), () => this.devices.adapterInfo());
 
     this.governor.on('state', (e) => {
@@ -122,6 +127,7 @@ export class AppCore implements Core {
       ...this.simulator.handlers(),
       ...this.profiles.handlers(),
       ...this.stopChecks.handlers(),
+      ...this.lab.handlers(),
     };
     this.boundary = createBoundary(handlers, {
       refusalOf: (err) =>
@@ -167,6 +173,7 @@ export class AppCore implements Core {
   async shutdown(): Promise<void> {
     await this.governor.stopAll('app-quit');
     this.governor.dispose();
+    await this.lab.shutdown();
     await this.devices.shutdown();
     this.simulator.dispose();
     // the stop tails charged and their reservations released, then the final save

@@ -8,7 +8,7 @@
  */
 import type { Advertisement, DeviceKind } from '../../protocols/types';
 import type { AdapterState, DiscoveredPeripheral, Transport } from '../ble/types';
-import { Scanner } from '../device/scanner';
+import { Scanner, type ScannerEntry } from '../device/scanner';
 import { Refusal, type Handlers } from '../ipc/boundary';
 import type { AdapterInfo, DeviceStatusEvent, RequestInput, ScanEntry, ScanResults } from '../ipc/contract';
 import { KIND_RULES, defaultCeilingFor, rampFor, rulesFor } from '../safety/rules';
@@ -45,6 +45,8 @@ export class Devices {
   /** A `device.connect` is under way: a second one is refused (two links to one device fight over it). */
   private connecting = false;
   private readonly owner: ConnectionOwner;
+  /** Set by the core: closes the device lab's read-only link to a peripheral before a massager connection takes it (one link per device). */
+  releaseLab: (peripheralId: string) => Promise<void> = () => Promise.resolve();
   /** Where a device's stop check stands (set by the core; undefined for a built-in profile), shown on `device.status`. */
   stopCheckOf: (d: DeviceConnection) => StopCheckState | undefined = () => undefined;
 
@@ -127,6 +129,16 @@ export class Devices {
   /** The connected (or connecting, or reconnecting) device, or null. */
   current(): DeviceConnection | null {
     return this.device;
+  }
+
+  /** A peripheral as the scan last heard it (with the transport to connect through), or undefined when it is not listed. For the lab. */
+  scanEntry(peripheralId: string): ScannerEntry | undefined {
+    return this.scanner.entry(peripheralId);
+  }
+
+  /** Stops the scan before a connection (a connected device stops advertising; its entry stays listed). Never throws. */
+  async pauseScan(): Promise<void> {
+    await this.scanner.deviceConnected().catch(ignore);
   }
 
   /** The connected device's kind, or undefined. */
@@ -251,6 +263,7 @@ export class Devices {
     const module = registry.get(chosenId);
     if (!module) throw new Refusal('invalid-payload', `Unknown protocol "${chosenId}".`);
     if (this.device) await this.disconnect();
+    await this.releaseLab(req.peripheralId).catch(ignore);
     await this.scanner.deviceConnected().catch(ignore);
     const model = candidates.find((c) => c.module.id === module.id)?.model;
     const userProfile = this.ctx.protocols.userProfile(module.id);

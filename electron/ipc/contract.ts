@@ -28,6 +28,10 @@ export const MAX_PLANNED_MOTOR_SECONDS = 3600;
 /** A normalised intensity 0..1 of the device's full range. */
 const Intensity = z.number().finite().min(0).max(1);
 const Empty = z.object({}).strict().optional();
+/** A UUID in noble form (lowercase hex, no dashes: 16 or 128 bits). */
+const NobleUuid = z.string().regex(/^(?:[0-9a-f]{4}|[0-9a-f]{8}|[0-9a-f]{32})$/, 'a UUID in noble form (4, 8 or 32 lowercase hex digits)');
+/** One characteristic of the lab's device. */
+const LabTarget = z.object({ service: NobleUuid, characteristic: NobleUuid }).strict();
 /** The longest user profile file, in characters (it must fit one browser-host message). */
 export const MAX_PROFILE_TEXT = 48 * 1024;
 
@@ -220,6 +224,22 @@ export const channels = {
     z.object({ fileName: z.string().min(1).max(200), text: z.string().max(MAX_PROFILE_TEXT) }).strict(),
     ['refused'],
   ),
+  /** The device lab (read-only): where its one connection stands, its GATT table and the latest notifications. */
+  'lab.get': channel<LabView>()(Empty),
+  /**
+   * Opens the lab's read-only connection to any device in the scan list, known or not, and
+   * discovers its whole GATT table. It never writes a characteristic, moves no motor and
+   * holds no session; a device Unknot is connected to as a massager is refused.
+   */
+  'lab.connect': channel<LabView>()(z.object({ peripheralId: Id }).strict(), ['refused', 'device-error']),
+  /** Closes the lab's connection (its capture is kept for `lab.capture` until the next `lab.connect`). */
+  'lab.disconnect': channel<LabView>()(Empty),
+  /** Reads one readable characteristic of the lab's device: hex, and text when it is printable UTF-8. */
+  'lab.read': channel<LabReadResult>()(LabTarget, ['not-connected', 'refused', 'device-error']),
+  /** Subscribes to one notifying (or indicating) characteristic: each notification is a `lab.notification` event. */
+  'lab.subscribe': channel<LabView>()(LabTarget, ['not-connected', 'refused', 'device-error']),
+  /** The capture of the lab's device as JSON lines, to download and attach to a protocol report. */
+  'lab.capture': channel<LabCapture>()(Empty, ['not-connected']),
 } as const;
 
 /** The name of a request channel, e.g. `session.start`. */
@@ -257,6 +277,10 @@ export const events = {
   'store.notice': event<StoreNotice>(),
   /** The user profiles were loaded again (a reload or an import). */
   'profiles.changed': event<ProfilesView>(),
+  /** The lab's connection changed (connected, its table discovered, a subscription, dropped). */
+  'lab.state': event<LabView>(),
+  /** One notification from the lab's device. */
+  'lab.notification': event<LabNotification>(),
 } as const;
 
 /** The name of an event channel, e.g. `device.status`. */
@@ -587,6 +611,69 @@ export interface DesktopShellView {
   stopShortcut: string | null;
   stopShortcutProblem: 'taken' | 'no-portal' | 'unconfirmed' | null;
   tray: boolean | null;
+}
+
+/** One characteristic of a GATT table, as the lab shows it. */
+export interface LabCharacteristic {
+  /** Noble form. */
+  uuid: string;
+  /** As the device declares them: `read`, `write`, `writeWithoutResponse`, `notify`, `indicate`, … */
+  properties: string[];
+  /** Descriptor UUIDs (noble form), where the transport discovers them. */
+  descriptors?: string[];
+  /** The lab is subscribed to its notifications. */
+  subscribed: boolean;
+}
+
+/** One service of a GATT table and its characteristics. */
+export interface LabService {
+  uuid: string;
+  characteristics: LabCharacteristic[];
+}
+
+/** One notification the lab received. */
+export interface LabNotification {
+  peripheralId: string;
+  /** Wall-clock time, ms since the epoch. */
+  atMs: number;
+  service: string;
+  characteristic: string;
+  /** The bytes, lowercase hex without spaces. */
+  hex: string;
+}
+
+/**
+ * Where the lab's one read-only connection stands. `state`: `idle` (never connected),
+ * `connecting`, `connected` (its table discovered), `disconnected` (closed or dropped;
+ * `message` says why when it dropped).
+ */
+export interface LabView {
+  state: 'idle' | 'connecting' | 'connected' | 'disconnected';
+  peripheralId?: string;
+  name?: string;
+  services: LabService[];
+  message?: string;
+  /** The latest notifications, oldest first (at most 200). */
+  log: LabNotification[];
+  /** A capture of this device can be downloaded (`lab.capture`). */
+  captureReady: boolean;
+}
+
+/** What `lab.read` answers. */
+export interface LabReadResult {
+  service: string;
+  characteristic: string;
+  atMs: number;
+  hex: string;
+  /** The bytes as text when they are printable UTF-8, else null. */
+  text: string | null;
+}
+
+/** What `lab.capture` answers: a JSON-lines file (one object per line) and a name to save it under. */
+export interface LabCapture {
+  fileName: string;
+  text: string;
+  lines: number;
 }
 
 /**

@@ -86,6 +86,12 @@ export interface SessionHardeningOptions {
   downloadsDir?: string;
 }
 
+/** What the device lab's capture export is called (`lab.capture`'s file name, the renderer's `<a download>`). */
+export const CAPTURE_EXPORT_NAME = /^unknot-capture-[A-Za-z0-9_-]{1,160}\.jsonl$/;
+
+/** The largest capture export let through, bytes (5000 lines of a few hundred bytes). */
+export const CAPTURE_EXPORT_MAX_BYTES = 8 * 1024 * 1024;
+
 /** The download item and webContents parts the export check reads. */
 type ExportItem = Pick<DownloadItem, 'getURL' | 'getFilename' | 'getTotalBytes' | 'setSaveDialogOptions'>;
 
@@ -94,13 +100,22 @@ type ExportItem = Pick<DownloadItem, 'getURL' | 'getFilename' | 'getTotalBytes' 
  * a page of ours, named `unknot-history-….csv`, at most {@link CSV_EXPORT_MAX_BYTES}.
  */
 export function isCsvExport(item: ExportItem, webContents: Pick<WebContents, 'getURL'> | undefined, origin: string): boolean {
+  return isOwnExport(item, webContents, origin, CSV_EXPORT_NAME, CSV_EXPORT_MAX_BYTES);
+}
+
+/** Whether a download is the device lab's capture: like {@link isCsvExport}, named `unknot-capture-….jsonl`, at most {@link CAPTURE_EXPORT_MAX_BYTES}. */
+export function isCaptureExport(item: ExportItem, webContents: Pick<WebContents, 'getURL'> | undefined, origin: string): boolean {
+  return isOwnExport(item, webContents, origin, CAPTURE_EXPORT_NAME, CAPTURE_EXPORT_MAX_BYTES);
+}
+
+function isOwnExport(item: ExportItem, webContents: Pick<WebContents, 'getURL'> | undefined, origin: string, name: RegExp, maxBytes: number): boolean {
   try {
     const url = item.getURL();
     if (!url.startsWith(`blob:${origin}/`)) return false;
     if (!webContents || !isAppUrl(webContents.getURL(), origin)) return false;
-    if (!CSV_EXPORT_NAME.test(item.getFilename())) return false;
+    if (!name.test(item.getFilename())) return false;
     const size = item.getTotalBytes();
-    return size >= 0 && size <= CSV_EXPORT_MAX_BYTES;
+    return size >= 0 && size <= maxBytes;
   } catch {
     return false;
   }
@@ -109,7 +124,7 @@ export function isCsvExport(item: ExportItem, webContents: Pick<WebContents, 'ge
 /**
  * Denies every permission request and check, every device (HID, serial, USB)
  * permission and every download on the windows' session, except the history's "Export
- * CSV" (see {@link isCsvExport}, needs `options.origin`): that one goes to the save dialog
+ * CSV" (see {@link isCsvExport}, needs `options.origin`) and the lab's capture ({@link isCaptureExport}): that one goes to the save dialog
  * Electron shows for a download without a save path, opened in `options.downloadsDir`
  * and offering CSV files. See the module comment for why Unknot needs no permission.
  */
@@ -125,13 +140,14 @@ export function hardenSession(
   session.setPermissionCheckHandler(() => false);
   session.setDevicePermissionHandler(() => false);
   session.on('will-download', (event, item, webContents) => {
-    if (options.origin && item && isCsvExport(item, webContents, options.origin)) {
+    const csv = options.origin && item ? isCsvExport(item, webContents, options.origin) : false;
+    if (options.origin && item && (csv || isCaptureExport(item, webContents, options.origin))) {
       try {
         const name = item.getFilename();
         item.setSaveDialogOptions({
-          title: 'Export history',
+          title: csv ? 'Export history' : 'Save the device capture',
           defaultPath: options.downloadsDir ? join(options.downloadsDir, name) : name,
-          filters: [{ name: 'CSV (comma-separated values)', extensions: ['csv'] }],
+          filters: [csv ? { name: 'CSV (comma-separated values)', extensions: ['csv'] } : { name: 'JSON lines', extensions: ['jsonl'] }],
         });
         return;
       } catch (err) {

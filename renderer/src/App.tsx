@@ -10,6 +10,7 @@ import { Guided } from './screens/Guided';
 import { History } from './screens/History';
 import { Routines } from './screens/Routines';
 import { Profiles } from './screens/Profiles';
+import { Lab } from './screens/Lab';
 import { Settings } from './screens/Settings';
 import { SimPanel } from './screens/SimPanel';
 import { isRunActive } from './run';
@@ -21,6 +22,7 @@ const NAV: { screen: Screen; label: string }[] = [
   { screen: 'history', label: t.nav.history },
   { screen: 'settings', label: t.nav.settings },
   { screen: 'profiles', label: t.nav.profiles },
+  { screen: 'lab', label: t.nav.lab },
   { screen: 'first-run', label: t.nav.about },
 ];
 
@@ -172,6 +174,7 @@ export function App() {
           {screen === 'history' && <History />}
           {screen === 'settings' && <Settings />}
           {screen === 'profiles' && <Profiles />}
+          {screen === 'lab' && <Lab />}
           {screen === 'first-run' && <FirstRun />}
         </main>
         {demo && (

@@ -23,7 +23,7 @@ import type {
 import type { LinkState } from './api';
 import { isRunLive, runReducer, runSessionId, type Run, type RunEvent } from './run';
 
-export type Screen = 'devices' | 'routines' | 'guided' | 'history' | 'settings' | 'profiles' | 'first-run';
+export type Screen = 'devices' | 'routines' | 'guided' | 'history' | 'settings' | 'profiles' | 'lab' | 'first-run';
 
 export interface State {
   link: LinkState;

@@ -36,6 +36,12 @@ export const VALID: Record<RequestChannel, unknown> = {
   'profiles.import': { fileName: 'mine.json', text: '{}' },
   'stopCheck.run': { muscleGroup: 'upper-back' },
   'stopCheck.answer': { stopped: true },
+  'lab.get': undefined,
+  'lab.connect': { peripheralId: 'p1' },
+  'lab.disconnect': {},
+  'lab.read': { service: '180f', characteristic: '2a19' },
+  'lab.subscribe': { service: '4e4f00010000100080004e4f444f0001', characteristic: '4e4f00030000100080004e4f444f0001' },
+  'lab.capture': undefined,
 };
 
 /** A payload each channel's schema rejects (a stop has none: it ignores its payload). */
@@ -72,4 +78,10 @@ export const INVALID: Record<Exclude<RequestChannel, 'device.stop'>, unknown> = 
   'profiles.import': { fileName: 'mine.json', text: 'x'.repeat(60 * 1024) },
   'stopCheck.run': { muscleGroup: 'calf' },
   'stopCheck.answer': { stopped: 'yes' },
+  'lab.get': { all: true },
+  'lab.connect': {},
+  'lab.disconnect': 'now',
+  'lab.read': { service: '180F', characteristic: '2a19' },
+  'lab.subscribe': { service: '180f', characteristic: '2a19', bytes: '0100' },
+  'lab.capture': { peripheralId: 'p1' },
 };

@@ -255,6 +255,20 @@ describe('Export CSV in Electron', () => {
     );
   });
 
+  it("lets the device lab's capture through to a save dialog offering JSON lines", () => {
+    const { download } = sessionWithExport();
+    const name = 'unknot-capture-Nodo-Mini-2026-12-01T10-00-00-000Z.jsonl';
+    const { refused, item } = download(`blob:${APP_ORIGIN}/6f1c2d3e-aaaa-bbbb-cccc-0123456789ab`, name, 400_000);
+    expect(refused).toBe(false);
+    expect(item.setSaveDialogOptions).toHaveBeenCalledWith(
+      expect.objectContaining({ defaultPath: `/home/u/Downloads/${name}`, filters: [expect.objectContaining({ extensions: ['jsonl'] })] }),
+    );
+    const blob = `blob:${APP_ORIGIN}/6f1c2d3e`;
+    expect(download('https://evil.example/x.jsonl', name).refused).toBe(true);
+    expect(download(blob, 'unknot-capture-../../x.jsonl').refused).toBe(true);
+    expect(download(blob, name, 50 * 1024 * 1024).refused).toBe(true);
+  });
+
   it('refuses every other download', () => {
     const { download } = sessionWithExport();
     const blob = `blob:${APP_ORIGIN}/6f1c2d3e`;
