@@ -75,6 +75,7 @@ export const STATE_EVENTS: ReadonlySet<string> = new Set([
   'session.state',
   'sim.state',
   'safety.clamped',
+  'lab.state',
 ] satisfies EventChannel[]);
 
 /** A token bucket's shape: `burst` requests at once, refilled at `perSecond`. */
@@ -85,7 +86,7 @@ export interface RateLimit {
   perSecond: number;
 }
 
-/** Per-connection limits of the expensive channels: store writes, history reads and starting a scan. */
+/** Per-connection limits of the expensive channels: store writes, history reads, starting a scan, the lab's connects, reads and captures. */
 export const RATE_LIMITS: Readonly<Record<string, RateLimit>> = Object.freeze({
   'settings.set': { bucket: 'store', burst: 40, perSecond: 20 },
   'screening.set': { bucket: 'store', burst: 40, perSecond: 20 },
@@ -94,6 +95,10 @@ export const RATE_LIMITS: Readonly<Record<string, RateLimit>> = Object.freeze({
   'scan.start': { bucket: 'radio', burst: 10, perSecond: 5 },
   'profiles.reload': { bucket: 'store', burst: 40, perSecond: 20 },
   'profiles.import': { bucket: 'store', burst: 40, perSecond: 20 },
+  // the lab's radio work: a connect, a read or a capture (up to 5000 lines) each costs the radio or a large reply
+  'lab.connect': { bucket: 'radio', burst: 10, perSecond: 5 },
+  'lab.read': { bucket: 'lab', burst: 20, perSecond: 10 },
+  'lab.capture': { bucket: 'history', burst: 10, perSecond: 5 },
 } satisfies Partial<Record<RequestChannel, RateLimit>>);
 
 /** A request envelope as read from the socket. */
