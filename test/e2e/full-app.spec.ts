@@ -6,9 +6,8 @@
  * devices panel; axe-core finds no serious or critical violation on any screen; every
  * screen is saved as a screenshot in both themes.
  */
-import AxeBuilder from '@axe-core/playwright';
-import { expect, test, type Page } from '@playwright/test';
-import { SHOTS, answerScreeningNo, scanAndConnect, simReadout, startRoutine } from './helpers';
+import { expect, test } from '@playwright/test';
+import { answerScreeningNo, axe, scanAndConnect, shot, simReadout, startRoutine } from './helpers';
 import { startHost, type RunningHost } from './host';
 
 let host: RunningHost | undefined;
@@ -17,17 +16,6 @@ test.afterEach(async () => {
   host = undefined;
 });
 
-/** Runs axe (WCAG 2 A/AA) and fails on serious or critical violations. */
-async function axe(page: Page, screen: string): Promise<void> {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${screen}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-}
 
 // The chair runs at ×10 so its steps are several seconds apart in real time: its power
 // knowledge must survive the gaps (a toggle on a running chair switches it off).

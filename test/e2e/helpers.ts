@@ -2,6 +2,7 @@
  * Shared steps of the end-to-end tests: reading the simulated Theragun's rpm from the
  * "Simulated devices" panel, pairing, answering the screening, starting a routine.
  */
+import AxeBuilder from '@axe-core/playwright';
 import { expect, type Page } from '@playwright/test';
 
 export const SHOTS = 'test-results/screens';
@@ -54,4 +55,17 @@ export async function startRoutine(page: Page, name: string): Promise<void> {
   await openRoutine(page, name);
   await answerScreeningNo(page);
   await page.getByRole('button', { name: 'Start', exact: true }).click();
+}
+
+/** Runs axe (WCAG 2 A/AA) on the page and fails on serious or critical violations, naming `screen`. */
+export async function axe(page: Page, screen: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.map((v) => `${screen}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+}
+
+/** A full-page screenshot from the top, as `test-results/screens/<name>.png`. */
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 }

@@ -11,10 +11,9 @@
  */
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { HostClient } from '../unit/helpers/ws-client';
-import { SHOTS, startRoutine } from './helpers';
+import { axe, shot, startRoutine } from './helpers';
 import { startHost, type RunningHost } from './host';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'profiles');
@@ -31,17 +30,6 @@ test.afterEach(async () => {
   host = undefined;
 });
 
-/** Runs axe (WCAG 2 A/AA) and fails on serious or critical violations. */
-async function axe(page: Page, screen: string): Promise<void> {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${screen}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-}
 
 /** A second client of the host, for what the test reads beside the page (`sim.state`). */
 async function sideClient(h: RunningHost): Promise<HostClient> {

@@ -6,23 +6,14 @@
  * device, the check included, until the profile changes. Demo mode's Nodo Mini is the
  * device, on the fixture profile.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BudgetInfo, DeviceStatusEvent } from '../../../electron/ipc/contract';
 import { ALL_NO, startCore, type CoreHarness } from '../helpers/core-harness';
+import { NODO, dataDirWith } from './support';
 
-const FIXTURES = join(__dirname, '../../fixtures/profiles');
-const NODO = readFileSync(join(FIXTURES, 'nodo-mini.json'), 'utf8');
 const MANUAL = { muscleGroup: 'upper-back', plannedMotorSeconds: 60 };
-
-function dataDirWith(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'unknot-stopcheck-'));
-  mkdirSync(join(dir, 'profiles'));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'profiles', name), text);
-  return dir;
-}
 
 let h: CoreHarness | null = null;
 afterEach(async () => {

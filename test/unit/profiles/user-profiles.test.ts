@@ -4,24 +4,15 @@
  * device on a user profile is marked, runs at the 30% default ceiling with the slowest
  * ramp, and an EMS one gets every EMS rule. Demo mode's Nodo Mini is the device.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceStatusEvent, ProfileImportResult, ProfilesView, ScanResults, SessionStartResult } from '../../../electron/ipc/contract';
 import { KIND_RULES, SLOWEST_RAMP_PER_SECOND, rampFor, rulesFor } from '../../../electron/safety/rules';
 import { ALL_NO, startCore, until, type CoreHarness } from '../helpers/core-harness';
+import { FIXTURES, NODO, dataDirWith } from './support';
 
-const FIXTURES = join(__dirname, '../../fixtures/profiles');
-const NODO = readFileSync(join(FIXTURES, 'nodo-mini.json'), 'utf8');
 const BROKEN = readFileSync(join(FIXTURES, 'broken-cushion.json'), 'utf8');
-
-function dataDirWith(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'unknot-profiles-'));
-  mkdirSync(join(dir, 'profiles'));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'profiles', name), text);
-  return dir;
-}
 
 let h: CoreHarness | null = null;
 afterEach(async () => {
