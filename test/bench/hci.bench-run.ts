@@ -20,11 +20,12 @@ import { Worker } from 'node:worker_threads';
 import { expect, it } from 'vitest';
 import { createCore } from '../../electron/core/app-core';
 import { startBrowserHost } from '../../electron/host/server';
-import type { DeviceStatusEvent } from '../../electron/ipc/contract';
+import { MUSCLE_GROUPS, type DeviceStatusEvent } from '../../electron/ipc/contract';
 import { openBenchClient } from './bench-client';
 import { ceilingStep, intensityToStep } from '../../protocols/intensity';
 import { THERAGUN_WRITE_GAP_MS, simulateTheragun } from '../../protocols/theragun';
 import { hciWorld } from '../support/hci/hci-world';
+import { latencySummary, percentile, round } from './stats';
 
 const STEPS = 3616;
 const STOP_HEX = 'aa070103000003';
@@ -33,14 +34,9 @@ const STOP_HEX = 'aa070103000003';
 // the link.)
 const STOPS = Number(process.env.BENCH_HCI_STOPS ?? 220);
 const INTERVAL_MS = 30;
-const GROUPS = ['neck', 'shoulders', 'upper-back', 'rhomboids', 'lower-back'] as const;
+const GROUPS = MUSCLE_GROUPS;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
-const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 
 async function measureHci() {
   const world = hciWorld({ sims: [simulateTheragun({ model: 'Pro' })], link: { connectionIntervalMs: INTERVAL_MS } });
@@ -104,12 +100,7 @@ async function measureHci() {
 
   const results = {
     connection_interval_ms: INTERVAL_MS,
-    stop_latency_ms: {
-      p50: round(percentile(latencies, 50), 3),
-      p90: round(percentile(latencies, 90), 3),
-      p99: round(percentile(latencies, 99), 3),
-      max: round(Math.max(...latencies), 3),
-    },
+    stop_latency_ms: latencySummary(latencies),
     stops: latencies.length,
     flood_rate_per_s: round(done.floodSent / (done.floodMs / 1000), 0),
     flood_writes_per_s: round(phase.length / spanS, 1),

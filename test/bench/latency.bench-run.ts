@@ -30,25 +30,21 @@ import { Worker } from 'node:worker_threads';
 import { expect, it } from 'vitest';
 import { createCore } from '../../electron/core/app-core';
 import { startBrowserHost } from '../../electron/host/server';
-import { REQUEST_CHANNELS, type DeviceStatusEvent, type ScanResults } from '../../electron/ipc/contract';
+import { MUSCLE_GROUPS, REQUEST_CHANNELS, type DeviceStatusEvent, type ScanResults } from '../../electron/ipc/contract';
 import { ALL_NO } from '../unit/helpers/core-harness';
 import { openBenchClient } from './bench-client';
 import { floodWithoutReading, startHostProcess } from '../unit/helpers/host-process';
 import { ceilingStep, intensityToStep } from '../../protocols/intensity';
 import { THERAGUN_WRITE_GAP_MS } from '../../protocols/theragun';
+import { latencySummary, percentile, round } from './stats';
 
 const SIM = 'sim-theragun-pro';
 const STEPS = 3616;
 const STOP_HEX = 'aa070103000003';
 const STOPS = Number(process.env.BENCH_STOPS ?? 220);
-const GROUPS = ['neck', 'shoulders', 'upper-back', 'rhomboids', 'lower-back'] as const;
+const GROUPS = MUSCLE_GROUPS;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
-const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 
 /**
  * One full measurement with the simulated radio answering each ATT operation after
@@ -128,12 +124,7 @@ async function measure(simLatencyMs: number) {
 
   const results = {
     sim_att_latency_ms: simLatencyMs,
-    stop_latency_ms: {
-      p50: round(percentile(latencies, 50), 3),
-      p90: round(percentile(latencies, 90), 3),
-      p99: round(percentile(latencies, 99), 3),
-      max: round(Math.max(...latencies), 3),
-    },
+    stop_latency_ms: latencySummary(latencies),
     stops: latencies.length,
     flood_rate_per_s: round(done.floodSent / (done.floodMs / 1000), 0),
     flood_writes_per_s: round(floodWritesPerS, 1),
