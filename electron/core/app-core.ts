@@ -12,6 +12,7 @@
  * - the stop check of a device on a user profile (`stop-check.ts`): `stopCheck.*`, and the
  *   block that keeps its motor off until the check passed;
  * - the device lab (`lab.ts`): `lab.*`, one read-only connection that is never the governor's motor;
+ * - the draft editor (`draft.ts`): `draft.*`, a profile draft checked as it is typed and tried under the governor;
  * and `app.info` here. It pushes events to every connected renderer.
  *
  * Its requests come through the main-process boundary (`electron/ipc/boundary.ts`),
@@ -40,6 +41,7 @@ import { Simulator } from './simulator';
 import { UserProfiles } from './profiles';
 import { StopChecks } from './stop-check';
 import { Lab } from './lab';
+import { Drafts } from './draft';
 import type { Core, CoreConnection } from './types';
 
 export type { CoreOptions } from './context';
@@ -56,6 +58,7 @@ export class AppCore implements Core {
   private readonly profiles: UserProfiles;
   private readonly stopChecks: StopChecks;
   private readonly lab: Lab;
+  private readonly drafts: Drafts;
   /** Where every request is validated before its handler runs (both carriers come through here). */
   private readonly boundary: Boundary;
 
@@ -98,6 +101,7 @@ export class AppCore implements Core {
     this.devices.stopCheckOf = (d) => this.stopChecks.state(d);
     this.lab = new Lab(ctx, this.devices);
     this.devices.releaseLab = (id) => this.lab.release(id);
+    this.drafts = new Drafts(ctx, this.devices, this.lab, this.profiles);
     this.simulator = new Simulator(ctx, (t) => this.devices.addTransport(t), () => this.devices.adapterInfo());
 
     this.governor.on('state', (e) => {
@@ -128,6 +132,7 @@ export class AppCore implements Core {
       ...this.profiles.handlers(),
       ...this.stopChecks.handlers(),
       ...this.lab.handlers(),
+      ...this.drafts.handlers(),
     };
     this.boundary = createBoundary(handlers, {
       refusalOf: (err) =>

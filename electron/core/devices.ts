@@ -226,7 +226,12 @@ export class Devices {
 
   // ---- connecting ----
 
-  private async connect(req: RequestInput<'device.connect'>): Promise<DeviceStatusEvent> {
+  /**
+   * Connects a device of the scan list as the massager (what `device.connect` does; the
+   * draft's try uses it with the draft's protocol id). Ends the connection to any other device first.
+   * @throws Refusal as `device.connect` documents.
+   */
+  async connect(req: RequestInput<'device.connect'>): Promise<DeviceStatusEvent> {
     if (this.connecting) throw new Refusal('refused', 'Unknot is already connecting to a massager. Wait for it to finish.');
     this.connecting = true;
     try {
@@ -245,7 +250,9 @@ export class Devices {
     }
     const registry = this.ctx.protocols.registry();
     const candidates = registry.identify(entry.advertisement);
-    const remembered = settings.get().devices?.[req.peripheralId]?.protocolId;
+    // A remembered protocol that is gone (a user profile removed, a draft no longer tried) is no pick.
+    const rememberedId = settings.get().devices?.[req.peripheralId]?.protocolId;
+    const remembered = rememberedId !== undefined && registry.get(rememberedId) ? rememberedId : undefined;
     // The user's pick, else the pick remembered for this device, else a single strong
     // match, else a single candidate (confirmed or refused by the protocol after
     // connecting); several matches without a pick: the user chooses (issue: identification).
@@ -305,7 +312,8 @@ export class Devices {
     return this.status();
   }
 
-  private async disconnect(): Promise<void> {
+  /** Stops every motor, then closes the massager's link (what `device.disconnect` does). */
+  async disconnect(): Promise<void> {
     const d = this.device;
     if (!d) return;
     const { governor } = this.ctx;
@@ -338,7 +346,7 @@ export class Devices {
       rssi: p.rssi,
       simulated: p.simulated,
       remembered: p.id in remembered,
-      ...(remembered[p.id] ? { rememberedProtocolId: remembered[p.id]!.protocolId } : {}),
+      ...(remembered[p.id] && registry.get(remembered[p.id]!.protocolId) ? { rememberedProtocolId: remembered[p.id]!.protocolId } : {}),
       lastSeenMs: p.lastSeenMs,
       advertisement: advertisementView(p.advertisement),
       candidates: registry.identify(p.advertisement).map((c) => {

@@ -149,6 +149,14 @@ export class Lab {
     };
   }
 
+  /**
+   * The device the lab explored last and its GATT table as discovered (kept after the lab's
+   * link closes, until the next `lab.connect`), or null before any table was discovered.
+   */
+  explored(): { peripheral: DiscoveredPeripheral; services: readonly LabService[] } | null {
+    return this.peripheral && this.services.length > 0 ? { peripheral: this.peripheral, services: this.services } : null;
+  }
+
   /** Closes the lab's link when it is to `peripheralId` (a massager connection is about to take that device). */
   async release(peripheralId: string): Promise<void> {
     if (this.peripheral?.id === peripheralId && this.conn) await this.close();

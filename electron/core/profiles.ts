@@ -7,6 +7,7 @@
  * connected keeps the protocol it connected with until it reconnects.
  */
 import * as path from 'node:path';
+import type { DeviceProfile } from '../../protocols/profile/schema';
 import { BUILT_IN_PROFILES, createRegistry, type Registry } from '../../protocols/registry';
 import * as builtIn from '../../protocols/registry';
 import { Refusal, type Handlers } from '../ipc/boundary';
@@ -21,8 +22,15 @@ export type ProfileChannels = 'profiles.*';
 export interface ProtocolCatalog {
   /** Built-in and accepted user profiles. */
   registry(): Registry;
-  /** The user profile file behind a protocol id, or undefined for a built-in one. */
+  /** The user profile file behind a protocol id (or the draft being tried), or undefined for a built-in one. */
   userProfile(protocolId: string): UserProfileMark | undefined;
+}
+
+/** A draft tried from the lab (`draft.try`): in the registry for this run only, never saved. */
+export interface TriedDraft {
+  profile: DeviceProfile;
+  /** The digest of the draft's text (`profileVersion`): what its stop check is remembered for. */
+  version: string;
 }
 
 /** See the module comment. */
@@ -30,6 +38,7 @@ export class UserProfiles implements ProtocolCatalog {
   private files: CheckedProfileFile[] = [];
   private current: Registry;
   private marks = new Map<string, UserProfileMark>();
+  private draft: TriedDraft | null = null;
   private readonly builtInIds = builtIn.all().map((m) => m.id);
 
   constructor(private readonly ctx: Pick<CoreContext, 'options' | 'broadcast'>) {
@@ -41,24 +50,52 @@ export class UserProfiles implements ProtocolCatalog {
   }
 
   userProfile(protocolId: string): UserProfileMark | undefined {
+    if (this.draft?.profile.id === protocolId) return { file: `${protocolId}.json`, version: this.draft.version, draft: true };
     const m = this.marks.get(protocolId);
     return m ? { ...m } : undefined;
+  }
+
+  /** The ids of the built-in profiles (a user file or a draft may not reuse one). */
+  builtIns(): readonly string[] {
+    return this.builtInIds;
+  }
+
+  /** The draft being tried, if any. */
+  triedDraft(): TriedDraft | null {
+    return this.draft;
+  }
+
+  /**
+   * Puts a validated draft into the registry for this run (replacing any earlier draft),
+   * or takes it out (`null`). A user file with the draft's id is set aside while the
+   * draft is in. Connections already open keep their protocol until they reconnect.
+   */
+  setDraft(draft: TriedDraft | null): void {
+    this.draft = draft;
+    this.rebuild();
   }
 
   /** Reads the folder again and rebuilds the registry. Never throws: a file that cannot be read is refused. */
   async load(): Promise<ProfilesView> {
     this.files = await loadProfileFiles(this.ctx.options.dataDir, this.builtInIds);
-    const accepted = this.files.filter((f) => f.profile);
+    this.rebuild();
+    return this.view();
+  }
+
+  /** The registry of the built-in profiles, the accepted files and the draft. */
+  private rebuild(): void {
+    const draft = this.draft?.profile;
+    const accepted = this.files.filter((f) => f.profile && f.profile.id !== draft?.id);
+    const files = accepted.map((f) => f.profile!);
     try {
-      this.current = createRegistry([...BUILT_IN_PROFILES, ...accepted.map((f) => f.profile)]);
+      this.current = createRegistry([...BUILT_IN_PROFILES, ...files, ...(draft ? [draft] : [])]);
     } catch {
       // Each file was built alone when it was checked; should two still clash, none is used.
-      this.current = createRegistry(BUILT_IN_PROFILES);
+      this.current = createRegistry([...BUILT_IN_PROFILES, ...(draft ? [draft] : [])]);
     }
     this.marks = new Map(
       accepted.flatMap((f) => (f.result.ok ? [[f.result.id, { file: f.result.file, version: f.result.version }] as const] : [])),
     );
-    return this.view();
   }
 
   /** The files as last loaded. */

@@ -86,7 +86,7 @@ export interface RateLimit {
   perSecond: number;
 }
 
-/** Per-connection limits of the expensive channels: store writes, history reads, starting a scan, the lab's connects, reads and captures. */
+/** Per-connection limits of the expensive channels: store writes, history reads, starting a scan, the lab's connects, reads and captures, the draft's checks and tries. */
 export const RATE_LIMITS: Readonly<Record<string, RateLimit>> = Object.freeze({
   'settings.set': { bucket: 'store', burst: 40, perSecond: 20 },
   'screening.set': { bucket: 'store', burst: 40, perSecond: 20 },
@@ -99,6 +99,10 @@ export const RATE_LIMITS: Readonly<Record<string, RateLimit>> = Object.freeze({
   'lab.connect': { bucket: 'radio', burst: 10, perSecond: 5 },
   'lab.read': { bucket: 'lab', burst: 20, perSecond: 10 },
   'lab.capture': { bucket: 'history', burst: 10, perSecond: 5 },
+  // a draft is checked as the user types (a parse of up to 48 KB each); a try connects a device
+  'draft.check': { bucket: 'draft', burst: 20, perSecond: 10 },
+  'draft.template': { bucket: 'lab', burst: 20, perSecond: 10 },
+  'draft.try': { bucket: 'radio', burst: 10, perSecond: 5 },
 } satisfies Partial<Record<RequestChannel, RateLimit>>);
 
 /** A request envelope as read from the socket. */

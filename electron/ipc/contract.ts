@@ -240,6 +240,32 @@ export const channels = {
   'lab.subscribe': channel<LabView>()(LabTarget, ['not-connected', 'refused', 'device-error']),
   /** The capture of the lab's device as JSON lines, to download and attach to a protocol report. */
   'lab.capture': channel<LabCapture>()(Empty, ['not-connected']),
+  /**
+   * A profile draft to start from: the lab's device as discovered (its name, the service
+   * with a writable characteristic and the notifying one beside it) filled into a profile
+   * whose frames the user still has to write. Refused when the lab has not explored a device.
+   */
+  'draft.template': channel<DraftTemplate>()(Empty, ['not-connected']),
+  /**
+   * Checks a draft's text as the user types: the same checks as a user profile file (JSON,
+   * the profile schema, a stop, no hook, an id not built in), each problem with its field
+   * path (and line for JSON syntax errors), and whether it would identify the lab's device.
+   */
+  'draft.check': channel<DraftCheck>()(z.object({ text: z.string().max(MAX_PROFILE_TEXT) }).strict()),
+  /**
+   * Tries a valid draft on a device of the scan list: the draft becomes a protocol for this
+   * run only (marked as the user's draft), and the device is connected with it as a
+   * massager under the governor, like any user profile: the stop check first, the 30%
+   * default ceiling and the slowest ramp. The lab's own connection to that device is closed.
+   * Refused while a session runs, or when the draft has problems (`draft.check` lists them).
+   */
+  'draft.try': channel<DeviceStatusEvent>()(z.object({ text: z.string().max(MAX_PROFILE_TEXT), peripheralId: Id }).strict(), [
+    'refused',
+    'choose-protocol',
+    'device-error',
+  ]),
+  /** Ends a try: stops and disconnects a device connected with the draft, and forgets the draft. */
+  'draft.end': channel<DeviceStatusEvent>()(Empty),
 } as const;
 
 /** The name of a request channel, e.g. `session.start`. */
@@ -338,6 +364,31 @@ export interface UserProfileMark {
   file: string;
   /** A digest of the file's text: it changes whenever the file does. */
   version: string;
+  /** Set for a draft being tried from the lab (`draft.try`): not saved anywhere yet. */
+  draft?: true;
+}
+
+/** What `draft.template` answers: a draft's text (pretty-printed JSON) and the file name it would be saved as. */
+export interface DraftTemplate {
+  text: string;
+  fileName: string;
+}
+
+/** One problem of a draft: a profile problem, with the 1-based line and column when the text could not be parsed. */
+export interface DraftProblem extends ProfileProblem {
+  line?: number;
+  column?: number;
+}
+
+/** What `draft.check` answers. */
+export interface DraftCheck {
+  ok: boolean;
+  /** Every problem found (empty when `ok`). */
+  errors: DraftProblem[];
+  /** When `ok`: the profile's id, name and kind, and the version its stop check would be remembered for. */
+  profile?: { id: string; name: string; kind: ProtocolCandidate['kind']; version: string; steps: number };
+  /** When `ok` and the lab has a device: whether the draft's identify rules match that device's advertisement. */
+  identifiesLabDevice?: boolean;
 }
 
 /** One problem in a profile file: where (a field path such as `capabilities.steps`, or `(root)`) and why. */
