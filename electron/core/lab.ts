@@ -159,7 +159,11 @@ export class Lab {
 
   /** Closes the lab's link when it is to `peripheralId` (a massager connection is about to take that device). */
   async release(peripheralId: string): Promise<void> {
-    if (this.peripheral?.id === peripheralId && this.conn) await this.close();
+    if (this.peripheral?.id === peripheralId && this.conn) {
+      await this.close();
+      this.message = 'Unknot connected to it as a massager. Look inside again once that connection has ended.';
+      this.changed();
+    }
   }
 
   /** Closes the lab's link (app shutdown). */

@@ -132,7 +132,7 @@ export const en = {
   lab: {
     heading: 'Device lab',
     intro:
-      'Look inside a Bluetooth device, even one Unknot does not know: what it advertises, its services and characteristics, what it sends. The lab only listens and reads; it never sends a command, so no motor moves. What you find can go into a profile of your own, or into a capture to attach to a protocol report.',
+      'Look inside a Bluetooth device, even one Unknot does not know: what it advertises, its services and characteristics, what it sends. Looking inside only listens and reads; it never sends a command, so no motor moves. What you find can go into a profile draft of your own, tried under the same safety limits as any massager, or into a capture to attach to a protocol report.',
     nearby: 'Devices nearby',
     scan: 'Scan',
     scanning: 'Scanning…',
@@ -172,6 +172,37 @@ export const en = {
     listening: 'listening',
     liveLog: 'Live notifications',
     noNotifications: 'No notifications yet. Listen to a characteristic that notifies.',
+  },
+
+  draft: {
+    heading: 'Profile draft',
+    intro:
+      'Describe the device as a profile: which characteristic takes commands, the bytes of each step and of the stop, and the notifications that say whether it runs. Unknot checks the draft as you type. Trying it connects the device as a massager under every safety limit: the stop check first, 30% of its range at most until you raise the ceiling, and the usual session cap and daily budget.',
+    fill: 'Start from this device\'s table',
+    refill: 'Start again from the table',
+    label: 'Draft (profile JSON)',
+    empty: 'Empty. Start from the table of the device you looked inside, or paste a profile.',
+    checking: 'Checking…',
+    valid: (name: string, kind: string, steps: number) => `No problems: ${name}, ${kind.toLowerCase()}, ${steps} steps.`,
+    identifies: (device: string) => `It recognises ${device}.`,
+    doesNotIdentify: (device: string) => `Its identify rules do not match ${device}; trying it still works, but the Devices screen will not offer it.`,
+    problems: (n: number) => (n === 1 ? '1 problem:' : `${n} problems:`),
+    goToLine: (line: number) => `Go to line ${line} of the draft`,
+    line: (line: number, column?: number) => (column !== undefined ? `line ${line}, column ${column}` : `line ${line}`),
+    tryOn: (device: string) => (device ? `Try it on ${device}` : 'Try it'),
+    tryAgain: 'Try this version',
+    save: 'Save as my profile',
+    saved: (file: string) => `Saved as ${file} in your profiles. It is marked "your profile — not verified".`,
+    notSaved: (n: number) => `Not saved: the profile has ${n === 1 ? 'a problem' : `${n} problems`}.`,
+    end: 'End the try',
+    sessionRuns: 'A session is running; end it before trying a draft.',
+    tryHeading: (device: string) => `Trying the draft on ${device}`,
+    tryIntro: (pct: number) =>
+      `Each step is a manual session under the governor, counted against the area you choose. Steps above your ceiling (${pct}%) are not offered. Stop (or Escape) stops it at once.`,
+    stepsLabel: 'Steps',
+    stepNamed: (k: number, unit: string) => `Run at ${stepText(k, unit)}`,
+    aboveCeilingNote: (max: number, steps: number, pct: number) => `Steps ${max + 1} to ${steps} are above your ceiling of ${pct}%.`,
+    reports: 'What the device reports',
   },
 
   stopCheck: {

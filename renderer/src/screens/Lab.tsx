@@ -3,7 +3,8 @@
  * data in hex), and a read-only look inside one of them: its GATT table (services,
  * characteristics, properties, descriptors), a read of any readable characteristic (hex and
  * text), a subscription to any notifying one with a live log, and the capture's download.
- * It has no way to write to a device: main offers none.
+ * Looking inside has no way to write to a device: main offers none. Below it, the draft
+ * editor (`LabDraft.tsx`), whose try is the only way bytes reach the device, under the governor.
  */
 import { useEffect, useId, useState } from 'react';
 import type { LabCharacteristic, LabNotification, LabReadResult, LabView, ScanEntry } from '../contract';
@@ -11,6 +12,7 @@ import { call, on, tryCall } from '../api';
 import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { useStore } from '../store';
+import { LabDraft } from './LabDraft';
 
 /** How many notifications the live log shows (newest first). */
 const SHOWN_LOG = 50;
@@ -134,6 +136,7 @@ export function Lab() {
           }
         />
       )}
+      <LabDraft view={view} />
     </div>
   );
 }
