@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import type { ScanResults, SimPeripheralState } from '../../../electron/ipc/contract';
 import { ALL_NO, until } from './core-harness';
 import { RawWsClient } from './raw-ws';
@@ -75,6 +76,32 @@ export async function startHostProcess(
   const launcherPid = opts.npmLike ? await until(() => childrenOf(childrenOf(child.pid!)[0] ?? -1)[0], 5000, 'the launcher under the shell') : child.pid!;
   const hostPid = opts.launcher || opts.npmLike ? await until(() => childrenOf(launcherPid)[0], 5000, 'the host under the launcher') : child.pid!;
   return { child, hostPid, launcherPid, port: Number(u.port), token: u.searchParams.get('token')!, output: () => out, exited };
+}
+
+/**
+ * For a test file: a `start` that runs {@link startHostProcess} and, after each test, kills
+ * every process it started (the host, the launcher and the spawned child; SIGCONT first, so
+ * a stopped one dies too). Call it once at the top level of the file.
+ */
+export function trackHostProcesses(): (opts?: Parameters<typeof startHostProcess>[0]) => Promise<HostProcess> {
+  const started: HostProcess[] = [];
+  afterEach(() => {
+    for (const h of started.splice(0)) {
+      for (const pid of [h.hostPid, h.launcherPid, h.child.pid!]) {
+        try {
+          process.kill(pid, 'SIGCONT');
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+  });
+  return async (opts = {}) => {
+    const h = await startHostProcess(opts);
+    started.push(h);
+    return h;
+  };
 }
 
 /** Pids whose parent is `pid` (from /proc). */

@@ -10,28 +10,11 @@
  */
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { until } from '../helpers/core-harness';
-import { alive, listensOn, runningGun, sawStop, startHostProcess, type HostProcess } from '../helpers/host-process';
+import { alive, listensOn, runningGun, sawStop, trackHostProcesses } from '../helpers/host-process';
 
-const started: HostProcess[] = [];
-afterEach(() => {
-  for (const h of started.splice(0)) {
-    for (const pid of [h.hostPid, h.launcherPid, h.child.pid!]) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-});
-
-async function start(opts: Parameters<typeof startHostProcess>[0] = {}): Promise<HostProcess> {
-  const h = await startHostProcess(opts);
-  started.push(h);
-  return h;
-}
+const start = trackHostProcesses();
 
 /** The reason of the `session.ended` event the client got, if any. */
 function endedReason(events: Record<string, unknown>[]): unknown {

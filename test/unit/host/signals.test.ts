@@ -15,32 +15,14 @@
  * host. After SIGCONT the host carries on: the session ended (`suspend`), the gun stays
  * off, a new session can start.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PING_INTERVAL_MS } from '../../../electron/host/server';
 import { quitSignals } from '../../../electron/host/signals';
 import { until } from '../helpers/core-harness';
-import { alive, procState, proState, runningGun, sawStop, startHostProcess, type HostProcess } from '../helpers/host-process';
+import { alive, procState, proState, runningGun, sawStop, trackHostProcesses, type HostProcess } from '../helpers/host-process';
 import type { HostClient } from '../helpers/ws-client';
 
-const started: HostProcess[] = [];
-afterEach(() => {
-  for (const h of started.splice(0)) {
-    for (const pid of [h.hostPid, h.launcherPid, h.child.pid!]) {
-      try {
-        process.kill(pid, 'SIGCONT');
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-});
-
-async function start(opts: Parameters<typeof startHostProcess>[0] = {}): Promise<HostProcess> {
-  const h = await startHostProcess(opts);
-  started.push(h);
-  return h;
-}
+const start = trackHostProcesses();
 
 function endedReason(client: HostClient): unknown {
   return (client.events.find((e) => e.event === 'session.ended')?.payload as { reason?: unknown } | undefined)?.reason;
