@@ -269,11 +269,13 @@ export class Devices {
     }
     const module = registry.get(chosenId);
     if (!module) throw new Refusal('invalid-payload', `Unknown protocol "${chosenId}".`);
+    // Which user file (or draft) and version this module was built from, read with the module:
+    // the registry may change while the old connection closes below.
+    const userProfile = this.ctx.protocols.userProfile(module.id);
     if (this.device) await this.disconnect();
     await this.releaseLab(req.peripheralId).catch(ignore);
     await this.scanner.deviceConnected().catch(ignore);
     const model = candidates.find((c) => c.module.id === module.id)?.model;
-    const userProfile = this.ctx.protocols.userProfile(module.id);
     const d = new DeviceConnection(this.ctx, this.owner, {
       ...(userProfile ? { userProfile } : {}),
       // A user profile ramps at the slowest rate of any kind until the user raises its ceiling.
@@ -290,8 +292,9 @@ export class Devices {
     let port;
     try {
       // The app lost this device while it may have been running: as after a reconnect,
-      // the first command is a stop, and the motor stays off until the user starts.
-      port = await d.open(this.mayBeRunning.has(req.peripheralId));
+      // the first command is a stop, and the motor stays off until the user starts. A
+      // user profile's own bytes (its init writes) are unproven: it is stopped first too.
+      port = await d.open(this.mayBeRunning.has(req.peripheralId) || userProfile !== undefined);
     } catch (err) {
       if (this.device === d) {
         this.device = null;

@@ -157,6 +157,9 @@ export function checkDraft(text: string, builtIns: readonly string[]): { check: 
 
 /** See the module comment. */
 export class Drafts {
+  /** A try under way: a second one is refused (it would swap the draft under the first one's connection). */
+  private trying = false;
+
   constructor(
     private readonly ctx: CoreContext,
     private readonly devices: Devices,
@@ -190,6 +193,16 @@ export class Drafts {
   }
 
   private async try(text: string, peripheralId: string): Promise<DeviceStatusEvent> {
+    if (this.trying) throw new Refusal('refused', 'A draft is already being connected. Wait for it to finish.');
+    this.trying = true;
+    try {
+      return await this.tryNow(text, peripheralId);
+    } finally {
+      this.trying = false;
+    }
+  }
+
+  private async tryNow(text: string, peripheralId: string): Promise<DeviceStatusEvent> {
     const session = this.ctx.governor.current();
     if (session) throw new Refusal('refused', 'A session is running. End it before trying a draft.');
     const { check, profile } = checkDraft(text, this.profiles.builtIns());

@@ -113,6 +113,8 @@ describe('the draft editor', () => {
     const { c, id } = await labOnNodo();
     const tried = await c.ok<DeviceStatusEvent>('draft.try', { text: NODO, peripheralId: id });
     expect(tried).toMatchObject({ connection: 'connected', protocolId: 'nodo-mini', userProfile: { draft: true }, stopCheck: 'needed', ceiling: 0.3 });
+    // a user's bytes are unproven: the connection's first write is the draft's stop
+    expect(wire(c, id)[0]).toBe('55 01 01 00 57');
     // the lab gave the device up to the massager connection
     expect((await c.ok<LabView>('lab.get')).state).toBe('disconnected');
     expect(await c.call('session.start', MANUAL)).toMatchObject({ ok: false, error: { code: 'stop-check-needed' } });
