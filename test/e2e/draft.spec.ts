@@ -95,6 +95,13 @@ test('a draft from the Nodo Mini\'s table is checked as it is typed, tried under
   await panel.getByRole('button', { name: 'Stop', exact: true }).click();
   await expect.poll(level, { timeout: 5_000 }).toBe(0);
 
+  // elsewhere the device is marked as the user's draft; back in the lab, the draft and the try are still there
+  await page.getByRole('button', { name: 'Devices', exact: true }).click();
+  await expect(page.locator('.device-panel')).toContainText('your draft — not verified');
+  await page.getByRole('button', { name: 'Device lab', exact: true }).click();
+  await expect(editor).toHaveValue(NODO);
+  await expect(panel.getByRole('heading', { name: 'Trying the draft on Nodo Mini' })).toBeVisible();
+
   // saved as the user's profile, then the try ends
   await page.getByRole('button', { name: 'Save as my profile' }).click();
   await expect(page.getByText('Saved as nodo-mini.json in your profiles.')).toBeVisible();

@@ -122,6 +122,8 @@ export const en = {
     none: 'No profiles of yours yet.',
     listLabel: 'Profile files',
     notVerified: 'your profile — not verified',
+    draftNotVerified: 'your draft — not verified',
+    draftHint: 'Tried from the device lab; not saved as a profile.',
     refused: 'refused',
     errorsOf: (file: string) => `Problems in ${file}`,
     imported: (file: string) => `${file} was checked and saved.`,

@@ -177,7 +177,15 @@ export function DevicePanel() {
       )}
       {device.userProfile && (
         <p className="hint">
-          <span className="badge exp">{t.profiles.notVerified}</span> {device.userProfile.file}
+          {device.userProfile.draft ? (
+            <>
+              <span className="badge exp">{t.profiles.draftNotVerified}</span> {t.profiles.draftHint}
+            </>
+          ) : (
+            <>
+              <span className="badge exp">{t.profiles.notVerified}</span> {device.userProfile.file}
+            </>
+          )}
         </p>
       )}
       {device.message && !device.offUnconfirmed && <p className="hint">{device.message}</p>}

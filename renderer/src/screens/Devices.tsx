@@ -85,8 +85,8 @@ function DeviceItem({ entry, busy, current, confirmed }: { entry: ScanEntry; bus
               </span>
             )}
             {userProfile && (
-              <span className="badge exp" title={userProfile.file}>
-                {t.profiles.notVerified}
+              <span className="badge exp" title={userProfile.draft ? undefined : userProfile.file}>
+                {userProfile.draft ? t.profiles.draftNotVerified : t.profiles.notVerified}
               </span>
             )}
           </span>
