@@ -69,6 +69,8 @@ test('a draft from the Nodo Mini\'s table is checked as it is typed, tried under
   expect(selected).toContain('"steps": 0');
   await shot(page, 'draft-01-problem');
   await axe(page, 'draft editor');
+  await editor.fill(`${NODO}${' '.repeat(50 * 1024)}`);
+  await expect(verdict).toContainText('a profile may have at most 49152');
   await editor.fill(NODO);
   await expect(verdict).toContainText('No problems: Nodo Mini cushion, massage cushion, 10 steps.');
   await editor.press('End');

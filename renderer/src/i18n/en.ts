@@ -205,6 +205,9 @@ export const en = {
     stepNamed: (k: number, unit: string) => `Run at ${stepText(k, unit)}`,
     aboveCeilingNote: (max: number, steps: number, pct: number) => `Steps ${max + 1} to ${steps} are above your ceiling of ${pct}%.`,
     reports: 'What the device reports',
+    tooLong: (n: number, max: number) => `The draft is ${n} characters long; a profile may have at most ${max}.`,
+    notChecked: (why: string) => `Not checked: ${why}`,
+    noDevice: 'Look inside a device first: the draft is tried on the device the lab explored.',
   },
 
   stopCheck: {

@@ -9,8 +9,8 @@
  * it. The device's status is shown beside the steps.
  */
 import { useEffect, useId, useRef, useState } from 'react';
-import { MUSCLE_GROUPS, type DraftCheck, type LabView, type MuscleGroup } from '../contract';
-import { call, tryCall } from '../api';
+import { MAX_PROFILE_TEXT, MUSCLE_GROUPS, type DraftCheck, type LabView, type MuscleGroup } from '../contract';
+import { call } from '../api';
 import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { isRunActive } from '../run';
@@ -52,10 +52,20 @@ function useDraftCheck(text: string): DraftCheck | null {
       setCheck(null);
       return;
     }
+    if (text.length > MAX_PROFILE_TEXT) {
+      setCheck({ ok: false, errors: [{ path: '(file)', message: t.draft.tooLong(text.length, MAX_PROFILE_TEXT) }] });
+      return;
+    }
     const timer = setTimeout(() => {
-      void tryCall('draft.check', { text }).then((c) => {
-        if (c && mine === seq.current) setCheck(c);
-      });
+      call('draft.check', { text }).then(
+        (c) => {
+          if (mine === seq.current) setCheck(c);
+        },
+        (err: unknown) => {
+          // Not checked (the link to main is down, or too many checks at once): say so, keep the text.
+          if (mine === seq.current) setCheck({ ok: false, errors: [{ path: '(file)', message: t.draft.notChecked((err as Error).message) }] });
+        },
+      );
     }, CHECK_DELAY_MS);
     return () => clearTimeout(timer);
   }, [text]);
@@ -176,7 +186,7 @@ export function LabDraft({ view }: { view: LabView }) {
           disabled={!canTry}
           onClick={() => void act(async () => void (await call('draft.try', { text, peripheralId: target! })))}
         >
-          {trying ? t.draft.tryAgain : t.draft.tryOn(view.name ?? '')}
+          {trying && device.peripheralId === target ? t.draft.tryAgain : t.draft.tryOn(view.name ?? '')}
         </button>
         <button
           type="button"
@@ -199,6 +209,7 @@ export function LabDraft({ view }: { view: LabView }) {
           </button>
         )}
         {session && !trying && <span className="hint">{t.draft.sessionRuns}</span>}
+        {!target && <span className="hint">{t.draft.noDevice}</span>}
       </div>
       {saved && (
         <p className="notice" role="status">
