@@ -42,6 +42,8 @@ export const VALID: Record<RequestChannel, unknown> = {
   'lab.read': { service: '180f', characteristic: '2a19' },
   'lab.subscribe': { service: '4e4f00010000100080004e4f444f0001', characteristic: '4e4f00030000100080004e4f444f0001' },
   'lab.capture': undefined,
+  'device.traffic': { peripheralId: 'p1' },
+  'device.capture': {},
 };
 
 /** A payload each channel's schema rejects (a stop has none: it ignores its payload). */
@@ -84,4 +86,6 @@ export const INVALID: Record<Exclude<RequestChannel, 'device.stop'>, unknown> = 
   'lab.read': { service: '180F', characteristic: '2a19' },
   'lab.subscribe': { service: '180f', characteristic: '2a19', bytes: '0100' },
   'lab.capture': { peripheralId: 'p1' },
+  'device.traffic': { peripheralId: '' },
+  'device.capture': { peripheralId: 'p1', all: true },
 };
