@@ -11,6 +11,7 @@ import { call, on, tryCall } from '../api';
 import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { useStore } from '../store';
+import { saveTextFile } from '../save-file';
 
 /** How many notifications the live log shows (newest first). */
 const SHOWN_LOG = 50;
@@ -44,18 +45,6 @@ function timeOf(ms: number): string {
   return `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
-/** Saves a capture: a download in the browser host; Electron offers its save dialog for the same link. */
-function download(fileName: string, text: string): void {
-  const blob = new Blob([text], { type: 'application/x-ndjson' });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 const IDLE: LabView = { state: 'idle', services: [], log: [], captureReady: false };
 
@@ -129,7 +118,7 @@ export function Lab() {
           exportCapture={() =>
             void act(async () => {
               const capture = await call('lab.capture');
-              download(capture.fileName, capture.text);
+              saveTextFile(capture.fileName, capture.text);
             })
           }
         />
