@@ -104,6 +104,19 @@ export interface SimWriteRecord {
   accepted: boolean;
 }
 
+/** One notification a simulated peripheral sent to its central (after any fault changed it). */
+export interface SimNotificationRecord {
+  peripheralId: string;
+  service: string;
+  characteristic: string;
+  bytes: Uint8Array;
+  /** `performance.now()` when the peripheral sent it, in milliseconds. */
+  atMs: number;
+}
+
+/** How many sent notifications {@link SimRadio.notifications} keeps (the oldest go first). */
+export const SIM_NOTIFICATION_LOG_SIZE = 10_000;
+
 /** What the demo panel shows of one simulated peripheral. */
 export interface SimPeripheralSnapshot {
   id: string;
@@ -179,6 +192,7 @@ export class SimRadio extends EventEmitter {
   private readonly defaultMtu: number;
   private readonly hosted = new Map<string, Hosted>();
   private readonly log: SimWriteRecord[] = [];
+  private readonly sent: SimNotificationRecord[] = [];
   private readonly observer = new EventEmitter();
   private adapterOn: boolean;
   private initialised = false;
@@ -326,6 +340,11 @@ export class SimRadio extends EventEmitter {
   /** Every write that reached a peripheral so far, oldest first (copies). */
   writes(peripheralId?: string): SimWriteRecord[] {
     return this.log.filter((r) => peripheralId === undefined || r.peripheralId === peripheralId).map((r) => ({ ...r }));
+  }
+
+  /** Every notification a peripheral sent to a subscribed central so far (the latest {@link SIM_NOTIFICATION_LOG_SIZE}), oldest first (copies). */
+  notifications(peripheralId?: string): SimNotificationRecord[] {
+    return this.sent.filter((r) => peripheralId === undefined || r.peripheralId === peripheralId).map((r) => ({ ...r, bytes: r.bytes.slice() }));
   }
 
   /** Empties the write log. */
@@ -733,6 +752,8 @@ export class SimRadio extends EventEmitter {
     let payload: Uint8Array = bytes.slice();
     if (h.faults.has('garbage-notifications')) payload = this.randomBytes(Math.max(1, payload.length));
     if (h.faults.has('truncated-notifications')) payload = payload.slice(0, Math.floor(payload.length / 2));
+    if (this.sent.length >= SIM_NOTIFICATION_LOG_SIZE) this.sent.shift();
+    this.sent.push({ peripheralId: h.id, service, characteristic, bytes: payload.slice(), atMs: performance.now() });
     this.later(link, this.latencyFor(h) / 2, () => this.emit('read', h.id, service, characteristic, Buffer.from(payload), true));
   }
 

@@ -13,6 +13,7 @@
  *   block that keeps its motor off until the check passed;
  * - the device lab (`lab.ts`): `lab.*`, one read-only connection that is never the governor's motor;
  * - the draft editor (`draft.ts`): `draft.*`, a profile draft checked as it is typed and tried under the governor;
+ * - a device's recent traffic (`traffic.ts`): `device.traffic`, `device.capture`, the `device.traffic` event;
  * and `app.info` here. It pushes events to every connected renderer.
  *
  * Its requests come through the main-process boundary (`electron/ipc/boundary.ts`),
@@ -24,6 +25,7 @@ import type { Transport } from '../ble/types';
 import type { SimRadio } from '../ble/sim-radio';
 import { loadSystemTransport } from '../ble/system';
 import type { DeviceLink } from '../device/link';
+import type { TrafficLog } from '../device/traffic';
 import { Refusal, createBoundary, type Boundary, type Handlers } from '../ipc/boundary';
 import type { AppInfo, EventChannel, EventPayload, Reply, SessionEndReason } from '../ipc/contract';
 import { systemClock, type Clock } from '../lib/clock';
@@ -42,6 +44,7 @@ import { UserProfiles } from './profiles';
 import { StopChecks } from './stop-check';
 import { Lab } from './lab';
 import { Drafts } from './draft';
+import { DeviceTraffic } from './traffic';
 import type { Core, CoreConnection } from './types';
 
 export type { CoreOptions } from './context';
@@ -59,6 +62,7 @@ export class AppCore implements Core {
   private readonly stopChecks: StopChecks;
   private readonly lab: Lab;
   private readonly drafts: Drafts;
+  private readonly traffic: DeviceTraffic;
   /** Where every request is validated before its handler runs (both carriers come through here). */
   private readonly boundary: Boundary;
 
@@ -102,6 +106,8 @@ export class AppCore implements Core {
     this.lab = new Lab(ctx, this.devices);
     this.devices.releaseLab = (id) => this.lab.release(id);
     this.drafts = new Drafts(ctx, this.devices, this.lab, this.profiles);
+    this.traffic = new DeviceTraffic(ctx, this.devices);
+    this.devices.trafficFor = (info) => this.traffic.sinkFor(info);
     this.simulator = new Simulator(ctx, (t) => this.devices.addTransport(t), () => this.devices.adapterInfo());
 
     this.governor.on('state', (e) => {
@@ -133,6 +139,7 @@ export class AppCore implements Core {
       ...this.stopChecks.handlers(),
       ...this.lab.handlers(),
       ...this.drafts.handlers(),
+      ...this.traffic.handlers(),
     };
     this.boundary = createBoundary(handlers, {
       refusalOf: (err) =>
@@ -180,6 +187,7 @@ export class AppCore implements Core {
     this.governor.dispose();
     await this.lab.shutdown();
     await this.devices.shutdown();
+    this.traffic.dispose();
     this.simulator.dispose();
     // the stop tails charged and their reservations released, then the final save
     await this.governor.idle();
@@ -211,6 +219,11 @@ export class AppCore implements Core {
   /** For tests: the connected device's link (null without one) and the simulated transport (null before demo mode). */
   internals(): { link: DeviceLink | null; simTransport: Transport | null } {
     return { link: this.devices.current()?.link ?? null, simTransport: this.simulator.simTransport() };
+  }
+
+  /** For tests: every device's traffic (`device.traffic`, `device.capture`). */
+  trafficLog(): TrafficLog {
+    return this.traffic.log;
   }
 
   private appInfo(): AppInfo {

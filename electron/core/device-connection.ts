@@ -11,6 +11,7 @@
 import type { Capabilities, DeviceStatus, ProtocolModule } from '../../protocols/types';
 import type { Transport } from '../ble/types';
 import { DeviceLink, type StopStateEvent } from '../device/link';
+import type { TrafficSink } from '../device/traffic';
 import type { DeviceStatusEvent, UserProfileMark } from '../ipc/contract';
 import type { MotorPort } from '../safety/governor';
 import { KIND_RULES, rulesFor } from '../safety/rules';
@@ -46,6 +47,8 @@ export interface ConnectTarget {
   userProfile?: UserProfileMark;
   /** The ramp, fraction of full range per second of routine time (default: the kind's). */
   rampPerSecond?: number;
+  /** Where the link records its traffic (the device's ring buffer, `device/traffic.ts`). */
+  traffic?: TrafficSink;
 }
 
 /** What the user reads when a massager did not confirm a stop. */
@@ -106,6 +109,7 @@ export class DeviceConnection {
       // The governor's ramp, held at the device too: writes bunched by a slow link that
       // recovers are bounded when their turn comes (routine time runs faster in the demo).
       rampPerSecond: this.rampPerSecond * timeScaleOf(options),
+      ...(target.traffic ? { traffic: target.traffic } : {}),
     });
     this.wire();
   }

@@ -9,10 +9,11 @@
 import type { Advertisement, DeviceKind } from '../../protocols/types';
 import type { AdapterState, DiscoveredPeripheral, Transport } from '../ble/types';
 import { Scanner, type ScannerEntry } from '../device/scanner';
-import { Refusal, type Handlers } from '../ipc/boundary';
+import { Refusal, type ChannelsMatching, type Handlers } from '../ipc/boundary';
+import type { TrafficSink } from '../device/traffic';
 import type { AdapterInfo, DeviceStatusEvent, RequestInput, ScanEntry, ScanResults } from '../ipc/contract';
 import { KIND_RULES, defaultCeilingFor, rampFor, rulesFor } from '../safety/rules';
-import type { AdvertisementView, SafetyRules, StopCheckState } from '../ipc/contract';
+import type { AdvertisementView, SafetyRules, StopCheckState, UserProfileMark } from '../ipc/contract';
 import { ignore, wallTimeoutClock, type CoreContext } from './context';
 import { motorBlock } from './settings';
 import { DeviceConnection, unconfirmedMessage, type ConnectionOwner } from './device-connection';
@@ -30,8 +31,24 @@ function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** The channels this concern answers. */
-export type DeviceChannels = 'adapter.get' | 'scan.*' | 'device.*';
+/** What a connection is to (for a device's traffic capture): the peripheral as the scan heard it and the protocol chosen. */
+export interface DeviceConnectionInfo {
+  peripheralId: string;
+  name: string;
+  address: string;
+  rssi: number;
+  /** When the scan last heard it, ms since the epoch. */
+  lastSeenMs: number;
+  advertisement: AdvertisementView;
+  protocolId: string;
+  protocolName: string;
+  /** The user profile file the protocol comes from (absent: built-in). */
+  userProfile?: UserProfileMark;
+  simulated: boolean;
+}
+
+/** The channels this concern answers (a device's traffic has its own concern, `traffic.ts`). */
+export type DeviceChannels = 'adapter.get' | 'scan.*' | Exclude<ChannelsMatching<'device.*'>, 'device.traffic' | 'device.capture'>;
 
 /** See the module comment. */
 export class Devices {
@@ -47,6 +64,8 @@ export class Devices {
   private readonly owner: ConnectionOwner;
   /** Set by the core: closes the device lab's read-only link to a peripheral before a massager connection takes it (one link per device). */
   releaseLab: (peripheralId: string) => Promise<void> = () => Promise.resolve();
+  /** Set by the core: the traffic recorder of a connection about to open (`traffic.ts`), or undefined for none. */
+  trafficFor: (d: DeviceConnectionInfo) => TrafficSink | undefined = () => undefined;
   /** Where a device's stop check stands (set by the core; undefined for a built-in profile), shown on `device.status`. */
   stopCheckOf: (d: DeviceConnection) => StopCheckState | undefined = () => undefined;
 
@@ -276,7 +295,20 @@ export class Devices {
     await this.releaseLab(req.peripheralId).catch(ignore);
     await this.scanner.deviceConnected().catch(ignore);
     const model = candidates.find((c) => c.module.id === module.id)?.model;
+    const traffic = this.trafficFor({
+      peripheralId: req.peripheralId,
+      name: entry.localName ?? req.peripheralId,
+      address: entry.address,
+      rssi: entry.rssi,
+      lastSeenMs: entry.lastSeenMs,
+      advertisement: advertisementView(entry.advertisement),
+      protocolId: module.id,
+      protocolName: module.displayName,
+      ...(userProfile ? { userProfile } : {}),
+      simulated: entry.simulated,
+    });
     const d = new DeviceConnection(this.ctx, this.owner, {
+      ...(traffic ? { traffic } : {}),
       ...(userProfile ? { userProfile } : {}),
       // A user profile ramps at the slowest rate of any kind until the user raises its ceiling.
       rampPerSecond: rampFor(module.kind, { userProfile: userProfile !== undefined }, settings.get().ceilings[module.id]),

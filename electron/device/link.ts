@@ -32,11 +32,12 @@ import type {
 } from '../../protocols/types';
 import { CANNOT_CONFIRM_REPEAT_MS } from '../../protocols/types';
 import { intensityToStep } from '../../protocols/intensity';
-import type { StopStatus } from '../ipc/contract';
+import type { StopStatus, TrafficWritePurpose } from '../ipc/contract';
 import { systemClock, type TimeoutClock } from '../lib/clock';
 import { Emitter } from '../lib/emitter';
 import { GattError } from '../ble/types';
 import type { GattConnection, Transport } from '../ble/types';
+import { TrafficTap, type TrafficRecord, type TrafficSink } from './traffic';
 
 // ---------------------------------------------------------------- options and public shapes
 
@@ -117,6 +118,13 @@ export interface DeviceLinkOptions {
    * on the link's clock. Defaults to `clock.now`.
    */
   rampNow?: () => number;
+  /**
+   * Where the link's traffic goes (`traffic.ts`): each write with its purpose and outcome,
+   * each notification and whether the protocol read it, and the link's events, stamped on
+   * this link's clock. Recorded after the write is handed to the transport and delivered on
+   * a later timer turn, so it never delays a write; a sink that throws loses that record only.
+   */
+  traffic?: TrafficSink;
 }
 
 /** A write as the link accepts it: a protocol write, optionally marked splittable. */
@@ -254,6 +262,33 @@ interface StopWatch {
 /** Commands a stop removes from the queue: anything that could set the motor going. */
 const MOTION_KINDS = new Set<JobKind>(['intensity', 'motion', 'keepalive', 'init']);
 
+/** Lowercase hex without spaces. */
+function hexOf(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** What a job's writes are for, in the traffic's words. */
+function purposeOf(job: Job): TrafficWritePurpose {
+  if (job.kind === 'stop' || job.stopAttempt || job.command?.type === 'stop') return 'stop';
+  if (job.watchQuery) return 'status-query';
+  switch (job.kind) {
+    case 'intensity':
+      return 'step';
+    case 'motion':
+      return 'mode';
+    case 'keepalive':
+      return 'keepalive';
+    case 'init':
+      return 'init';
+    case 'follow-up':
+      return 'follow-up';
+    default:
+      return 'command';
+  }
+}
+
 function jobKindOf(command: Command): JobKind {
   switch (command.type) {
     case 'setIntensity':
@@ -319,6 +354,8 @@ export class DeviceLink {
   private stopSeq = 0;
   /** Callers of {@link awaitStopVerdict} still waiting (released when a new run supersedes the watch). */
   private readonly verdictWaiters = new Set<() => void>();
+  /** The traffic recorder's tap, or null. */
+  private readonly tap: TrafficTap | null;
 
   constructor(options: DeviceLinkOptions) {
     this.transport = options.transport;
@@ -334,6 +371,17 @@ export class DeviceLink {
     this.rampPerSecond = rate ?? null;
     const clock = this.clock;
     this.rampNow = options.rampNow ?? (() => clock.now());
+    this.tap = options.traffic ? new TrafficTap(options.traffic, clock) : null;
+  }
+
+  /** Notes one traffic record (a no-op without a recorder; never throws, never waits). */
+  private record(r: TrafficRecord): void {
+    this.tap?.record(r);
+  }
+
+  /** Notes a link event. */
+  private recordLink(event: Extract<TrafficRecord, { type: 'link' }>['event'], detail?: string): void {
+    if (this.tap) this.record({ type: 'link', event, ...(detail !== undefined ? { detail } : {}), atMs: this.clock.now() });
   }
 
   // ---------------------------------------------------------------- events
@@ -349,7 +397,40 @@ export class DeviceLink {
   }
 
   private emit<K extends keyof DeviceLinkEvents>(event: K, payload: DeviceLinkEvents[K]): void {
+    if (this.tap) this.recordEvent(event, payload);
     this.events.emit(event, payload);
+  }
+
+  /** The link events the traffic keeps, from the link's own events. */
+  private recordEvent<K extends keyof DeviceLinkEvents>(event: K, payload: DeviceLinkEvents[K]): void {
+    switch (event) {
+      case 'disconnected': {
+        const p = payload as DeviceLinkEvents['disconnected'];
+        this.recordLink(p.expected ? 'closed' : 'dropped', p.reason);
+        break;
+      }
+      case 'reconnecting': {
+        const p = payload as DeviceLinkEvents['reconnecting'];
+        this.recordLink('reconnecting', `attempt ${p.attempt} in ${p.delayMs} ms`);
+        break;
+      }
+      case 'reconnect-failed': {
+        const p = payload as DeviceLinkEvents['reconnect-failed'];
+        this.recordLink('reconnect-failed', `after ${p.attempts} attempts: ${p.reason}`);
+        break;
+      }
+      case 'notice':
+        this.recordLink('notice', payload as string);
+        break;
+      case 'stop-state': {
+        const p = payload as DeviceLinkEvents['stop-state'];
+        if (p.state === 'confirmed') this.recordLink('stop-confirmed', `after ${p.latencyMs ?? '?'} ms, ${p.attempts} attempt(s)`);
+        else if (p.state === 'unconfirmed') this.recordLink('stop-unconfirmed', `${p.attempts} attempt(s)`);
+        else if (p.state === 'cannot-confirm') this.recordLink('stop-cannot-confirm', `${p.attempts} attempt(s)`);
+        break;
+      }
+      default:
+    }
   }
 
   private setState(state: LinkState): void {
@@ -501,17 +582,19 @@ export class DeviceLink {
         if (this.conn === conn) this.onLinkDown(reason);
       });
       opened = true;
+      this.recordLink(isReconnect ? 'reconnected' : 'connected', `MTU ${conn.mtu}`);
 
       if (isReconnect) {
         // The device may still be running: the very first write is a stop.
-        for (const w of session.encode({ type: 'stop' })) await this.writeOne(conn, w);
+        for (const w of session.encode({ type: 'stop' })) await this.writeOne(conn, w, 'stop');
         this.received = { value: 0, atMs: this.rampNow() };
         const notice = session.stopNotice?.();
         if (notice) this.emit('notice', notice);
         this.startWatch(session);
       }
 
-      await conn.subscribe(session.notify.service, session.notify.characteristic, (bytes) => this.onNotification(session, bytes), this.timeouts.subscribeMs);
+      const notify = session.notify;
+      await conn.subscribe(notify.service, notify.characteristic, (bytes) => this.onNotification(session, bytes, notify), this.timeouts.subscribeMs);
 
       const info: LinkInfo = {
         peripheralId: this.peripheralId,
@@ -530,6 +613,18 @@ export class DeviceLink {
           BATTERY_LEVEL,
           (bytes) => {
             const decoded = decodeStandardRead(BATTERY_SERVICE, BATTERY_LEVEL, bytes);
+            const ok = decoded?.status.batteryPercent !== undefined;
+            if (this.tap) {
+              this.record({
+                type: 'notification',
+                service: BATTERY_SERVICE,
+                characteristic: BATTERY_LEVEL,
+                hex: hexOf(bytes),
+                decoded: ok,
+                ...(ok ? {} : { reason: 'not a battery level' }),
+                atMs: this.clock.now(),
+              });
+            }
             if (decoded?.status.batteryPercent !== undefined) this.emit('status', { batteryPercent: decoded.status.batteryPercent });
           },
           this.timeouts.subscribeMs,
@@ -758,7 +853,7 @@ export class DeviceLink {
             break;
           }
           const w = writes[i] as LinkWrite;
-          await this.writeOne(conn, w);
+          await this.writeOne(conn, w, purposeOf(job));
           const delay = w.delayAfterMs ?? 0;
           if (i < writes.length - 1 && delay > 0) await this.sleep(delay);
         }
@@ -871,13 +966,15 @@ export class DeviceLink {
     }
   }
 
-  /** One write with the MTU check; records when it settled for the write gap. */
-  private async writeOne(conn: GattConnection, w: LinkWrite): Promise<void> {
+  /** One write with the MTU check; records when it settled for the write gap, and (after it is handed on) the traffic. */
+  private async writeOne(conn: GattConnection, w: LinkWrite, purpose: TrafficWritePurpose): Promise<void> {
     const max = conn.mtu - 3;
     const pieces: Uint8Array[] = [];
     if (w.bytes.length > max) {
       if (!w.splittable) {
-        throw new GattError('too-long', `A ${w.bytes.length}-byte write does not fit the link (at most ${max} bytes with MTU ${conn.mtu}); nothing was written.`);
+        const error = new GattError('too-long', `A ${w.bytes.length}-byte write does not fit the link (at most ${max} bytes with MTU ${conn.mtu}); nothing was written.`);
+        this.recordWrite(w, w.bytes, purpose, error);
+        throw error;
       }
       if (w.withResponse) pieces.push(w.bytes);
       else for (let i = 0; i < w.bytes.length; i += max) pieces.push(w.bytes.subarray(i, i + max));
@@ -886,13 +983,36 @@ export class DeviceLink {
     }
     try {
       for (const bytes of pieces) {
-        await conn.write(w.service, w.characteristic, bytes, w.withResponse, this.timeouts.writeMs);
+        try {
+          await conn.write(w.service, w.characteristic, bytes, w.withResponse, this.timeouts.writeMs);
+        } catch (error) {
+          this.recordWrite(w, bytes, purpose, error);
+          throw error;
+        }
+        this.recordWrite(w, bytes, purpose);
         this.emit('wrote', { service: w.service, characteristic: w.characteristic, bytes: bytes.slice(), withResponse: w.withResponse, atMs: this.clock.now() });
       }
     } finally {
       this.lastSettledAt = this.clock.now();
       this.lastDelayAfterMs = w.delayAfterMs ?? 0;
     }
+  }
+
+  /** Notes one write and how it ended (`error`: it failed or timed out). */
+  private recordWrite(w: LinkWrite, bytes: Uint8Array, purpose: TrafficWritePurpose, error?: unknown): void {
+    if (!this.tap) return;
+    const outcome = error === undefined ? 'written' : error instanceof GattError && error.code === 'timeout' ? 'timed-out' : 'failed';
+    this.record({
+      type: 'write',
+      service: w.service,
+      characteristic: w.characteristic,
+      hex: hexOf(bytes),
+      withResponse: w.withResponse,
+      purpose,
+      outcome,
+      ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}),
+      atMs: this.clock.now(),
+    });
   }
 
   private sleep(ms: number): Promise<void> {
@@ -911,19 +1031,36 @@ export class DeviceLink {
 
   // ---------------------------------------------------------------- notifications and keepalive
 
-  private onNotification(session: ProtocolSession, bytes: Uint8Array): void {
+  private onNotification(session: ProtocolSession, bytes: Uint8Array, from: { service: string; characteristic: string }): void {
     if (session !== this.currentSession) return;
+    const atMs = this.clock.now();
+    const note = (reason?: string): void => {
+      if (!this.tap) return;
+      this.record({
+        type: 'notification',
+        service: from.service,
+        characteristic: from.characteristic,
+        hex: hexOf(bytes),
+        decoded: reason === undefined,
+        ...(reason !== undefined ? { reason } : {}),
+        atMs,
+      });
+    };
     let result;
     try {
       result = session.decode(bytes);
     } catch (error) {
-      this.emit('unrecognised', { bytes, reason: `the protocol failed to decode it: ${String(error)}` });
+      const reason = `the protocol failed to decode it: ${String(error)}`;
+      note(reason);
+      this.emit('unrecognised', { bytes, reason });
       return;
     }
     if (result.kind === 'unknown') {
+      note(result.reason);
       this.emit('unrecognised', { bytes, reason: result.reason });
       return;
     }
+    note();
     this.emit('status', result.status);
     if (result.notice) this.emit('notice', result.notice);
     this.judgeStop(session, result.status);

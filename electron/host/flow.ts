@@ -76,6 +76,8 @@ export const STATE_EVENTS: ReadonlySet<string> = new Set([
   'sim.state',
   'safety.clamped',
   'lab.state',
+  // a device's traffic batches: a backed-up window gets the latest batch only (device.traffic answers the rest)
+  'device.traffic',
 ] satisfies EventChannel[]);
 
 /** A token bucket's shape: `burst` requests at once, refilled at `perSecond`. */
@@ -87,6 +89,7 @@ export interface RateLimit {
 }
 
 /** Per-connection limits of the expensive channels: store writes, history reads, starting a scan, the lab's connects, reads and captures, the draft's checks and tries. */
+/** Per-connection limits of the expensive channels: store writes, history reads, starting a scan, the lab's connects, reads and captures, a device's traffic and capture. */
 export const RATE_LIMITS: Readonly<Record<string, RateLimit>> = Object.freeze({
   'settings.set': { bucket: 'store', burst: 40, perSecond: 20 },
   'screening.set': { bucket: 'store', burst: 40, perSecond: 20 },
@@ -103,6 +106,9 @@ export const RATE_LIMITS: Readonly<Record<string, RateLimit>> = Object.freeze({
   'draft.check': { bucket: 'draft', burst: 20, perSecond: 10 },
   'draft.template': { bucket: 'lab', burst: 20, perSecond: 10 },
   'draft.try': { bucket: 'radio', burst: 10, perSecond: 5 },
+  // a device's traffic: a capture (up to 5000 entries) is a large reply, like the lab's
+  'device.capture': { bucket: 'history', burst: 10, perSecond: 5 },
+  'device.traffic': { bucket: 'traffic', burst: 20, perSecond: 10 },
 } satisfies Partial<Record<RequestChannel, RateLimit>>);
 
 /** A request envelope as read from the socket. */

@@ -32,6 +32,8 @@ const Empty = z.object({}).strict().optional();
 const NobleUuid = z.string().regex(/^(?:[0-9a-f]{4}|[0-9a-f]{8}|[0-9a-f]{32})$/, 'a UUID in noble form (4, 8 or 32 lowercase hex digits)');
 /** One characteristic of the lab's device. */
 const LabTarget = z.object({ service: NobleUuid, characteristic: NobleUuid }).strict();
+/** Which device's traffic: `peripheralId`, or the connected device when absent. */
+const TrafficTarget = z.object({ peripheralId: Id.optional() }).strict().optional();
 /** The longest user profile file, in characters (it must fit one browser-host message). */
 export const MAX_PROFILE_TEXT = 48 * 1024;
 
@@ -266,6 +268,20 @@ export const channels = {
   ]),
   /** Ends a try: stops and disconnects a device connected with the draft, and forgets the draft. */
   'draft.end': channel<DeviceStatusEvent>()(Empty),
+  // ---- a device's recent traffic, to report a device that misbehaves (issue 17, part 5) ----
+  /**
+   * The latest entries (at most {@link TRAFFIC_VIEW_SIZE}, oldest first) of the traffic ring
+   * buffer of `peripheralId` (default: the connected device): the writes the app made to it,
+   * its notifications and the link's events. Refused with `not-connected` for a device that
+   * was never connected while the app runs.
+   */
+  'device.traffic': channel<DeviceTrafficView>()(TrafficTarget, ['not-connected']),
+  /**
+   * The whole traffic buffer of `peripheralId` (default: the connected device) as a capture
+   * file (JSON lines, the `lab.capture` shape): a header, the advertisement, then every
+   * buffered entry, oldest first. Only that device is in it.
+   */
+  'device.capture': channel<LabCapture>()(TrafficTarget, ['not-connected']),
 } as const;
 
 /** The name of a request channel, e.g. `session.start`. */
@@ -307,6 +323,8 @@ export const events = {
   'lab.state': event<LabView>(),
   /** One notification from the lab's device. */
   'lab.notification': event<LabNotification>(),
+  /** New entries of one device's traffic buffer, batched (at most one event per device every 250 ms). */
+  'device.traffic': event<DeviceTrafficBatch>(),
 } as const;
 
 /** The name of an event channel, e.g. `device.status`. */
@@ -718,6 +736,96 @@ export interface LabReadResult {
   hex: string;
   /** The bytes as text when they are printable UTF-8, else null. */
   text: string | null;
+}
+
+// ---- a device's traffic (device.traffic, device.capture) ----
+
+/** How many entries `device.traffic` answers at most (the latest). */
+export const TRAFFIC_VIEW_SIZE = 200;
+
+/**
+ * What a write was for, as the device link knows it: `stop` (a stop, its repeat or a
+ * further attempt), `step` (an intensity), `mode` (a mode, motion or power on), `command`
+ * (another command, e.g. heat or a timer), `keepalive`, `init` (the protocol's writes on
+ * connecting), `status-query` (asking for the device's state to confirm a stop),
+ * `follow-up` (the protocol's answer to a notification).
+ */
+export type TrafficWritePurpose = 'stop' | 'step' | 'mode' | 'command' | 'keepalive' | 'init' | 'status-query' | 'follow-up';
+
+/**
+ * Link events in a device's traffic: `connected` / `reconnected` (the link is up and its
+ * services found), `dropped` (lost unexpectedly), `closed` (closed by the app),
+ * `reconnecting` (an attempt is scheduled), `reconnect-failed` (given up), `stop-confirmed`,
+ * `stop-unconfirmed`, `stop-cannot-confirm` (the verdict on a stop), `notice` (what the
+ * protocol told the user).
+ */
+export type TrafficLinkEvent =
+  | 'connected'
+  | 'reconnected'
+  | 'dropped'
+  | 'closed'
+  | 'reconnecting'
+  | 'reconnect-failed'
+  | 'stop-confirmed'
+  | 'stop-unconfirmed'
+  | 'stop-cannot-confirm'
+  | 'notice';
+
+/** What every traffic entry carries: `t`, ms on the app's monotonic clock since its traffic log began; `at`, the wall-clock ISO time. */
+interface TrafficStamp {
+  t: number;
+  at: string;
+}
+
+/**
+ * One write the app made to a massager: UUIDs in noble form, the bytes as lowercase hex,
+ * `outcome` `written` (acknowledged, or sent when without response), `failed` (refused or
+ * lost; `error` says why) or `timed-out` (no answer within the write timeout).
+ */
+export interface TrafficWrite extends TrafficStamp {
+  type: 'write';
+  service: string;
+  characteristic: string;
+  hex: string;
+  withResponse: boolean;
+  purpose: TrafficWritePurpose;
+  outcome: 'written' | 'failed' | 'timed-out';
+  error?: string;
+}
+
+/** One notification from a massager: `decoded` whether its protocol could read it (`reason` says why not). */
+export interface TrafficNotification extends TrafficStamp {
+  type: 'notification';
+  service: string;
+  characteristic: string;
+  hex: string;
+  decoded: boolean;
+  reason?: string;
+}
+
+/** One event of the link (see {@link TrafficLinkEvent}); `detail` in words (a reason, a latency). */
+export interface TrafficLinkEntry extends TrafficStamp {
+  type: 'link';
+  event: TrafficLinkEvent;
+  detail?: string;
+}
+
+/** One entry of a device's traffic buffer. */
+export type TrafficEntry = TrafficWrite | TrafficNotification | TrafficLinkEntry;
+
+/** What `device.traffic` answers: the device and its latest entries, oldest first. */
+export interface DeviceTrafficView {
+  peripheralId: string;
+  name: string;
+  entries: TrafficEntry[];
+}
+
+/** The `device.traffic` event: entries new since the last batch of that device, oldest first. */
+export interface DeviceTrafficBatch {
+  peripheralId: string;
+  entries: TrafficEntry[];
+  /** Older entries of the same 250 ms left out of this batch (at most 200 go in one); `device.traffic` answers them. */
+  skipped?: number;
 }
 
 /** What `lab.capture` answers: a JSON-lines file (one object per line) and a name to save it under. */

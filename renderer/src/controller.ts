@@ -16,7 +16,8 @@ import { t } from './i18n/en';
 import { findRoutine } from './routines/library';
 import { isRunActive, isRunLive, plannedSeconds, runPosition, runSessionId, stepIntensity, waterDue, type Run } from './run';
 import { alarm, chime, speak, stopSpeaking, unlockAudio } from './sound';
-import { budgetFor, observedSession, rulesOf, saveKnots, type AppStore, type Screen, type State } from './store';
+import { budgetFor, observedSession, rulesOf, saveKnots, withTraffic, type AppStore, type Screen, type State } from './store';
+import { saveTextFile } from './save-file';
 
 /** Heartbeat period while a session of this page runs, ms (real time, DESIGN §2). */
 const HEARTBEAT_MS = 1000;
@@ -167,6 +168,9 @@ export class Controller {
       session: session ? session.v : s.session,
     }));
     if (info?.demo || adapter?.demo) await this.refreshSim();
+    // the connected device's traffic so far (later entries come as device.traffic events)
+    const current = this.state().device;
+    if (current.peripheralId && current.connection !== 'disconnected') await this.refreshTraffic(current.peripheralId);
   }
 
   /** Reads what the simulated peripherals decoded (demo mode). */
@@ -315,6 +319,10 @@ export class Controller {
       }),
       on('sim.state', (sim) => Array.isArray(sim) && store.setState({ sim })),
       on('store.notice', (n) => store.setState({ notice: n?.message ?? null })),
+      // a device's traffic, in batches (the device panel's report section, the lab's try panel)
+      on('device.traffic', (b) => {
+        if (b && typeof b.peripheralId === 'string' && Array.isArray(b.entries)) store.setState((s) => ({ traffic: withTraffic(s.traffic, b.peripheralId, b.entries) }));
+      }),
     );
 
     document.addEventListener('keydown', this.onGlobalKey, true);
@@ -439,6 +447,31 @@ export class Controller {
       this.store.setState({ warning: errorText(err) });
     }
     void this.refreshSim();
+  }
+
+  // ---------------- a device's traffic ----------------
+
+  /** Reads the recent traffic of `peripheralId` (default: the connected device) into the store; a refusal leaves what was there. */
+  async refreshTraffic(peripheralId?: string): Promise<void> {
+    const view = await this.bridge.tryCall('device.traffic', peripheralId ? { peripheralId } : {});
+    if (view && Array.isArray(view.entries)) this.store.setState((s) => ({ traffic: withTraffic(s.traffic, view.peripheralId, view.entries, true) }));
+  }
+
+  /**
+   * Saves the capture of `peripheralId`'s traffic (default: the connected device) as a file:
+   * a download in the browser host, Electron's save dialog (the lab's path, save-file.ts).
+   * @returns whether a file was offered; a refusal is shown as the warning.
+   */
+  async saveDeviceCapture(peripheralId?: string): Promise<boolean> {
+    try {
+      const capture = await this.bridge.call('device.capture', peripheralId ? { peripheralId } : {});
+      saveTextFile(capture.fileName, capture.text);
+      this.announce(t.traffic.saved(capture.fileName));
+      return true;
+    } catch (err) {
+      this.store.setState({ warning: errorText(err) });
+      return false;
+    }
   }
 
   /** "It is off": the user checked that a massager whose stop was not confirmed is off. */

@@ -19,6 +19,7 @@ import type {
   SessionStateEvent,
   SettingsView,
   SimPeripheralState,
+  TrafficEntry,
 } from './contract';
 import type { LinkState } from './api';
 import { isRunLive, runReducer, runSessionId, type Run, type RunEvent } from './run';
@@ -50,6 +51,8 @@ export interface State {
   /** Live-region messages; `n` changes so the same text is announced again. */
   polite: { text: string; n: number };
   assertive: { text: string; n: number };
+  /** Each device's recent traffic as main sent it (`device.traffic`), by peripheral id, oldest first, at most {@link TRAFFIC_KEPT}. */
+  traffic: Record<string, TrafficEntry[]>;
 }
 
 const KNOTS_KEY = 'unknot.knots';
@@ -99,6 +102,7 @@ export function initialState(): State {
     systemReducedMotion: mq('(prefers-reduced-motion: reduce)'),
     polite: { text: '', n: 0 },
     assertive: { text: '', n: 0 },
+    traffic: {},
   };
 }
 
@@ -248,4 +252,35 @@ export function motorBlocked(s: State): boolean {
 
 export function deviceConnected(s: State): boolean {
   return s.device.connection === 'connected' || s.device.connection === 'reconnecting';
+}
+
+// ---- a device's traffic (the device panel's report section; the lab's try panel) ----
+
+/** How many traffic entries the page keeps per device (main keeps more: `device.capture` has them all). */
+export const TRAFFIC_KEPT = 200;
+
+const NO_TRAFFIC: readonly TrafficEntry[] = Object.freeze([]);
+
+/** The recent traffic of `peripheralId` (the connected device's when absent), oldest first; the same empty list when none. */
+export function trafficOf(s: Pick<State, 'traffic' | 'device'>, peripheralId = s.device.peripheralId): readonly TrafficEntry[] {
+  return (peripheralId !== undefined ? s.traffic[peripheralId] : undefined) ?? NO_TRAFFIC;
+}
+
+/**
+ * The traffic slice after `entries` of `peripheralId` arrived: `replace` (a `device.traffic`
+ * answer, everything main had) keeps the entries already here that are newer than its last
+ * one (events that overtook the answer); otherwise they are appended. At most
+ * {@link TRAFFIC_KEPT} per device, the oldest dropped.
+ */
+export function withTraffic(traffic: State['traffic'], peripheralId: string, entries: readonly TrafficEntry[], replace = false): State['traffic'] {
+  const had = traffic[peripheralId] ?? [];
+  let next: TrafficEntry[];
+  if (replace) {
+    const lastT = entries.length ? entries[entries.length - 1]!.t : Number.NEGATIVE_INFINITY;
+    next = [...entries, ...had.filter((e) => e.t > lastT)];
+  } else {
+    next = [...had, ...entries];
+  }
+  if (next.length > TRAFFIC_KEPT) next = next.slice(next.length - TRAFFIC_KEPT);
+  return { ...traffic, [peripheralId]: next };
 }

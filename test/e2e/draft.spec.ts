@@ -92,6 +92,10 @@ test('a draft from the Nodo Mini\'s table is checked as it is typed, tried under
   await panel.getByRole('button', { name: 'Run at level 3', exact: true }).click();
   await expect.poll(level, { timeout: 15_000 }).toBe(3);
   await expect(panel.locator('.facts')).toContainText('Reported level3');
+  // beside the steps, the bytes of this try: the step 3 frame written, the cushion's status notifications
+  const traffic = panel.getByRole('table', { name: 'Notifications and writes' });
+  await expect(traffic).toContainText('55 01 01 03 5a');
+  await expect(traffic).toContainText(/aa 81 03 01 03/);
   await shot(page, 'draft-02-try');
   await axe(page, 'draft try panel');
   await panel.getByRole('button', { name: 'Stop', exact: true }).click();

@@ -208,6 +208,46 @@ export const en = {
     tooLong: (n: number, max: number) => `The draft is ${n} characters long; a profile may have at most ${max}.`,
     notChecked: (why: string) => `Not checked: ${why}`,
     noDevice: 'Look inside a device first: the draft is tried on the device the lab explored.',
+    notifications: 'Notifications and writes',
+  },
+
+  // ---- a device's recent traffic: the device panel's "Report a problem" (and the lab's try panel) ----
+  traffic: {
+    heading: 'Report a problem with this device',
+    intro:
+      'Unknot keeps what it sent to this device and what the device answered over the last 5 minutes (while the app runs, never on disk). If the device does something odd, save a capture and attach it to your report: it holds this device only.',
+    recent: 'Recent traffic',
+    empty: 'Nothing sent or received yet.',
+    save: 'Save a capture of this device',
+    saved: (name: string) => `Capture saved as ${name}.`,
+    col: { time: 'Time', direction: 'Direction', characteristic: 'Characteristic', bytes: 'Bytes (hex) or event' },
+    toDevice: 'to device',
+    fromDevice: 'from device',
+    link: 'link',
+    purposes: {
+      stop: 'stop',
+      step: 'step',
+      mode: 'mode',
+      command: 'command',
+      keepalive: 'keep-alive',
+      init: 'start-up',
+      'status-query': 'status request',
+      'follow-up': 'reply',
+    } as Record<string, string>,
+    outcomes: { written: '', failed: 'failed', 'timed-out': 'timed out' } as Record<string, string>,
+    notDecoded: 'not understood',
+    events: {
+      connected: 'Connected',
+      reconnected: 'Reconnected',
+      dropped: 'Link lost',
+      closed: 'Disconnected',
+      reconnecting: 'Reconnecting',
+      'reconnect-failed': 'Gave up reconnecting',
+      'stop-confirmed': 'Stop confirmed',
+      'stop-unconfirmed': 'Stop not confirmed',
+      'stop-cannot-confirm': 'Stop sent; the device cannot confirm it',
+      notice: 'Notice',
+    } as Record<string, string>,
   },
 
   stopCheck: {

@@ -4,7 +4,8 @@ import { MUSCLE_GROUPS, type MuscleGroup } from '../contract';
 import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { isRunActive, waterDue } from '../run';
-import { budgetFor, budgetTooShort, motorBlocked, observedSession, rulesOf, screeningComplete, useStore, type State } from '../store';
+import { budgetFor, budgetTooShort, motorBlocked, observedSession, rulesOf, screeningComplete, trafficOf, useStore, type State } from '../store';
+import { TrafficLog } from '../components/TrafficLog';
 
 /**
  * The connected device's intensity ceiling (0..1): the one in force that main reports,
@@ -108,6 +109,36 @@ export function StopCheck({ groups }: { groups: readonly MuscleGroup[] }) {
           </div>
         </div>
       )}
+    </section>
+  );
+}
+
+/**
+ * "Report a problem": the connected device's recent traffic (the latest 20 entries) and a
+ * button that saves the capture of its last minutes (a download in the browser host, a
+ * save dialog in Electron) to attach to a report.
+ */
+export function DeviceReport() {
+  const uid = useId();
+  const actions = useActions();
+  const entries = useStore((s) => trafficOf(s));
+  const [busy, setBusy] = useState(false);
+  return (
+    <section className="device-report" aria-labelledby={`${uid}-h`}>
+      <h3 id={`${uid}-h`}>{t.traffic.heading}</h3>
+      <p className="hint">{t.traffic.intro}</p>
+      <TrafficLog entries={entries} limit={20} />
+      <button
+        type="button"
+        className="btn"
+        disabled={busy}
+        onClick={() => {
+          setBusy(true);
+          void actions.saveDeviceCapture().finally(() => setBusy(false));
+        }}
+      >
+        {t.traffic.save}
+      </button>
     </section>
   );
 }
@@ -303,6 +334,7 @@ export function DevicePanel() {
           {!sessionRunning && !device.heat && <p className="hint">{t.device.heatNeedsSession}</p>}
         </>
       )}
+      {device.peripheralId && device.connection !== 'connecting' && <DeviceReport />}
     </section>
   );
 }

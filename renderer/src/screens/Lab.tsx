@@ -13,6 +13,8 @@ import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { useStore } from '../store';
 import { LabDraft } from './LabDraft';
+import { spacedHex, timeOfDay } from '../components/TrafficLog';
+import { saveTextFile } from '../save-file';
 
 /** How many notifications the live log shows (newest first). */
 const SHOWN_LOG = 50;
@@ -36,28 +38,7 @@ function uuidLabel(uuid: string): string {
   return name ? `${uuid} (${name})` : uuid;
 }
 
-/** Hex in pairs, for reading: `aa8103` → `aa 81 03`. */
-function spaced(hex: string): string {
-  return hex.replace(/(..)(?=.)/g, '$1 ');
-}
 
-function timeOf(ms: number): string {
-  const d = new Date(ms);
-  return `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
-}
-
-/** Saves a capture: a download in the browser host; Electron offers its save dialog for the same link. */
-function download(fileName: string, text: string): void {
-  const blob = new Blob([text], { type: 'application/x-ndjson' });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 const IDLE: LabView = { state: 'idle', services: [], log: [], captureReady: false };
 
@@ -131,7 +112,7 @@ export function Lab() {
           exportCapture={() =>
             void act(async () => {
               const capture = await call('lab.capture');
-              download(capture.fileName, capture.text);
+              saveTextFile(capture.fileName, capture.text);
             })
           }
         />
@@ -184,7 +165,7 @@ function ScanList({ view, busy, explore }: { view: LabView; busy: boolean; explo
                     </th>
                     <td>{t.lab.dbm(e.rssi)}</td>
                     <td className="mono">{e.advertisement.serviceUuids.length ? e.advertisement.serviceUuids.map(uuidLabel).join(', ') : '—'}</td>
-                    <td className="mono">{e.advertisement.manufacturerData ? spaced(e.advertisement.manufacturerData) : '—'}</td>
+                    <td className="mono">{e.advertisement.manufacturerData ? spacedHex(e.advertisement.manufacturerData) : '—'}</td>
                     <td>{e.candidates.length ? e.candidates.map((c) => c.displayName).join(', ') : t.lab.unknown}</td>
                     <td>
                       {here ? (
@@ -270,7 +251,7 @@ function Inside({ view, log, reads, busy, read, subscribe, close, exportCapture 
                         <div className="lab-value">
                         {r && (
                           <span className="lab-read" data-testid="lab-read">
-                            <code>{spaced(r.hex) || t.lab.empty}</code>
+                            <code>{spacedHex(r.hex) || t.lab.empty}</code>
                             {r.text !== null && <> · “{r.text}”</>}
                           </span>
                         )}
@@ -314,9 +295,9 @@ function Inside({ view, log, reads, busy, read, subscribe, close, exportCapture 
             <tbody>
               {shown.map((n, i) => (
                 <tr key={`${n.atMs}-${log.length - i}`}>
-                  <td>{timeOf(n.atMs)}</td>
+                  <td>{timeOfDay(new Date(n.atMs).toISOString())}</td>
                   <td className="mono">{n.characteristic}</td>
-                  <td className="mono">{spaced(n.hex)}</td>
+                  <td className="mono">{spacedHex(n.hex)}</td>
                 </tr>
               ))}
             </tbody>

@@ -6,7 +6,8 @@
  * The try panel is the only way bytes reach an unknown device from the lab: main connects
  * it on the draft as a massager under the governor, so the stop check comes first, steps
  * above the intensity ceiling are not offered (and main would clamp them), and Stop stops
- * it. The device's status is shown beside the steps.
+ * it. Beside the steps: what the device reports, and its latest writes and notifications
+ * (the device's traffic, `device.traffic`).
  */
 import { useEffect, useId, useRef, useState } from 'react';
 import { MAX_PROFILE_TEXT, MUSCLE_GROUPS, type DraftCheck, type LabView, type MuscleGroup } from '../contract';
@@ -14,7 +15,8 @@ import { call } from '../api';
 import { useActions } from '../controller';
 import { t } from '../i18n/en';
 import { isRunActive } from '../run';
-import { rulesOf, useStore } from '../store';
+import { TrafficLog } from '../components/TrafficLog';
+import { rulesOf, trafficOf, useStore } from '../store';
 import { StopCheck, ceilingOf, stopStateText } from './DevicePanel';
 
 /** How long typing must pause before the draft is checked, ms. */
@@ -242,6 +244,7 @@ function TryPanel() {
   const checkPending = device.stopCheck !== undefined && device.stopCheck !== 'passed';
   const unit = device.stepUnit ?? '';
   const ceilPct = Math.round(ceiling * 100);
+  const traffic = useStore((s) => trafficOf(s));
 
   const step = (k: number): void => {
     const intensity = steps > 0 ? k / steps : 0;
@@ -311,6 +314,7 @@ function TryPanel() {
           </dl>
         </div>
       </div>
+      <TrafficLog entries={traffic} limit={15} caption={t.draft.notifications} />
     </section>
   );
 }

@@ -46,6 +46,8 @@ export const VALID: Record<RequestChannel, unknown> = {
   'draft.check': { text: '{}' },
   'draft.try': { text: '{}', peripheralId: 'p1' },
   'draft.end': {},
+  'device.traffic': { peripheralId: 'p1' },
+  'device.capture': {},
 };
 
 /** A payload each channel's schema rejects (a stop has none: it ignores its payload). */
@@ -92,4 +94,6 @@ export const INVALID: Record<Exclude<RequestChannel, 'device.stop'>, unknown> = 
   'draft.check': { text: 'x'.repeat(60 * 1024) },
   'draft.try': { text: '{}' },
   'draft.end': { now: true },
+  'device.traffic': { peripheralId: '' },
+  'device.capture': { peripheralId: 'p1', all: true },
 };
