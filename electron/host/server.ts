@@ -43,6 +43,14 @@ interface StopRun {
   payload: unknown;
 }
 
+/** What the host keeps of one open WebSocket (see `peers` in {@link startBrowserHost}). */
+interface Peer {
+  lastHeardMs: number;
+  pingedAtMs: number;
+  sessionId: string | null;
+  stopCheck: boolean;
+}
+
 /** Name of the cookie that carries the token. */
 export const TOKEN_COOKIE = 'unknot_token';
 /** Largest WebSocket message accepted, bytes. */
@@ -199,9 +207,11 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   const unauthenticatedMs = options.unauthenticatedTimeoutMs ?? UNAUTHENTICATED_TIMEOUT_MS;
   /**
    * Each open WebSocket, oldest first: when something last came from it (monotonic ms),
-   * when it was last pinged, and the session it started and that has not ended yet.
+   * when it was last pinged, the session it started and that has not ended yet, and
+   * whether it runs the stop check or is the one to answer it (an owner too: the check
+   * runs a session under its connection id, and only it may answer).
    */
-  const peers = new Map<WebSocket, { lastHeardMs: number; pingedAtMs: number; sessionId: string | null }>();
+  const peers = new Map<WebSocket, Peer>();
   /** Every TCP connection open, in the order accepted; those that showed the token are in `trusted`. */
   const tcp = new Set<Socket>();
   const trusted = new WeakSet<Socket>();
@@ -335,7 +345,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
    */
   const evictOldest = (): boolean => {
     for (const [ws, peer] of peers) {
-      if (peer.sessionId !== null) continue;
+      if (peer.sessionId !== null || peer.stopCheck) continue;
       sockets.delete(ws);
       peers.delete(ws);
       ws.close(CLOSE_REPLACED, 'Too many Unknot pages are open: this one was closed for a newer one.');
@@ -370,10 +380,13 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   pinger.unref();
 
   /** Each open connection's lane and how to send to it. */
-  const lanes = new Map<Lane, { send: (data: unknown) => void; ownSession: (sessionId: string) => void }>();
+  const lanes = new Map<Lane, { send: (data: unknown) => void; ownSession: (sessionId: string) => void; peer: Peer }>();
   const dispatcher = new Dispatcher((lane, req) => {
     const conn = lanes.get(lane);
     if (!conn) return dispatcher.finished(lane);
+    // The stop check's connection owns the check's session and its answer: not evicted
+    // from the moment it asks until the check ends (see sendEvent) or it answered.
+    if (req.channel === 'stopCheck.run') conn.peer.stopCheck = true;
     void options.core
       .handle(lane.id, req.channel, req.payload)
       .catch((err: unknown): Reply => ({ ok: false, error: { code: 'internal', message: `Something went wrong (${String(err)}).` } }))
@@ -382,6 +395,10 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
           // This connection owns the session until it ends (see sendEvent).
           const sessionId = (reply.result as { sessionId?: unknown } | undefined)?.sessionId;
           if (typeof sessionId === 'string') conn.ownSession(sessionId);
+        }
+        if (req.channel === 'stopCheck.run' || req.channel === 'stopCheck.answer') {
+          const check = reply.ok ? (reply.result as { stopCheck?: unknown } | undefined)?.stopCheck : undefined;
+          conn.peer.stopCheck = req.channel === 'stopCheck.run' ? check === 'asking' : !reply.ok && conn.peer.stopCheck;
         }
         conn.send({ id: req.id, ...reply });
         dispatcher.finished(lane);
@@ -392,7 +409,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     nextId += 1;
     const id = `ws:${nextId}`;
     sockets.add(ws);
-    const peer = { lastHeardMs: performance.now(), pingedAtMs: 0, sessionId: null as string | null };
+    const peer: Peer = { lastHeardMs: performance.now(), pingedAtMs: 0, sessionId: null, stopCheck: false };
     peers.set(ws, peer);
     const heard = (): void => {
       peer.lastHeardMs = performance.now();
@@ -455,9 +472,15 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       if (peer.sessionId !== null && (event === 'session.ended' || (event === 'session.state' && (payload as { state?: unknown }).state === 'ended'))) {
         if ((payload as { sessionId?: unknown }).sessionId === peer.sessionId) peer.sessionId = null;
       }
+      if (peer.stopCheck && event === 'device.status') {
+        // The check is over (answered elsewhere, the device went away): no longer an owner.
+        const check = (payload as { stopCheck?: unknown }).stopCheck;
+        if (check !== 'running' && check !== 'asking') peer.stopCheck = false;
+      }
       deliverEvent(event, payload);
     };
     lanes.set(lane, {
+      peer,
       send,
       ownSession: (sessionId) => {
         peer.sessionId = sessionId;
