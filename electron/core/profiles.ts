@@ -12,7 +12,7 @@ import { BUILT_IN_PROFILES, createRegistry, type Registry } from '../../protocol
 import * as builtIn from '../../protocols/registry';
 import { Refusal, type Handlers } from '../ipc/boundary';
 import type { ProfileImportResult, ProfilesView, RequestInput, UserProfileMark } from '../ipc/contract';
-import { PROFILES_DIR, checkProfileText, loadProfileFiles, profileFileName, saveProfileFile, type CheckedProfileFile } from '../store/user-profiles';
+import { PROFILES_DIR, checkProfileText, loadProfileFiles, profileFileName, profileImportRefusal, saveProfileFile, type CheckedProfileFile } from '../store/user-profiles';
 import type { CoreContext } from './context';
 
 /** The channels this concern answers. */
@@ -135,6 +135,9 @@ export class UserProfiles implements ProtocolCatalog {
         : checked.result;
       return { result, view: this.view() };
     }
+    // The caps of profiles/ (MAX_PROFILE_FILES, MAX_PROFILES_BYTES): past them nothing is written.
+    const full = await profileImportRefusal(this.ctx.options.dataDir, file, text);
+    if (full) throw new Refusal('refused', full);
     try {
       await saveProfileFile(this.ctx.options.dataDir, file, text);
     } catch (err) {

@@ -9,9 +9,18 @@
  * version of the profile (`stopChecks`). Until a "yes" for the version the device
  * connected with, {@link StopChecks.block} keeps every session off that device; after a
  * "no" the check itself is refused too, until the profile file changes.
+ *
+ * While the check runs, the only session that may start on the device is the check's own
+ * (a flag set just around its `startSession`); any other `session.start` (or a resume)
+ * is refused `stop-check-needed`. When the check's session stops running before its 2 s
+ * are up (`session.end` or `session.pause` by its owner, `device.stop`, the watchdog, a
+ * dropped link), the check ends at once: it asks "Did it stop?" only when the device is
+ * still connected and the session ended with a stop written to it (the check's own, the
+ * user's, the watchdog's); after a drop (the stop could not be written) or an unconfirmed
+ * stop it goes back to `needed`. Only the connection that ran the check may answer it.
  */
 import { Refusal, type Handlers } from '../ipc/boundary';
-import type { ErrorCode, MuscleGroup, StopCheckState } from '../ipc/contract';
+import type { ErrorCode, MuscleGroup, SessionEndReason, StopCheckState } from '../ipc/contract';
 import { MAX_PLANNED_MOTOR_SECONDS } from '../ipc/contract';
 import { KIND_RULES } from '../safety/rules';
 import { ignore, timeScaleOf, type CoreContext } from './context';
@@ -28,6 +37,8 @@ const HEARTBEAT_MS = 1000;
 
 /** The check under way or waiting for its answer (one at a time: there is one device). */
 interface Pending {
+  /** The connection that ran the check: the only one that may answer it. */
+  owner: string;
   peripheralId: string;
   protocolId: string;
   version: string;
@@ -37,6 +48,10 @@ interface Pending {
 /** See the module comment. */
 export class StopChecks {
   private pending: Pending | null = null;
+  /** True only while the check's own session is being started (the one session {@link block} lets through). */
+  private admitting = false;
+  /** The check's own session while it runs. */
+  private checkSessionId: string | null = null;
 
   constructor(
     private readonly ctx: CoreContext,
@@ -58,12 +73,20 @@ export class StopChecks {
 
   /**
    * Why no session may start on the connected device: its stop check is needed or was
-   * failed (null when it passed, while the check's own session runs, or on a built-in
-   * profile). The governor asks this with the screening (`LimitsSource.motorBlock`).
+   * failed, or is running (null when it passed, on a built-in profile, for the check's own
+   * session as it starts, and for that session while it runs, so that a settings change
+   * does not end it as if the screening had). The governor asks this with the screening
+   * (`LimitsSource.motorBlock`), at `startSession`, `resume` and `recheckBlock`.
    */
   block(): { code: ErrorCode; message: string } | null {
     const state = this.state();
-    if (state === undefined || state === 'passed' || state === 'running') return null;
+    if (state === undefined || state === 'passed') return null;
+    if (state === 'running') {
+      if (this.admitting) return null;
+      const s = this.ctx.governor.current();
+      if (s && s.sessionId === this.checkSessionId && s.state === 'running') return null;
+      return { code: 'stop-check-needed', message: 'The stop check is running on this device. Wait for it to finish and answer it.' };
+    }
     if (state === 'failed') {
       return {
         code: 'stop-check-needed',
@@ -80,8 +103,8 @@ export class StopChecks {
         await this.run(connectionId, muscleGroup);
         return this.devices.status();
       },
-      'stopCheck.answer': async ({ stopped }) => {
-        await this.answer(stopped);
+      'stopCheck.answer': async ({ stopped }, { connectionId }) => {
+        await this.answer(connectionId, stopped);
         return this.devices.status();
       },
     };
@@ -99,28 +122,39 @@ export class StopChecks {
     const steps = d.caps?.steps ?? 0;
     if (steps < 1) throw new Refusal('refused', 'This profile declares no intensity steps, so there is no lowest step to run.');
     const lowest = Math.min(1, Math.max(1, d.caps?.minRunningStep ?? 1) / steps);
-    const pending: Pending = { peripheralId: d.peripheralId, protocolId: d.module.id, version: d.userProfile.version, phase: 'running' };
+    const pending: Pending = { owner, peripheralId: d.peripheralId, protocolId: d.module.id, version: d.userProfile.version, phase: 'running' };
     this.pending = pending;
     this.devices.broadcastStatus();
     let sessionId: string | undefined;
+    let endedEarly: SessionEndReason | 'paused' | undefined;
     try {
       // Routine time: with demo mode's time scale the grant must still cover 2 s of real time (and some).
       const planned = Math.min(MAX_PLANNED_MOTOR_SECONDS, Math.ceil(((STOP_CHECK_RUN_MS + HEARTBEAT_MS) / 1000) * timeScaleOf(this.ctx.options)));
-      sessionId = governor.startSession(owner, { muscleGroup, plannedMotorSeconds: planned }).sessionId;
+      this.admitting = true;
+      try {
+        sessionId = governor.startSession(owner, { muscleGroup, plannedMotorSeconds: planned }).sessionId;
+      } finally {
+        this.admitting = false;
+      }
+      this.checkSessionId = sessionId;
       governor.setStep(owner, sessionId, lowest);
-      await this.runFor(owner, sessionId);
+      endedEarly = await this.runFor(owner, sessionId);
       const s = governor.current();
       if (s && s.sessionId === sessionId) await governor.end(owner, sessionId, 'completed');
     } catch (err) {
+      this.checkSessionId = null;
       if (this.pending === pending) this.pending = null;
       if (sessionId) await governor.stopAll('user-stop').catch(ignore);
       this.devices.broadcastStatus();
       throw err;
     }
-    // Stopped, by the check or earlier (the user's stop, the watchdog): either way the user
-    // saw the motor run and stop, or not. Still the same device and link: ask.
+    this.checkSessionId = null;
+    // Stopped, by the check or earlier (the user's stop, the watchdog): the user saw the
+    // motor run and a stop written to it. Still the same device and link, and a stop that
+    // was written and not left unconfirmed: ask. Otherwise the check is needed again.
     const now = this.devices.current();
-    if (this.pending !== pending || now !== d || d.connection !== 'connected') {
+    const stopUnproven = endedEarly === 'paused' || endedEarly === 'stop-unconfirmed' || endedEarly === 'device-lost';
+    if (this.pending !== pending || now !== d || d.connection !== 'connected' || stopUnproven) {
       if (this.pending === pending) this.pending = null;
       this.devices.broadcastStatus();
       throw new Refusal('refused', 'The device went away during the stop check. Connect it again and run the check again.');
@@ -129,20 +163,47 @@ export class StopChecks {
     this.devices.broadcastStatus();
   }
 
-  /** Waits {@link STOP_CHECK_RUN_MS} on the core's clock, feeding the session's watchdog; ends early when the session ended. */
-  private runFor(owner: string, sessionId: string): Promise<void> {
+  /**
+   * Waits {@link STOP_CHECK_RUN_MS} on the core's clock, feeding the session's watchdog.
+   * Resolves early, at once, when the session stops running (the governor's `state` event):
+   * with the end reason, or `'paused'` when it was paused (by its owner or a dropped link);
+   * undefined when the time ran out.
+   */
+  private runFor(owner: string, sessionId: string): Promise<SessionEndReason | 'paused' | undefined> {
     const { clock, governor } = this.ctx;
-    return new Promise<void>((resolve) => {
+    return new Promise((resolve) => {
+      let done = false;
+      let endReason: SessionEndReason | undefined;
+      const finish = (how: SessionEndReason | 'paused' | undefined): void => {
+        if (done) return;
+        done = true;
+        offState();
+        offEnded();
+        resolve(how);
+      };
+      const offEnded = governor.on('ended', (e) => {
+        if (e.sessionId === sessionId) {
+          endReason = e.reason;
+          finish(e.reason);
+        }
+      });
+      const offState = governor.on('state', (e) => {
+        if (e.sessionId !== sessionId || e.state === 'running') return;
+        // 'ended' is followed at once by the ended event with its reason.
+        if (e.state === 'paused') finish('paused');
+      });
       const started = clock.now();
       const beat = (): void => {
+        if (done) return;
         const s = governor.current();
-        if (!s || s.sessionId !== sessionId || s.state === 'ended') return resolve();
+        if (!s || s.sessionId !== sessionId) return finish(endReason ?? 'user-stop');
+        if (s.state !== 'running') return finish(s.state === 'paused' ? 'paused' : (endReason ?? 'user-stop'));
         const left = STOP_CHECK_RUN_MS - (clock.now() - started);
-        if (left <= 0) return resolve();
+        if (left <= 0) return finish(undefined);
         try {
           governor.heartbeat(owner, sessionId);
         } catch {
-          return resolve();
+          return finish(endReason ?? 'user-stop');
         }
         clock.setTimeout(beat, Math.min(HEARTBEAT_MS, left));
       };
@@ -150,11 +211,14 @@ export class StopChecks {
     });
   }
 
-  private async answer(stopped: boolean): Promise<void> {
+  private async answer(connectionId: string, stopped: boolean): Promise<void> {
     const d = this.devices.requireDevice();
     const p = this.pending;
     if (!p || p.phase !== 'asking' || this.state(d) !== 'asking') {
       throw new Refusal('refused', 'Run the stop check first: the answer is for a check you just watched.');
+    }
+    if (p.owner !== connectionId) {
+      throw new Refusal('refused', 'Only the window that ran the stop check can answer it: answer "Did it stop?" there, or run the check again here.');
     }
     this.pending = null;
     try {

@@ -19,9 +19,11 @@
  *   reads are rate-limited; a client that does not read is paused, then dropped.
  * - Liveness and caps: every WebSocket is pinged ({@link PING_INTERVAL_MS}); one silent
  *   for a whole ping period is cut off. At {@link MAX_CONNECTIONS} WebSockets the oldest
- *   that owns no session makes room for a new one. TCP connections are capped before any
- *   token check ({@link MAX_TCP_CONNECTIONS}) and must show the token within
- *   {@link UNAUTHENTICATED_TIMEOUT_MS}.
+ *   that owns no session (nor runs the stop check) makes room for a new one. TCP
+ *   connections are capped before any token check ({@link MAX_TCP_CONNECTIONS}: the
+ *   silent and the idle make room, never a WebSocket) and must show the token within
+ *   {@link UNAUTHENTICATED_TIMEOUT_MS}; a plain-HTTP keep-alive connection ends after
+ *   {@link HTTP_KEEP_ALIVE_MS} idle.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
@@ -41,6 +43,14 @@ interface StopRun {
   running: boolean;
   waiting: (string | number)[];
   payload: unknown;
+}
+
+/** What the host keeps of one open WebSocket (see `peers` in {@link startBrowserHost}). */
+interface Peer {
+  lastHeardMs: number;
+  pingedAtMs: number;
+  sessionId: string | null;
+  stopCheck: boolean;
 }
 
 /** Name of the cookie that carries the token. */
@@ -68,12 +78,36 @@ export const PING_INTERVAL_MS = 5000;
  */
 export const CLOSE_REPLACED = 4001;
 /**
- * Most TCP connections open at once, counted as they are accepted, before any token
- * check (each one is a file descriptor). At the cap the oldest connection that has not
- * shown the token yet is closed for the new one; when every open connection has shown
- * it, the new one is closed.
+ * Most TCP connections held once things settle, counted as they are accepted, before any
+ * token check (each one is a file descriptor). A new one at the cap makes room by closing,
+ * in this order: the oldest that has not shown the token and sent nothing, then the
+ * oldest that sent something but no token, then the plain-HTTP keep-alive connection
+ * (token shown, no request in flight, not a WebSocket) idle the longest. A connection
+ * accepted in this turn of the event loop or the one before is not judged yet (its
+ * request may not have been read), nor, while others can go, one younger than
+ * {@link TCP_FRESH_MS}: while nothing else can go, up to {@link TCP_FRESH_SLOTS} more
+ * are let in, and the count is brought back to the cap once they can be judged. Only
+ * when even those are full is the new one closed. A WebSocket is never closed here (the
+ * WebSocket cap, {@link MAX_CONNECTIONS}, keeps session owners).
  */
 export const MAX_TCP_CONNECTIONS = 64;
+/** How many TCP connections above {@link MAX_TCP_CONNECTIONS} may be held for a moment, while the newest ones cannot be judged yet. */
+export const TCP_FRESH_SLOTS = 64;
+/** A TCP connection younger than this many ms is not closed to make room while an older one can be (an honest client sends its request at once). */
+export const TCP_FRESH_MS = 100;
+/**
+ * The listen backlog: connections the kernel holds before the host accepts them. It bounds
+ * how many are accepted in one turn of the event loop, so that the two turns a new
+ * connection is protected for fit in {@link TCP_FRESH_SLOTS}; more wait in the kernel
+ * (a client's connect takes longer; nothing is reset).
+ */
+export const TCP_BACKLOG = 48;
+/**
+ * How long a plain-HTTP keep-alive connection (token shown, not a WebSocket) may sit idle
+ * between requests, ms (Node's `keepAliveTimeout`; its default is 5000). The page loads
+ * its files at once, so a short wait loses nothing.
+ */
+export const HTTP_KEEP_ALIVE_MS = 2000;
 /**
  * A TCP connection that has not sent a request (HTTP, or the WebSocket upgrade) with
  * the token within this many ms is closed, whether it trickles headers or sends
@@ -199,14 +233,32 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   const unauthenticatedMs = options.unauthenticatedTimeoutMs ?? UNAUTHENTICATED_TIMEOUT_MS;
   /**
    * Each open WebSocket, oldest first: when something last came from it (monotonic ms),
-   * when it was last pinged, and the session it started and that has not ended yet.
+   * when it was last pinged, the session it started and that has not ended yet, and
+   * whether it runs the stop check or is the one to answer it (an owner too: the check
+   * runs a session under its connection id, and only it may answer).
    */
-  const peers = new Map<WebSocket, { lastHeardMs: number; pingedAtMs: number; sessionId: string | null }>();
-  /** Every TCP connection open, in the order accepted; those that showed the token are in `trusted`. */
-  const tcp = new Set<Socket>();
+  const peers = new Map<WebSocket, Peer>();
+  /**
+   * Every TCP connection open, in the order accepted, with what the cap judges it by: when
+   * it was accepted (monotonic ms, and the event-loop turn), whether it became a WebSocket,
+   * its HTTP requests in flight, and since when it has had none. Those that showed the
+   * token are in `trusted`.
+   */
+  const tcp = new Map<Socket, { acceptedMs: number; turn: number; ws: boolean; busy: number; idleSinceMs: number }>();
   const trusted = new WeakSet<Socket>();
   const trust = (socket: Socket | Duplex): void => {
     trusted.add(socket as Socket);
+  };
+  /** Turns of the event loop in which connections were accepted (one accept burst is one turn). */
+  let turn = 0;
+  let turnScheduled = false;
+  const countTurn = (): void => {
+    if (turnScheduled) return;
+    turnScheduled = true;
+    setImmediate(() => {
+      turnScheduled = false;
+      turn += 1;
+    });
   };
 
   const authorised = (req: IncomingMessage, url: URL): 'query' | 'cookie' | null => {
@@ -253,6 +305,14 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     // (Node's default check runs every 30 s).
     { headersTimeout: unauthenticatedMs, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
     (req, res) => {
+      const meta = tcp.get(req.socket);
+      if (meta) {
+        meta.busy += 1;
+        res.once('close', () => {
+          meta.busy = Math.max(0, meta.busy - 1);
+          meta.idleSinceMs = performance.now();
+        });
+      }
       const url = requestUrl(req);
       if (!url) return refuse(res, 400, 'Bad request.');
       const how = authorised(req, url);
@@ -269,26 +329,74 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       void serveFile(res, url.pathname, how === 'query').catch(() => refuse(res, 500, 'Could not read the file.'));
     },
   );
+  server.keepAliveTimeout = HTTP_KEEP_ALIVE_MS;
 
   // The TCP cap, before any token is seen: the file descriptors of the process are
-  // shared with the store (a host out of them cannot write its usage log).
-  server.on('connection', (socket: Socket) => {
-    if (tcp.size >= MAX_TCP_CONNECTIONS) {
-      let oldest: Socket | undefined;
-      for (const s of tcp) {
-        if (!trusted.has(s)) {
-          oldest = s;
-          break;
+  // shared with the store (a host out of them cannot write its usage log). See
+  // MAX_TCP_CONNECTIONS for who makes room.
+  const judged = (m: { acceptedMs: number; turn: number }, now: number): boolean => now - m.acceptedMs >= TCP_FRESH_MS && m.turn < turn - 1;
+  /** The connection to close for a new one, or undefined; `fresh` allows those younger than {@link TCP_FRESH_MS} (not those of this turn or the last). */
+  const pickVictim = (fresh: boolean): Socket | undefined => {
+    const now = performance.now();
+    let silent: Socket | undefined;
+    let talking: Socket | undefined;
+    let idle: Socket | undefined;
+    let idleSince = Infinity;
+    let unjudged: Socket | undefined;
+    for (const [s, m] of tcp) {
+      if (trusted.has(s)) {
+        if (!m.ws && m.busy === 0 && m.idleSinceMs < idleSince) {
+          idle = s;
+          idleSince = m.idleSinceMs;
         }
+        continue;
       }
-      if (!oldest) {
+      if (!judged(m, now)) {
+        // Accepted two turns ago or more: its request, if it sent one at once, was read.
+        if (m.turn < turn - 1) unjudged ??= s;
+        continue;
+      }
+      if (s.bytesRead === 0) {
+        silent = s;
+        break; // the oldest silent one: nothing goes before it
+      }
+      talking ??= s;
+    }
+    return silent ?? talking ?? idle ?? (fresh ? unjudged : undefined);
+  };
+  const evict = (s: Socket): void => {
+    tcp.delete(s);
+    s.destroy();
+  };
+  let trimTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Back down to the cap once the connections let in over it can be judged. */
+  const trim = (): void => {
+    trimTimer = null;
+    while (tcp.size > MAX_TCP_CONNECTIONS) {
+      const victim = pickVictim(false);
+      if (!victim) break;
+      evict(victim);
+    }
+    if (tcp.size > MAX_TCP_CONNECTIONS) scheduleTrim();
+  };
+  const scheduleTrim = (): void => {
+    countTurn();
+    trimTimer ??= setTimeout(trim, TCP_FRESH_MS);
+    trimTimer.unref();
+  };
+  server.on('connection', (socket: Socket) => {
+    countTurn();
+    if (tcp.size >= MAX_TCP_CONNECTIONS) {
+      const victim = pickVictim(tcp.size >= MAX_TCP_CONNECTIONS + TCP_FRESH_SLOTS);
+      if (victim) evict(victim);
+      else if (tcp.size >= MAX_TCP_CONNECTIONS + TCP_FRESH_SLOTS) {
         socket.destroy();
         return;
       }
-      tcp.delete(oldest);
-      oldest.destroy();
+      if (tcp.size >= MAX_TCP_CONNECTIONS) scheduleTrim();
     }
-    tcp.add(socket);
+    const now = performance.now();
+    tcp.set(socket, { acceptedMs: now, turn, ws: false, busy: 0, idleSinceMs: now });
     const deadline = setTimeout(() => {
       if (!trusted.has(socket)) socket.destroy();
     }, unauthenticatedMs);
@@ -316,6 +424,8 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     // while old or frozen tabs hold every slot still gets in); the session's owner stays.
     if (sockets.size + upgrading >= MAX_CONNECTIONS && !evictOldest()) return deny(503, 'Service Unavailable');
     trust(socket);
+    const meta = tcp.get(socket as Socket);
+    if (meta) meta.ws = true;
     upgrading += 1;
     let counted = false;
     socket.once('close', () => {
@@ -335,7 +445,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
    */
   const evictOldest = (): boolean => {
     for (const [ws, peer] of peers) {
-      if (peer.sessionId !== null) continue;
+      if (peer.sessionId !== null || peer.stopCheck) continue;
       sockets.delete(ws);
       peers.delete(ws);
       ws.close(CLOSE_REPLACED, 'Too many Unknot pages are open: this one was closed for a newer one.');
@@ -370,10 +480,13 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   pinger.unref();
 
   /** Each open connection's lane and how to send to it. */
-  const lanes = new Map<Lane, { send: (data: unknown) => void; ownSession: (sessionId: string) => void }>();
+  const lanes = new Map<Lane, { send: (data: unknown) => void; ownSession: (sessionId: string) => void; peer: Peer }>();
   const dispatcher = new Dispatcher((lane, req) => {
     const conn = lanes.get(lane);
     if (!conn) return dispatcher.finished(lane);
+    // The stop check's connection owns the check's session and its answer: not evicted
+    // from the moment it asks until the check ends (see sendEvent) or it answered.
+    if (req.channel === 'stopCheck.run') conn.peer.stopCheck = true;
     void options.core
       .handle(lane.id, req.channel, req.payload)
       .catch((err: unknown): Reply => ({ ok: false, error: { code: 'internal', message: `Something went wrong (${String(err)}).` } }))
@@ -382,6 +495,10 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
           // This connection owns the session until it ends (see sendEvent).
           const sessionId = (reply.result as { sessionId?: unknown } | undefined)?.sessionId;
           if (typeof sessionId === 'string') conn.ownSession(sessionId);
+        }
+        if (req.channel === 'stopCheck.run' || req.channel === 'stopCheck.answer') {
+          const check = reply.ok ? (reply.result as { stopCheck?: unknown } | undefined)?.stopCheck : undefined;
+          conn.peer.stopCheck = req.channel === 'stopCheck.run' ? check === 'asking' : !reply.ok && conn.peer.stopCheck;
         }
         conn.send({ id: req.id, ...reply });
         dispatcher.finished(lane);
@@ -392,7 +509,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     nextId += 1;
     const id = `ws:${nextId}`;
     sockets.add(ws);
-    const peer = { lastHeardMs: performance.now(), pingedAtMs: 0, sessionId: null as string | null };
+    const peer: Peer = { lastHeardMs: performance.now(), pingedAtMs: 0, sessionId: null, stopCheck: false };
     peers.set(ws, peer);
     const heard = (): void => {
       peer.lastHeardMs = performance.now();
@@ -455,9 +572,15 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       if (peer.sessionId !== null && (event === 'session.ended' || (event === 'session.state' && (payload as { state?: unknown }).state === 'ended'))) {
         if ((payload as { sessionId?: unknown }).sessionId === peer.sessionId) peer.sessionId = null;
       }
+      if (peer.stopCheck && event === 'device.status') {
+        // The check is over (answered elsewhere, the device went away): no longer an owner.
+        const check = (payload as { stopCheck?: unknown }).stopCheck;
+        if (check !== 'running' && check !== 'asking') peer.stopCheck = false;
+      }
       deliverEvent(event, payload);
     };
     lanes.set(lane, {
+      peer,
       send,
       ownSession: (sessionId) => {
         peer.sessionId = sessionId;
@@ -611,7 +734,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
+    server.listen({ port, host: '127.0.0.1', backlog: TCP_BACKLOG }, () => {
       server.off('error', reject);
       resolveListen();
     });
@@ -634,6 +757,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       await Promise.all(closed);
       clearTimeout(grace);
       clearInterval(pinger);
+      if (trimTimer) clearTimeout(trimTimer);
       dispatcher.dispose();
       wss.close();
       const done = new Promise<void>((r) => server.close(() => r()));

@@ -19,6 +19,17 @@ import { MAX_PROFILE_TEXT, type ProfileFileResult, type ProfileProblem } from '.
 
 /** The folder inside the data folder that holds user profiles. */
 export const PROFILES_DIR = 'profiles';
+/**
+ * Most profile files read from `profiles/` (its `*.json` files, in name order); those
+ * past it are refused unread, and an import that would add one more is refused.
+ */
+export const MAX_PROFILE_FILES = 50;
+/**
+ * Most bytes of profile files read from `profiles/` together (2 MiB): a file that would
+ * take the total past it is refused unread, and so is an import that would. The folder
+ * shares the disk with the usage log.
+ */
+export const MAX_PROFILES_BYTES = 2 * 1024 * 1024;
 
 /** One file of `profiles/` as checked: its result for the UI and, when accepted, the validated profile. */
 export interface CheckedProfileFile {
@@ -86,8 +97,10 @@ export function profileFileName(uploaded: string, id?: string): string | null {
 }
 
 /**
- * Reads and checks every `*.json` file of `<dataDir>/profiles/`, in name order (a missing
- * folder is no files). A file that cannot be read is refused with the reason. Never throws.
+ * Reads and checks the `*.json` files of `<dataDir>/profiles/`, in name order (a missing
+ * folder is no files). A file that cannot be read is refused with the reason; so is,
+ * unread, each file past {@link MAX_PROFILE_FILES} and each that would take the bytes
+ * read past {@link MAX_PROFILES_BYTES}. Never throws.
  * @param builtInIds the ids of the built-in profiles (a user file may not reuse one)
  */
 export async function loadProfileFiles(dataDir: string, builtInIds: readonly string[]): Promise<CheckedProfileFile[]> {
@@ -100,18 +113,31 @@ export async function loadProfileFiles(dataDir: string, builtInIds: readonly str
   }
   const taken = new Map<string, string>(builtInIds.map((id) => [id, 'a built-in profile']));
   const out: CheckedProfileFile[] = [];
+  const refused = (file: string, message: string): CheckedProfileFile => ({ result: { file, ok: false, errors: [{ path: '(file)', message }] } });
+  let files = 0;
+  let bytes = 0;
   for (const name of names) {
     let text: string;
+    if (files >= MAX_PROFILE_FILES) {
+      out.push(refused(name, `not read: Unknot reads at most ${MAX_PROFILE_FILES} profile files; remove some from the folder`));
+      continue;
+    }
     try {
       const stat = await fsp.stat(path.join(folder, name));
       if (!stat.isFile()) continue;
+      files += 1;
       if (stat.size > MAX_PROFILE_TEXT * 4) {
-        out.push({ result: { file: name, ok: false, errors: [{ path: '(file)', message: `the file is ${stat.size} bytes; a profile may have at most ${MAX_PROFILE_TEXT} characters` }] } });
+        out.push(refused(name, `the file is ${stat.size} bytes; a profile may have at most ${MAX_PROFILE_TEXT} characters`));
         continue;
       }
+      if (bytes + stat.size > MAX_PROFILES_BYTES) {
+        out.push(refused(name, `not read: the profile files together may have at most ${MAX_PROFILES_BYTES / (1024 * 1024)} MB; remove some from the folder`));
+        continue;
+      }
+      bytes += stat.size;
       text = await fsp.readFile(path.join(folder, name), 'utf8');
     } catch (err) {
-      out.push({ result: { file: name, ok: false, errors: [{ path: '(file)', message: `cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }] } });
+      out.push(refused(name, `cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
       continue;
     }
     const checked = checkProfileText(name, text, taken);
@@ -119,6 +145,38 @@ export async function loadProfileFiles(dataDir: string, builtInIds: readonly str
     out.push(checked);
   }
   return out;
+}
+
+/**
+ * Why `text` may not be saved as `<dataDir>/profiles/<file>`: the folder would then hold
+ * more than {@link MAX_PROFILE_FILES} profile files or more than {@link MAX_PROFILES_BYTES}
+ * bytes of them (a file of the same name is replaced, so it does not count); null when it
+ * fits. Reads the folder's names and sizes, never the files. Never throws (a missing
+ * folder is an empty one; a file that cannot be stat'ed counts as one file of no bytes).
+ */
+export async function profileImportRefusal(dataDir: string, file: string, text: string): Promise<string | null> {
+  const folder = path.join(dataDir, PROFILES_DIR);
+  let names: string[];
+  try {
+    names = (await fsp.readdir(folder)).filter((n) => n.toLowerCase().endsWith('.json') && n !== file);
+  } catch {
+    names = [];
+  }
+  if (names.length + 1 > MAX_PROFILE_FILES) {
+    return `Your profiles folder already holds ${names.length} profile files; Unknot keeps at most ${MAX_PROFILE_FILES}. Remove one you no longer use first.`;
+  }
+  let bytes = Buffer.byteLength(text, 'utf8');
+  for (const name of names) {
+    try {
+      bytes += (await fsp.stat(path.join(folder, name))).size;
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  if (bytes > MAX_PROFILES_BYTES) {
+    return `With this one your profile files would take ${(bytes / (1024 * 1024)).toFixed(1)} MB; Unknot keeps at most ${MAX_PROFILES_BYTES / (1024 * 1024)} MB of them. Remove one you no longer use first.`;
+  }
+  return null;
 }
 
 /**

@@ -206,4 +206,44 @@ describe('frozen and silent clients are cut off, and a new page always gets in (
     clients.push(await openWs(host));
     expect(await closed).toBe(CLOSE_REPLACED);
   }, 30_000);
+
+  it('F6 (round 3): the connection running the stop check, then asked its answer, is not evicted at the cap; once it answered it is', async () => {
+    /** stopCheck.run answers when the test lets it (the check's 2 s), with `asking`; stopCheck.answer with `passed`. */
+    let finishRun: () => void = () => undefined;
+    const checkCore = new (class extends SessionCore {
+      override async handle(id: string, channel: string, payload: unknown): Promise<Reply> {
+        if (channel === 'stopCheck.run') {
+          this.calls.push({ id, channel, payload });
+          await new Promise<void>((r) => (finishRun = r));
+          return { ok: true, result: { stopCheck: 'asking' } as never };
+        }
+        if (channel === 'stopCheck.answer') return { ok: true, result: { stopCheck: 'passed' } as never };
+        return super.handle(id, channel, payload);
+      }
+    })();
+    host = await startBrowserHost({ core: checkCore, rendererDir: rendererDir(), port: 0 });
+    const owner = await openWs(host);
+    clients.push(owner);
+    let ownerClosed = false;
+    owner.on('close', () => (ownerClosed = true));
+    const run = ask(owner, 'run', 'stopCheck.run', { muscleGroup: 'neck' });
+    await until(() => checkCore.calls.some((c) => c.channel === 'stopCheck.run'), 5000, 'the check runs');
+    const more = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) clients.push(await openWs(host!));
+      await new Promise((r) => setTimeout(r, 100));
+    };
+    // while it runs
+    await more(MAX_CONNECTIONS + 2);
+    expect(ownerClosed).toBe(false);
+    finishRun();
+    expect(await run).toMatchObject({ ok: true, result: { stopCheck: 'asking' } });
+    // while it asks
+    await more(MAX_CONNECTIONS + 2);
+    expect(ownerClosed).toBe(false);
+    expect(await ask(owner, 'answer', 'stopCheck.answer', { stopped: true })).toMatchObject({ ok: true });
+    // answered: an ordinary connection again, and the oldest
+    const closed = new Promise<number>((r) => owner.once('close', (code) => r(code)));
+    clients.push(await openWs(host));
+    expect(await closed).toBe(CLOSE_REPLACED);
+  }, 30_000);
 });

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BudgetInfo, DeviceStatusEvent } from '../../../electron/ipc/contract';
-import { ALL_NO, startCore, type CoreHarness } from '../helpers/core-harness';
+import { ALL_NO, sleep, startCore, until, type CoreHarness } from '../helpers/core-harness';
 import { NODO, dataDirWith } from './support';
 
 const MANUAL = { muscleGroup: 'upper-back', plannedMotorSeconds: 60 };
@@ -135,5 +135,69 @@ describe('the stop check', () => {
     expect(status.stopCheck).toBeUndefined();
     expect(await c.call('stopCheck.run', { muscleGroup: 'upper-back' })).toMatchObject({ ok: false, error: { code: 'refused' } });
     expect((await c.call('session.start', MANUAL)).ok).toBe(true);
+  }, 30_000);
+
+  /** Starts the check without waiting for it; resolves with the check's session id once it runs. */
+  async function checkRunning(c: CoreHarness, group = 'upper-back'): Promise<{ run: Promise<unknown>; sessionId: string }> {
+    const seen = c.events.length;
+    const run = c.call('stopCheck.run', { muscleGroup: group });
+    const sessionId = await until(() => {
+      const e = c.events.slice(seen).find((x) => x.event === 'session.state' && (x.payload as { state: string }).state === 'running');
+      return e && (e.payload as { sessionId: string }).sessionId;
+    }, 5000, "the check's session runs");
+    return { run, sessionId };
+  }
+
+  it('F5: no other session starts while the check runs; its session ended early ends the check at once; the cushion never above level 1', async () => {
+    const dir = dataDirWith({ 'nodo-mini.json': NODO });
+    const { c, levels } = await connectNodo(dir);
+    // the tester's sequence: run, end the check's own session at once, start another
+    const { run, sessionId } = await checkRunning(c);
+    // (while its session runs, another is refused as a second session)
+    expect(await c.core.handle('ws:2', 'session.start', MANUAL)).toMatchObject({ ok: false });
+    expect((await c.call('session.end', { sessionId })).ok).toBe(true);
+    // the check ended with its session, not at its next beat: the stop was written, so it asks
+    expect(await c.ok<DeviceStatusEvent>('device.get')).toMatchObject({ stopCheck: 'asking' });
+    const started = await c.call('session.start', MANUAL);
+    expect(started).toMatchObject({ ok: false, error: { code: 'stop-check-needed' } });
+    expect(await run).toMatchObject({ ok: true, result: { stopCheck: 'asking' } });
+    expect(await c.call('session.start', MANUAL)).toMatchObject({ ok: false, error: { code: 'stop-check-needed' } });
+    await sleep(2500);
+    expect(await c.ok('session.get')).toBeNull();
+    expect(Math.max(0, ...levels.map((l) => l.level))).toBeLessThanOrEqual(1);
+    expect(levels[levels.length - 1]).toMatchObject({ level: 0, running: false });
+  }, 30_000);
+
+  it("F5: after anyone's device.stop during the check, no session starts; after a dropped link the check is needed again", async () => {
+    const dir = dataDirWith({ 'nodo-mini.json': NODO });
+    const { c, levels } = await connectNodo(dir);
+    {
+      const { run } = await checkRunning(c);
+      expect((await c.core.handle('ws:2', 'device.stop', {})).ok).toBe(true);
+      expect(await c.core.handle('ws:2', 'session.start', MANUAL)).toMatchObject({ ok: false, error: { code: 'stop-check-needed' } });
+      expect(await c.call('session.start', MANUAL)).toMatchObject({ ok: false, error: { code: 'stop-check-needed' } });
+      expect(await run).toMatchObject({ ok: true, result: { stopCheck: 'asking' } });
+    }
+    {
+      const { run } = await checkRunning(c);
+      expect((await c.call('sim.fault', { peripheralId: 'sim-nodo-mini', fault: 'drop-link' })).ok).toBe(true);
+      expect(await run).toMatchObject({ ok: false, error: { code: 'refused' } });
+      expect(await c.call('session.start', MANUAL)).toMatchObject({ ok: false });
+      for (let i = 0; i < 150 && (await c.ok<DeviceStatusEvent>('device.get')).connection !== 'connected'; i++) await sleep(100);
+      expect(await c.ok<DeviceStatusEvent>('device.get')).toMatchObject({ stopCheck: 'needed' });
+      expect(await c.call('session.start', MANUAL)).toMatchObject({ ok: false, error: { code: 'stop-check-needed' } });
+    }
+    expect(Math.max(0, ...levels.map((l) => l.level))).toBeLessThanOrEqual(1);
+  }, 60_000);
+
+  it('F6: only the connection that ran the check may answer it', async () => {
+    const dir = dataDirWith({ 'nodo-mini.json': NODO });
+    const { c } = await connectNodo(dir);
+    await c.ok('stopCheck.run', { muscleGroup: 'upper-back' });
+    const other = await c.core.handle('ws:2', 'stopCheck.answer', { stopped: true });
+    expect(other).toMatchObject({ ok: false, error: { code: 'refused', message: expect.stringMatching(/window that ran the stop check/) } });
+    expect(await c.ok<DeviceStatusEvent>('device.get')).toMatchObject({ stopCheck: 'asking' });
+    expect(await c.core.handle('ws:2', 'session.start', MANUAL)).toMatchObject({ ok: false, error: { code: 'stop-check-needed' } });
+    expect(await c.ok<DeviceStatusEvent>('stopCheck.answer', { stopped: true })).toMatchObject({ stopCheck: 'passed' });
   }, 30_000);
 });

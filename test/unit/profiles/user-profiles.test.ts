@@ -4,10 +4,12 @@
  * device on a user profile is marked, runs at the 30% default ceiling with the slowest
  * ramp, and an EMS one gets every EMS rule. Demo mode's Nodo Mini is the device.
  */
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceStatusEvent, ProfileImportResult, ProfilesView, ScanResults, SessionStartResult } from '../../../electron/ipc/contract';
+import { MAX_PROFILE_TEXT } from '../../../electron/ipc/contract';
+import { MAX_PROFILES_BYTES, MAX_PROFILE_FILES } from '../../../electron/store/user-profiles';
 import { KIND_RULES, SLOWEST_RAMP_PER_SECOND, rampFor, rulesFor } from '../../../electron/safety/rules';
 import { ALL_NO, startCore, until, type CoreHarness } from '../helpers/core-harness';
 import { FIXTURES, NODO, dataDirWith } from './support';
@@ -133,6 +135,63 @@ describe('user profiles on disk', () => {
     expect(replaced.result).toMatchObject({ ok: true, name: 'Nodo Mini (mine)' });
     expect(replaced.result.ok && good.result.ok && replaced.result.version !== good.result.version).toBe(true);
   });
+
+  /** The Nodo Mini's profile under another id (and name), padded with trailing spaces to `padTo` characters. */
+  const nodoAs = (i: number, padTo = 0): string => {
+    const text = NODO.replace('"nodo-mini"', `"nodo-${i}"`).replace('Nodo Mini cushion', `Cushion ${i}`);
+    return text + ' '.repeat(Math.max(0, padTo - text.length));
+  };
+
+  it(`F7: an import past ${MAX_PROFILE_FILES} files or ${MAX_PROFILES_BYTES / (1024 * 1024)} MB in profiles/ is refused and writes nothing; replacing a file still works`, async () => {
+    const dir = dataDirWith({});
+    h = await startCore(dir);
+    for (let i = 0; i < MAX_PROFILE_FILES; i++) {
+      const r = await h.ok<ProfileImportResult>('profiles.import', { fileName: `p${i}.json`, text: nodoAs(i) });
+      expect(r.result.ok).toBe(true);
+    }
+    const over = await h.call('profiles.import', { fileName: 'one-more.json', text: nodoAs(99) });
+    expect(over).toMatchObject({ ok: false, error: { code: 'refused', message: expect.stringMatching(/at most 50/) } });
+    expect(existsSync(join(dir, 'profiles', 'one-more.json'))).toBe(false);
+    expect(readdirSync(join(dir, 'profiles')).filter((n) => n.endsWith('.json'))).toHaveLength(MAX_PROFILE_FILES);
+    expect((await h.ok<ProfileImportResult>('profiles.import', { fileName: 'p3.json', text: nodoAs(3).replace('Cushion 3', 'Cushion three') })).result).toMatchObject({ ok: true, name: 'Cushion three' });
+
+    // the total size: files of the largest size a profile may have
+    const dir2 = dataDirWith({});
+    await h.core.shutdown();
+    h = await startCore(dir2);
+    let refused: unknown = null;
+    let saved = 0;
+    for (let i = 0; i < MAX_PROFILE_FILES && !refused; i++) {
+      const r = await h.call('profiles.import', { fileName: `big${i}.json`, text: nodoAs(i, MAX_PROFILE_TEXT) });
+      if (r.ok) saved += 1;
+      else refused = r;
+    }
+    expect(refused).toMatchObject({ ok: false, error: { code: 'refused', message: expect.stringMatching(/MB/) } });
+    expect(saved).toBe(Math.floor(MAX_PROFILES_BYTES / MAX_PROFILE_TEXT));
+    const total = readdirSync(join(dir2, 'profiles')).reduce((sum, n) => sum + statSync(join(dir2, 'profiles', n)).size, 0);
+    expect(total).toBeLessThanOrEqual(MAX_PROFILES_BYTES);
+  }, 120_000);
+
+  it('F7: loading, the files past the caps are refused with the reason, unread; those before them are used', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < MAX_PROFILE_FILES + 10; i++) files[`p${String(i).padStart(3, '0')}.json`] = nodoAs(i);
+    h = await startCore(dataDirWith(files));
+    const view = await h.ok<ProfilesView>('profiles.list');
+    expect(view.files).toHaveLength(MAX_PROFILE_FILES + 10);
+    expect(view.files.slice(0, MAX_PROFILE_FILES).every((f) => f.ok)).toBe(true);
+    for (const f of view.files.slice(MAX_PROFILE_FILES)) {
+      expect(f).toMatchObject({ ok: false, errors: [{ path: '(file)', message: expect.stringMatching(/not read.*at most 50/) }] });
+    }
+    await h.core.shutdown();
+
+    const big: Record<string, string> = {};
+    for (let i = 0; i < 45; i++) big[`b${String(i).padStart(3, '0')}.json`] = nodoAs(i, MAX_PROFILE_TEXT);
+    h = await startCore(dataDirWith(big));
+    const fits = Math.floor(MAX_PROFILES_BYTES / MAX_PROFILE_TEXT);
+    const view2 = await h.ok<ProfilesView>('profiles.list');
+    expect(view2.files.filter((f) => f.ok)).toHaveLength(fits);
+    expect(view2.files.slice(fits).every((f) => !f.ok && f.errors[0]!.message.includes('not read'))).toBe(true);
+  }, 60_000);
 });
 
 describe('user-profile rules', () => {
