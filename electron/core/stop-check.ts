@@ -45,6 +45,11 @@ interface Pending {
   phase: 'running' | 'asking';
 }
 
+/** The governor's owner of the stop check's session run for connection `connectionId`. */
+export function checkOwner(connectionId: string): string {
+  return `stop-check:${connectionId}`;
+}
+
 /** See the module comment. */
 export class StopChecks {
   private pending: Pending | null = null;
@@ -127,20 +132,23 @@ export class StopChecks {
     this.devices.broadcastStatus();
     let sessionId: string | undefined;
     let endedEarly: SessionEndReason | 'paused' | undefined;
+    // The check's session belongs to the check, not to the window that asked for it: that
+    // window cannot step it above the lowest step (any window can still stop it).
+    const sessionOwner = checkOwner(owner);
     try {
       // Routine time: with demo mode's time scale the grant must still cover 2 s of real time (and some).
       const planned = Math.min(MAX_PLANNED_MOTOR_SECONDS, Math.ceil(((STOP_CHECK_RUN_MS + HEARTBEAT_MS) / 1000) * timeScaleOf(this.ctx.options)));
       this.admitting = true;
       try {
-        sessionId = governor.startSession(owner, { muscleGroup, plannedMotorSeconds: planned }).sessionId;
+        sessionId = governor.startSession(sessionOwner, { muscleGroup, plannedMotorSeconds: planned }).sessionId;
       } finally {
         this.admitting = false;
       }
       this.checkSessionId = sessionId;
-      governor.setStep(owner, sessionId, lowest);
-      endedEarly = await this.runFor(owner, sessionId);
+      governor.setStep(sessionOwner, sessionId, lowest);
+      endedEarly = await this.runFor(sessionOwner, sessionId);
       const s = governor.current();
-      if (s && s.sessionId === sessionId) await governor.end(owner, sessionId, 'completed');
+      if (s && s.sessionId === sessionId) await governor.end(sessionOwner, sessionId, 'completed');
     } catch (err) {
       this.checkSessionId = null;
       if (this.pending === pending) this.pending = null;

@@ -148,14 +148,18 @@ describe('the stop check', () => {
     return { run, sessionId };
   }
 
-  it('F5: no other session starts while the check runs; its session ended early ends the check at once; the cushion never above level 1', async () => {
+  it('F5: no other session starts while the check runs; the asking window cannot step or end its session; stopped early, the check ends at once; the cushion never above level 1', async () => {
     const dir = dataDirWith({ 'nodo-mini.json': NODO });
     const { c, levels } = await connectNodo(dir);
     // the tester's sequence: run, end the check's own session at once, start another
     const { run, sessionId } = await checkRunning(c);
     // (while its session runs, another is refused as a second session)
     expect(await c.core.handle('ws:2', 'session.start', MANUAL)).toMatchObject({ ok: false });
-    expect((await c.call('session.end', { sessionId })).ok).toBe(true);
+    // the check's session is the check's, not the asking window's: that window cannot step it up, nor end it to start its own
+    expect(await c.call('session.setStep', { sessionId, intensity: 1 })).toMatchObject({ ok: false, error: { code: 'not-owner' } });
+    expect(await c.call('session.end', { sessionId })).toMatchObject({ ok: false, error: { code: 'not-owner' } });
+    // any window may stop it
+    expect((await c.call('device.stop', {})).ok).toBe(true);
     // the check ended with its session, not at its next beat: the stop was written, so it asks
     expect(await c.ok<DeviceStatusEvent>('device.get')).toMatchObject({ stopCheck: 'asking' });
     const started = await c.call('session.start', MANUAL);
