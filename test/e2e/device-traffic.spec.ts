@@ -8,27 +8,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { HostClient } from '../unit/helpers/ws-client';
-import { answerScreeningNo, axe, scanAndConnect, shot } from './helpers';
-import { startHost, type RunningHost } from './host';
+import { answerScreeningNo, axe, hostWithSideClient, scanAndConnect, screenedThrough, shot } from './helpers';
 
-let host: RunningHost | undefined;
-let client: HostClient | undefined;
-test.afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await host?.stop();
-  host = undefined;
-});
+const start = hostWithSideClient();
 
 const THERAGUN_STOP = 'aa070103000003';
 
 test('the device panel shows the traffic of a session, and saves a capture of that device alone', async ({ page }) => {
-  host = await startHost(['--demo']);
-  const u = new URL(host.url);
-  client = await HostClient.open(Number(u.port), u.searchParams.get('token')!);
-  await client.ok('screening.set', { answers: { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false, implant: false, epilepsy: false } });
-  await client.ok('settings.set', { doctorNoticeAcknowledged: true });
+  const { host, client } = await start();
+  await screenedThrough(client);
   await page.goto(host.url);
   await answerScreeningNo(page);
   await scanAndConnect(page, /^Pro$/);

@@ -9,35 +9,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { HostClient } from '../unit/helpers/ws-client';
-import { axe, shot } from './helpers';
-import { startHost, type RunningHost } from './host';
+import { axe, hostWithSideClient, screenedThrough, shot, type SimState } from './helpers';
 
 const NODO = readFileSync(join(__dirname, '..', 'fixtures', 'profiles', 'nodo-mini.json'), 'utf8');
 const NODO_SERVICE = '4e4f00010000100080004e4f444f0001';
 
-interface SimState {
-  peripheralId: string;
-  state: Record<string, number | string | boolean>;
-}
-
-let host: RunningHost | undefined;
-let client: HostClient | undefined;
-test.afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await host?.stop();
-  host = undefined;
-});
+const start = hostWithSideClient();
 
 test('a draft from the Nodo Mini\'s table is checked as it is typed, tried under the governor, and saved', async ({ page }) => {
-  host = await startHost(['--demo']);
+  const { host, client: side } = await start();
   await page.goto(host.url);
-  const u = new URL(host.url);
-  client = await HostClient.open(Number(u.port), u.searchParams.get('token')!);
-  await client.ok('screening.set', { answers: { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false, implant: false, epilepsy: false } });
-  await client.ok('settings.set', { doctorNoticeAcknowledged: true });
-  const side = client;
+  await screenedThrough(side);
   const level = async (): Promise<number> => {
     const sims = await side.ok<SimState[]>('sim.state');
     return Number(sims.find((s) => s.peripheralId === 'sim-nodo-mini')!.state.level);

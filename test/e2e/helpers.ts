@@ -3,7 +3,9 @@
  * "Simulated devices" panel, pairing, answering the screening, starting a routine.
  */
 import AxeBuilder from '@axe-core/playwright';
-import { expect, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
+import { HostClient } from '../unit/helpers/ws-client';
+import { startHost, type RunningHost } from './host';
 
 export const SHOTS = 'test-results/screens';
 
@@ -68,4 +70,42 @@ export async function axe(page: Page, screen: string): Promise<void> {
 export async function shot(page: Page, name: string): Promise<void> {
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+/** Every screening question answered "no" (what a test user says). */
+export const SCREENING_ALL_NO = { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false, implant: false, epilepsy: false };
+
+/** One simulated peripheral as `sim.state` reports it. */
+export interface SimState {
+  peripheralId: string;
+  name: string;
+  state: Record<string, number | string | boolean>;
+}
+
+/**
+ * For a spec file: `start(args)` starts the browser host (`startHost`) and a second client
+ * of it, for what a test reads or sets beside the page (`sim.state`, the screening); both
+ * are stopped after each test. Call once at the top level of the spec.
+ */
+export function hostWithSideClient(): (args?: string[]) => Promise<{ host: RunningHost; client: HostClient }> {
+  let host: RunningHost | undefined;
+  let client: HostClient | undefined;
+  test.afterEach(async () => {
+    client?.close();
+    client = undefined;
+    await host?.stop();
+    host = undefined;
+  });
+  return async (args = ['--demo']) => {
+    host = await startHost(args);
+    const u = new URL(host.url);
+    client = await HostClient.open(Number(u.port), u.searchParams.get('token')!);
+    return { host, client };
+  };
+}
+
+/** Answers the screening "no" and acknowledges the doctor notice through `client` (the page then needs neither). */
+export async function screenedThrough(client: HostClient): Promise<void> {
+  await client.ok('screening.set', { answers: SCREENING_ALL_NO });
+  await client.ok('settings.set', { doctorNoticeAcknowledged: true });
 }

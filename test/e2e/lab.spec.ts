@@ -12,39 +12,17 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { HostClient } from '../unit/helpers/ws-client';
-import { axe, shot, startRoutine } from './helpers';
-import { startHost, type RunningHost } from './host';
+import { axe, hostWithSideClient, screenedThrough, shot, startRoutine, type SimState } from './helpers';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'profiles');
 const NODO_SERVICE = '4e4f00010000100080004e4f444f0001';
 const NODO_NOTIFY = '4e4f00030000100080004e4f444f0001';
 const NODO_INFO = '4e4f00040000100080004e4f444f0001';
 
-let host: RunningHost | undefined;
-let client: HostClient | undefined;
-test.afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await host?.stop();
-  host = undefined;
-});
-
-
-/** A second client of the host, for what the test reads beside the page (`sim.state`). */
-async function sideClient(h: RunningHost): Promise<HostClient> {
-  const u = new URL(h.url);
-  return HostClient.open(Number(u.port), u.searchParams.get('token')!);
-}
-
-interface SimState {
-  peripheralId: string;
-  name: string;
-  state: Record<string, number | string | boolean>;
-}
+const start = hostWithSideClient();
 
 test('the lab looks inside the unknown Nodo Mini, and a capture of it alone is downloaded', async ({ page }) => {
-  host = await startHost(['--demo']);
+  const { host, client } = await start();
   await page.goto(host.url);
   await page.getByRole('button', { name: 'Device lab', exact: true }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Device lab' })).toBeVisible();
@@ -99,20 +77,17 @@ test('the lab looks inside the unknown Nodo Mini, and a capture of it alone is d
   for (const other of ['Pro', 'EVOLUTION', 'hy1', 'sim-theragun', 'sim-rongtai', 'sim-jieli']) expect(text).not.toContain(other);
 
   // the lab moved no motor
-  client = await sideClient(host);
   const sims = await client.ok<SimState[]>('sim.state');
   expect(sims.find((s) => s.peripheralId === 'sim-nodo-mini')!.state).toMatchObject({ level: 0, running: false, framesReceived: 0 });
 });
 
 test('a dropped-in profile makes the Nodo Mini supported: stop check, then "Upper back" at or under 30%; a broken file is refused', async ({ page }) => {
-  host = await startHost(['--demo', '--time-scale', '30']);
+  const { host, client } = await start(['--demo', '--time-scale', '30']);
   mkdirSync(join(host.dataDir, 'profiles'), { recursive: true });
   copyFileSync(join(FIXTURES, 'nodo-mini.json'), join(host.dataDir, 'profiles', 'nodo-mini.json'));
   copyFileSync(join(FIXTURES, 'broken-cushion.json'), join(host.dataDir, 'profiles', 'broken-cushion.json'));
   await page.goto(host.url);
-  client = await sideClient(host);
-  await client.ok('screening.set', { answers: { pregnant: false, 'heart-condition': false, 'high-blood-pressure': false, implant: false, epilepsy: false } });
-  await client.ok('settings.set', { doctorNoticeAcknowledged: true });
+  await screenedThrough(client);
 
   // the profiles screen: the fixture accepted, the broken file refused with its field errors, named
   await page.getByRole('button', { name: 'Your profiles', exact: true }).click();

@@ -54,6 +54,29 @@ export function OffUnconfirmed() {
   );
 }
 
+/** The muscle group a session is counted against: a labelled select of `groups`. */
+export function AreaSelect(props: {
+  id: string;
+  label: string;
+  value: MuscleGroup;
+  groups: readonly MuscleGroup[];
+  disabled?: boolean;
+  onChange: (group: MuscleGroup) => void;
+}) {
+  return (
+    <>
+      <label htmlFor={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} disabled={props.disabled} onChange={(e) => props.onChange(e.target.value as MuscleGroup)}>
+        {props.groups.map((g) => (
+          <option key={g} value={g}>
+            {t.groups[g]}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}
+
 /**
  * The stop check of a device on a user profile (shown until it passed): run it (the lowest
  * step for 2 s, then the stop, counted against the chosen area), then "Did it stop?".
@@ -76,14 +99,7 @@ export function StopCheck({ groups }: { groups: readonly MuscleGroup[] }) {
       )}
       {(state === 'needed' || state === 'running') && (
         <div className="row">
-          <label htmlFor={`${uid}-group`}>{t.stopCheck.group}</label>
-          <select id={`${uid}-group`} value={group} disabled={state === 'running'} onChange={(e) => setGroup(e.target.value as MuscleGroup)}>
-            {groups.map((g) => (
-              <option key={g} value={g}>
-                {t.groups[g]}
-              </option>
-            ))}
-          </select>
+          <AreaSelect id={`${uid}-group`} label={t.stopCheck.group} value={group} groups={groups} disabled={state === 'running'} onChange={setGroup} />
           <button type="button" className="btn primary" disabled={state === 'running'} onClick={() => void actions.runStopCheck(group)}>
             {t.stopCheck.run}
           </button>
@@ -254,14 +270,7 @@ export function DevicePanel() {
       <h3>{t.device.manualHeading}</h3>
       <p className="hint">{t.device.manualIntro}</p>
       <div className="field">
-        <label htmlFor={`${uid}-group`}>{t.device.manualGroup}</label>
-        <select id={`${uid}-group`} value={manual?.muscleGroup ?? group} disabled={Boolean(manual)} onChange={(e) => setGroup(e.target.value as MuscleGroup)}>
-          {groups.map((g) => (
-            <option key={g} value={g}>
-              {t.groups[g]}
-            </option>
-          ))}
-        </select>
+        <AreaSelect id={`${uid}-group`} label={t.device.manualGroup} value={manual?.muscleGroup ?? group} groups={groups} disabled={Boolean(manual)} onChange={setGroup} />
         {typeof left === 'number' && !manual && <span className={tooShort ? 'warn-text' : 'hint'}>{t.routines.left(left)}</span>}
       </div>
       <div className="field">

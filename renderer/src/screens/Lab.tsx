@@ -10,6 +10,7 @@ import { useEffect, useId, useState } from 'react';
 import type { LabCharacteristic, LabNotification, LabReadResult, LabView, ScanEntry } from '../contract';
 import { call, on, tryCall } from '../api';
 import { useActions } from '../controller';
+import { useBusyAction } from '../hooks';
 import { t } from '../i18n/en';
 import { useStore } from '../store';
 import { LabDraft } from './LabDraft';
@@ -47,8 +48,8 @@ export function Lab() {
   const [view, setView] = useState<LabView>(IDLE);
   const [log, setLog] = useState<LabNotification[]>([]);
   const [reads, setReads] = useState<Record<string, LabReadResult>>({});
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  // One lab request at a time; a refusal's message is shown.
+  const { busy, error, act } = useBusyAction();
   useEffect(() => {
     let live = true;
     void tryCall('lab.get').then((v) => {
@@ -72,18 +73,6 @@ export function Lab() {
     };
   }, []);
 
-  /** Runs one lab request; a refusal's message is shown. */
-  const act = async (fn: () => Promise<void>): Promise<void> => {
-    setBusy(true);
-    setError(null);
-    try {
-      await fn();
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   return (
     <div className="screen lab">

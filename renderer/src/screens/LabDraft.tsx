@@ -13,11 +13,12 @@ import { useEffect, useId, useRef, useState } from 'react';
 import { MAX_PROFILE_TEXT, MUSCLE_GROUPS, type DraftCheck, type LabView, type MuscleGroup } from '../contract';
 import { call } from '../api';
 import { useActions } from '../controller';
+import { useBusyAction } from '../hooks';
 import { t } from '../i18n/en';
 import { isRunActive } from '../run';
 import { TrafficLog } from '../components/TrafficLog';
 import { rulesOf, trafficOf, useStore } from '../store';
-import { StopCheck, ceilingOf, stopStateText } from './DevicePanel';
+import { AreaSelect, StopCheck, ceilingOf, stopStateText } from './DevicePanel';
 
 /** How long typing must pause before the draft is checked, ms. */
 const CHECK_DELAY_MS = 250;
@@ -78,9 +79,8 @@ function useDraftCheck(text: string): DraftCheck | null {
 export function LabDraft({ view }: { view: LabView }) {
   const uid = useId();
   const [text, setText] = useState(loadText);
-  const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, act } = useBusyAction();
   const check = useDraftCheck(text);
   const device = useStore((s) => s.device);
   const session = useStore((s) => s.session);
@@ -93,17 +93,6 @@ export function LabDraft({ view }: { view: LabView }) {
     setSaved(null);
   };
 
-  const act = async (fn: () => Promise<void>): Promise<void> => {
-    setBusy(true);
-    setError(null);
-    try {
-      await fn();
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const fill = (): Promise<void> =>
     act(async () => {
@@ -267,14 +256,7 @@ function TryPanel() {
         <div>
           <StopCheck groups={groups} />
           <div className="field">
-            <label htmlFor={`${uid}-group`}>{t.device.manualGroup}</label>
-            <select id={`${uid}-group`} value={manual?.muscleGroup ?? group} disabled={Boolean(manual)} onChange={(e) => setGroup(e.target.value as MuscleGroup)}>
-              {groups.map((g) => (
-                <option key={g} value={g}>
-                  {t.groups[g]}
-                </option>
-              ))}
-            </select>
+            <AreaSelect id={`${uid}-group`} label={t.device.manualGroup} value={manual?.muscleGroup ?? group} groups={groups} disabled={Boolean(manual)} onChange={setGroup} />
           </div>
           <div role="group" aria-label={t.draft.stepsLabel} className="try-steps">
             {Array.from({ length: steps }, (_, i) => i + 1).map((k) => (
