@@ -525,7 +525,7 @@ export class SafetyGovernor {
 
   /** Starts counting `s`'s motor time on `deviceId`, which may run on unreached (once per peripheral; see {@link runOn}). */
   private countRunOn(s: Session, deviceId: string | undefined): void {
-    if (this.runOn.has(deviceId)) return;
+    if (this.disposed || this.runOn.has(deviceId)) return;
     let done!: () => void;
     const settled = new Promise<void>((resolve) => (done = resolve));
     this.runOn.set(deviceId, { done });
@@ -561,11 +561,19 @@ export class SafetyGovernor {
     }
   }
 
-  /** Releases timers; a motor counted while out of reach is charged up to now. */
+  /**
+   * Releases timers; a motor counted while it may run on is charged up to now, and no new
+   * count starts afterwards (a stop's verdict that comes in while the app closes, e.g. its
+   * link closing, would otherwise start a count that nothing settles and {@link idle} waits for).
+   */
   dispose(): void {
+    this.disposed = true;
     this.deviceReachable();
     this.stopTicker();
   }
+
+  /** Set by {@link dispose}: the app is closing. */
+  private disposed = false;
 
   // ---- internals ----
 

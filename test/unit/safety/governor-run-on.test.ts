@@ -93,6 +93,23 @@ describe('a stop the device did not confirm (F1)', () => {
     await gov.idle();
     expect(charged('neck')).toBeCloseTo(9, 0);
   });
+
+  it('a stop verdict that comes in after the app began closing starts no count that would keep the final save waiting', async () => {
+    const { gov, motor, run, charged, settle, clock } = setup();
+    const gun = motor('gun');
+    gov.attachMotor(gun);
+    const { sessionId } = gov.startSession('win', { muscleGroup: 'neck', plannedMotorSeconds: 240 });
+    gov.setStep('win', sessionId, 0.5);
+    run(sessionId, 2000);
+    gun.untilStopped = () => new Promise((resolve) => clock.setTimeout(() => resolve('unconfirmed'), 1000));
+    await gov.stopAll('app-quit');
+    gov.dispose();
+    clock.advance(1000); // the verdict (e.g. the link closing) arrives while the app closes
+    await settle();
+    const idle = await Promise.race([gov.idle().then(() => 'idle'), settle().then(() => settle()).then(() => 'still waiting')]);
+    expect(idle).toBe('idle');
+    expect(charged('neck')).toBeCloseTo(3, 0); // the run and the tail up to the verdict
+  });
 });
 
 describe('several devices out of reach at once (F2)', () => {
