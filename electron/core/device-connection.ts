@@ -18,6 +18,8 @@ import { ignore, timeScaleOf, type CoreContext } from './context';
 
 /** How long the motor time counts after a reconnect or a stop while the device's verdict on the stop is awaited, ms. */
 const STOP_VERDICT_MS = 10_000;
+/** How many such waits a stop's verdict gets before it counts as unconfirmed. */
+const STOP_VERDICT_WAITS = 6;
 
 /** What the connection tells its owner, and asks of it. */
 export interface ConnectionOwner {
@@ -231,16 +233,21 @@ export class DeviceConnection {
   }
 
   /**
-   * Waits (at most {@link STOP_VERDICT_MS}) for the latest stop's verdict. Resolves `true`
-   * when the motor is off as far as the device can say (confirmed; cannot confirm; or a new
-   * motor command ended the watch), `'unconfirmed'` when the link is up but the stop was not
-   * confirmed (every attempt made, or still no proof), `false` when the link is down.
+   * Waits for the latest stop's verdict (its watch always ends: deadline, then the attempts
+   * its protocol allows; after {@link STOP_VERDICT_WAITS} × {@link STOP_VERDICT_MS} without
+   * one it counts as unconfirmed). Resolves `true` when the motor is off as far as the
+   * device can say (confirmed; cannot confirm; or a new motor command ended the watch),
+   * `'unconfirmed'` when the link is up but the device did not confirm the stop, `false`
+   * when the link is down.
    */
   private async untilStopped(): Promise<boolean | 'unconfirmed'> {
-    const up = await this.link.awaitStopVerdict(STOP_VERDICT_MS);
-    if (!up) return false;
-    const state = this.link.stopState?.state;
-    return state === 'unconfirmed' || state === 'waiting' ? 'unconfirmed' : true;
+    for (let wait = 0; wait < STOP_VERDICT_WAITS; wait++) {
+      const up = await this.link.awaitStopVerdict(STOP_VERDICT_MS);
+      if (!up) return false;
+      const state = this.link.stopState?.state;
+      if (state !== 'waiting') return state === 'unconfirmed' ? 'unconfirmed' : true;
+    }
+    return 'unconfirmed';
   }
 
   /** The governor's way to the motor of this device. */
