@@ -19,6 +19,8 @@ import { ignore, timeScaleOf, type CoreContext } from './context';
 
 /** How long the motor time counts after a reconnect or a stop while the device's verdict on the stop is awaited, ms. */
 const STOP_VERDICT_MS = 10_000;
+/** How many such waits a stop's verdict gets before it counts as unconfirmed. */
+const STOP_VERDICT_WAITS = 6;
 
 /** What the connection tells its owner, and asks of it. */
 export interface ConnectionOwner {
@@ -159,6 +161,9 @@ export class DeviceConnection {
         void governor.stopUnconfirmed();
         ctx.broadcast('safety.warning', { code: 'stop-unconfirmed', message: this.message });
       }
+      // A stop the device confirmed settles any count of its motor running on (its link
+      // was down, or an earlier stop ended unconfirmed): it is off now.
+      if (e.state === 'confirmed') governor.deviceReachable(this.peripheralId);
       owner.changed();
     });
     link.on('disconnected', (info: { reason: string; expected: boolean }) => {
@@ -221,12 +226,32 @@ export class DeviceConnection {
   /**
    * Settles this device's link-down count in the governor once the stop just written has
    * the device's verdict with the link still up (the motor time while it was out of reach
-   * is charged then); a link that drops first settles nothing.
+   * is charged then). A link that drops first settles nothing, nor does a stop that ended
+   * unconfirmed or still waits for its proof: the device may still run, and the count goes
+   * on until the user says it is off or a later stop is confirmed.
    */
   private settleWhenStopped(): void {
-    void this.link.awaitStopVerdict(STOP_VERDICT_MS).then((up) => {
-      if (up) this.ctx.governor.deviceReachable(this.peripheralId);
+    void this.untilStopped().then((over) => {
+      if (over === true) this.ctx.governor.deviceReachable(this.peripheralId);
     });
+  }
+
+  /**
+   * Waits for the latest stop's verdict (its watch always ends: deadline, then the attempts
+   * its protocol allows; after {@link STOP_VERDICT_WAITS} × {@link STOP_VERDICT_MS} without
+   * one it counts as unconfirmed). Resolves `true` when the motor is off as far as the
+   * device can say (confirmed; cannot confirm; or a new motor command ended the watch),
+   * `'unconfirmed'` when the link is up but the device did not confirm the stop, `false`
+   * when the link is down.
+   */
+  private async untilStopped(): Promise<boolean | 'unconfirmed'> {
+    for (let wait = 0; wait < STOP_VERDICT_WAITS; wait++) {
+      const up = await this.link.awaitStopVerdict(STOP_VERDICT_MS);
+      if (!up) return false;
+      const state = this.link.stopState?.state;
+      if (state !== 'waiting') return state === 'unconfirmed' ? 'unconfirmed' : true;
+    }
+    return 'unconfirmed';
   }
 
   /** The governor's way to the motor of this device. */
@@ -249,8 +274,10 @@ export class DeviceConnection {
       stop: async () => {
         await link.stop();
       },
-      // Motor time runs until the device confirms the stop (at most the longest escalation).
-      untilStopped: () => link.awaitStopVerdict(STOP_VERDICT_MS),
+      // Motor time runs until the device confirms the stop (at most the longest escalation);
+      // after an unconfirmed stop it runs on until the user says it is off.
+      untilStopped: () => this.untilStopped(),
+      reachable: () => link.state === 'connected',
     };
   }
 

@@ -15,7 +15,15 @@ export type HistoryChannels = 'usage.*' | 'data.delete';
 export function historyHandlers(ctx: CoreContext, devices: Devices): Handlers<HistoryChannels> {
   const { usage, settings, governor, clock } = ctx;
   return {
-    'usage.today': () => usage.budgets(settings.get().dailyBudgetSeconds, clock.wallNow()),
+    // Motor time still being counted (a stop awaiting its proof, a device out of reach or
+    // not confirmed off) is used time too, charged or not yet.
+    'usage.today': () =>
+      usage.budgets(settings.get().dailyBudgetSeconds, clock.wallNow()).map((b) => {
+        const pending = governor.pendingSeconds(b.muscleGroup);
+        if (pending <= 0) return b;
+        const used = Math.round((b.usedSeconds + pending) * 1000) / 1000;
+        return { ...b, usedSeconds: used, remainingSeconds: Math.max(0, Math.round((b.budgetSeconds - used) * 1000) / 1000) };
+      }),
     'usage.history': ({ days }) => ({
       ...usage.history(days, clock.wallNow()),
       csv: usage.toCsv(days, clock.wallNow()),

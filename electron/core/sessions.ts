@@ -17,7 +17,11 @@ export function sessionHandlers(ctx: CoreContext, devices: Devices): Handlers<Se
   return {
     'session.get': () => governor.current(),
     'session.start': (req, { connectionId }) => {
-      devices.requireDevice();
+      const d = devices.requireDevice();
+      // As for a resume: nothing can reach a device that is (re)connecting.
+      if (d.connection !== 'connected') {
+        throw new Refusal('not-connected', 'The massager is not connected yet. Wait for it to reconnect.');
+      }
       devices.requireConfirmedOff();
       return governor.startSession(connectionId, req);
     },

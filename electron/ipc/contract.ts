@@ -622,6 +622,10 @@ export interface WarningEvent {
 
 export interface BudgetInfo {
   muscleGroup: MuscleGroup;
+  /**
+   * Motor seconds used in the group's budget day in force: charged, plus any still being
+   * counted (a stop awaiting its proof, a massager out of reach or not confirmed off).
+   */
   usedSeconds: number;
   budgetSeconds: number;
   remainingSeconds: number;

@@ -60,13 +60,21 @@ export interface MotorPort {
   /** Stops the motor; resolves when the stop is on the wire (or failed). */
   stop(): Promise<void>;
   /**
-   * Resolves when the latest stop is over as far as the device can say (confirmed,
-   * unconfirmed after every attempt, or cannot confirm), or at once when there is nothing
-   * to wait for. Absent: a stop is over when its write settles. Resolves `false` when the
-   * link went down before the stop had its verdict: the motor may still run, and its time
-   * is counted on until {@link SafetyGovernor.deviceReachable}.
+   * Resolves when the latest stop is over as far as the device can say, or at once when
+   * there is nothing to wait for. Absent: a stop is over when its write settles. Resolves
+   * `true` (or nothing) when the motor is off as far as can be known: confirmed, or the
+   * device cannot confirm (the stop written is all there is), or a new motor command
+   * superseded the stop. Resolves `false` when the link went down before the stop had its
+   * verdict, and `'unconfirmed'` when the device did not confirm it (every attempt made, or
+   * no verdict in time) with the link up: either way the motor may still run, and its time
+   * is counted on until {@link SafetyGovernor.deviceReachable} names this device.
    */
-  untilStopped?(): Promise<boolean | void>;
+  untilStopped?(): Promise<boolean | 'unconfirmed' | void>;
+  /**
+   * Whether a write can reach the device now (its link is up). Absent: always. A session
+   * neither starts nor resumes while it is false.
+   */
+  reachable?(): boolean;
   /**
    * The peripheral this port drives (a new port is made on every connection). Names
    * whose link-down count {@link SafetyGovernor.deviceReachable} settles.
@@ -176,6 +184,9 @@ interface Session {
 
 const TICK_MS = 50;
 
+/** Why a session cannot start or resume while the device's link is down. */
+const NOT_REACHABLE = 'The massager is not connected yet. Wait for it to reconnect.';
+
 /** Why a session paused when its motor time could not be put on disk first (issue 13, 3d). */
 const RESERVE_FAILED = 'Unknot could not save its usage log, so the massager was stopped. Check that the disk has space, then resume.';
 const RESERVE_BEHIND = 'Saving the usage log fell behind, so the massager was stopped to keep the daily limit exact. Resume when ready.';
@@ -194,10 +205,14 @@ export class SafetyGovernor {
   private readonly events = new Emitter<GovernorEvents>();
   private lastClampKey = '';
   /**
-   * The count of a motor that may run on while its link is down (see {@link devicePaused}):
-   * the peripheral it belongs to, and the function that ends it.
+   * Motors that may run on uncounted by a session, per peripheral (undefined: a port that
+   * names none): their link went down while they may have run ({@link devicePaused}), or
+   * their stop ended unconfirmed. Each entry's motor time is counted until
+   * {@link deviceReachable} settles that peripheral.
    */
-  private unreachable: { deviceId: string | undefined; done: () => void } | null = null;
+  private readonly runOn = new Map<string | undefined, { done: () => void }>();
+  /** Motor time being counted but not yet charged (stop tails awaiting a verdict, run-on counts): group and start (monotonic ms). */
+  private readonly counting = new Set<{ group: MuscleGroup; fromMs: number }>();
   /**
    * The session whose motor may be running: a step above 0 was written for it, and no stop
    * has had the device's verdict since (a stop lost in a dropped link settles nothing).
@@ -283,6 +298,7 @@ export class SafetyGovernor {
   startSession(owner: string, req: { muscleGroup: MuscleGroup; plannedMotorSeconds: number; routineId?: string }): SessionStartResult {
     const motor = this.motor;
     if (!motor) throw new GovernorRefusal('not-connected', 'Connect a massager first.');
+    if (motor.reachable?.() === false) throw new GovernorRefusal('not-connected', NOT_REACHABLE);
     if (this.session && this.session.state !== 'ended') {
       throw new GovernorRefusal('refused', 'A session is already running. Stop it before starting another.');
     }
@@ -296,7 +312,7 @@ export class SafetyGovernor {
     }
     const wall = this.clock.wallNow();
     const budget = Math.min(this.limits.dailyBudgetSeconds(), DAILY_BUDGET_MAX_SECONDS);
-    const left = Math.max(0, budget - this.ledger.usedSeconds(req.muscleGroup, wall));
+    const left = Math.max(0, budget - this.ledger.usedSeconds(req.muscleGroup, wall) - this.pendingSeconds(req.muscleGroup));
     if (left < MIN_GRANT_SECONDS) {
       const minutes = Math.max(1, Math.ceil((this.ledger.nextMidnight(wall, req.muscleGroup) - wall) / 60_000));
       const wait = minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
@@ -390,6 +406,7 @@ export class SafetyGovernor {
     const s = this.own(owner, sessionId);
     if (s.state !== 'paused') return;
     if (!this.motor) throw new GovernorRefusal('not-connected', 'The massager is not connected.');
+    if (this.motor.reachable?.() === false) throw new GovernorRefusal('not-connected', NOT_REACHABLE);
     const block = this.limits.motorBlock(this.motor.kind, s.group);
     if (block) throw new GovernorRefusal(block.code, block.message);
     s.state = 'running';
@@ -471,35 +488,49 @@ export class SafetyGovernor {
     // A dropped link stops nothing: the motor may run on at its last speed (also when the
     // session was paused or ended by a stop the drop swallowed), and its time is counted
     // (DESIGN §4) until the device is settled ({@link deviceReachable}).
-    if (this.maybeOn) this.countUnreachable(this.maybeOn);
+    if (this.maybeOn) this.countRunOn(this.maybeOn, this.maybeOnDevice);
   }
 
   /**
-   * The device whose link was lost is settled: a stop reached it and has its verdict (the
-   * reconnect's, or the first one on a later connection), or the user said it is off. The
-   * motor time since the link dropped (counted while it may have run on) is charged now.
-   * `deviceId` names the peripheral (a settled other device settles nothing); absent:
-   * whatever is counted (the app is closing). Harmless when nothing is pending.
+   * A device that may have run on is settled: a stop reached it and has its verdict (the
+   * reconnect's, a confirmed one later, or the first one on a later connection), or the
+   * user said it is off. Its motor time since the count began (its link dropped, or its
+   * stop ended unconfirmed) is charged now. `deviceId` names the peripheral: only its own
+   * count ends (and a count of a port that names no peripheral); absent: every count
+   * (the app is closing). Harmless when nothing is counted.
    */
   deviceReachable(deviceId?: string): void {
-    const u = this.unreachable;
-    if (!u || (deviceId !== undefined && u.deviceId !== undefined && deviceId !== u.deviceId)) return;
-    this.unreachable = null;
-    if (this.maybeOn && this.maybeOnDevice === u.deviceId) this.maybeOn = null;
-    u.done();
+    for (const [key, count] of [...this.runOn]) {
+      if (deviceId !== undefined && key !== undefined && key !== deviceId) continue;
+      this.runOn.delete(key);
+      if (this.maybeOn && this.maybeOnDevice === key) this.maybeOn = null;
+      count.done();
+    }
+  }
+
+  /**
+   * Motor seconds of `group` (routine time) being counted but not yet charged to the
+   * ledger: stop tails awaiting the device's verdict, and motors that may run on while out
+   * of reach or after an unconfirmed stop. The daily budget counts them as used.
+   */
+  pendingSeconds(group: MuscleGroup): number {
+    const now = this.clock.now();
+    let total = 0;
+    for (const c of this.counting) if (c.group === group) total += (Math.max(0, now - c.fromMs) / 1000) * this.timeScale;
+    return total;
   }
 
   /** The peripheral of {@link maybeOn}'s motor. */
   private maybeOnDevice: string | undefined;
 
-  /** Starts counting `s`'s motor time while its device is out of reach (once; see {@link devicePaused}). */
-  private countUnreachable(s: Session): void {
-    if (this.unreachable) return;
+  /** Starts counting `s`'s motor time on `deviceId`, which may run on unreached (once per peripheral; see {@link runOn}). */
+  private countRunOn(s: Session, deviceId: string | undefined): void {
+    if (this.disposed || this.runOn.has(deviceId)) return;
     let done!: () => void;
-    const reachable = new Promise<void>((resolve) => (done = resolve));
-    this.unreachable = { deviceId: this.maybeOnDevice, done };
+    const settled = new Promise<void>((resolve) => (done = resolve));
+    this.runOn.set(deviceId, { done });
     s.tails = (s.tails ?? 0) + 1;
-    this.keepPending(this.chargeTail(s, this.clock.now(), () => reachable));
+    this.keepPending(this.chargeTail(s, this.clock.now(), () => settled));
   }
 
   /**
@@ -530,11 +561,19 @@ export class SafetyGovernor {
     }
   }
 
-  /** Releases timers; a motor counted while out of reach is charged up to now. */
+  /**
+   * Releases timers; a motor counted while it may run on is charged up to now, and no new
+   * count starts afterwards (a stop's verdict that comes in while the app closes, e.g. its
+   * link closing, would otherwise start a count that nothing settles and {@link idle} waits for).
+   */
   dispose(): void {
+    this.disposed = true;
     this.deviceReachable();
     this.stopTicker();
   }
+
+  /** Set by {@link dispose}: the app is closing. */
+  private disposed = false;
 
   // ---- internals ----
 
@@ -668,7 +707,7 @@ export class SafetyGovernor {
       return;
     }
     const budget = Math.min(this.limits.dailyBudgetSeconds(), DAILY_BUDGET_MAX_SECONDS);
-    if (this.ledger.usedSeconds(s.group, this.clock.wallNow()) >= budget) void this.finish(s, 'daily-budget');
+    if (this.ledger.usedSeconds(s.group, this.clock.wallNow()) + this.pendingSeconds(s.group) >= budget) void this.finish(s, 'daily-budget');
   }
 
   /** Ramps toward the clamped target and writes the step when it changes. */
@@ -786,11 +825,14 @@ export class SafetyGovernor {
     // The stop's verdict settles the motor it stopped, unless it was switched on again
     // since; a stop lost in a dropped link settles nothing: the count goes on as the
     // link-down count ({@link devicePaused}).
+    // An unconfirmed stop settles nothing either: the device may still run, and its time is
+    // counted until the user says it is off or a later stop is confirmed.
     const verdict = async (): Promise<void> => {
       const over = motor.untilStopped ? await motor.untilStopped() : true;
-      if (over === false) {
-        if (this.maybeOn) this.countUnreachable(this.maybeOn);
-      } else if (this.motorOnSeq === onSeq && this.maybeOnDevice === motor.deviceId && !this.unreachable) this.maybeOn = null;
+      if (over === false || over === 'unconfirmed') {
+        const ran = this.maybeOn && this.maybeOnDevice === motor.deviceId ? this.maybeOn : chargeTo;
+        if (ran) this.countRunOn(ran, motor.deviceId);
+      } else if (this.motorOnSeq === onSeq && this.maybeOnDevice === motor.deviceId && !this.runOn.has(motor.deviceId)) this.maybeOn = null;
     };
     if (chargeTo) this.keepPending(this.chargeTail(chargeTo, fromMs, verdict));
     else void verdict().catch(() => undefined);
@@ -808,6 +850,8 @@ export class SafetyGovernor {
    * on disk is renewed meanwhile, then released. `s.tails` must already count this tail.
    */
   private async chargeTail(s: Session, fromMs: number, until?: () => Promise<void>): Promise<void> {
+    const pending = until ? { group: s.group, fromMs } : null;
+    if (pending) this.counting.add(pending);
     const reserve = this.ledger.reserve;
     const renew =
       reserve && until
@@ -822,6 +866,7 @@ export class SafetyGovernor {
       // counted up to now all the same
     } finally {
       if (renew !== null) this.clock.clearInterval(renew);
+      if (pending) this.counting.delete(pending);
       s.tails = Math.max(0, (s.tails ?? 1) - 1);
     }
     const dt = (Math.max(0, this.clock.now() - fromMs) / 1000) * this.timeScale;

@@ -38,9 +38,12 @@ export class RecordingMotor implements MotorPort {
   }
   /**
    * Set by a test to delay the stops' confirmation (resolving `false`: the link dropped
-   * before the verdict); absent, a stop is over when written.
+   * before the verdict; `'unconfirmed'`: the device did not confirm it); absent, a stop is
+   * over when written.
    */
-  untilStopped?: () => Promise<boolean | void>;
+  untilStopped?: () => Promise<boolean | 'unconfirmed' | void>;
+  /** Set by a test to say the link is down (false); absent, writes always reach the device. */
+  reachable?: () => boolean;
   /** The peripheral this port drives (settling a lost link names it). */
   deviceId?: string;
   /** Steps written, with 0 for stops, in order. */
