@@ -250,8 +250,14 @@ export function motorBlocked(s: State): boolean {
   return applicableQuestions(s).some((id) => answers[id] === true);
 }
 
+/** A device is connected, or its link dropped and is being restored (the panel stays). */
 export function deviceConnected(s: State): boolean {
   return s.device.connection === 'connected' || s.device.connection === 'reconnecting';
+}
+
+/** The device's link is up: a session may start (main refuses one while it reconnects). */
+export function deviceLinkUp(s: State): boolean {
+  return s.device.connection === 'connected';
 }
 
 // ---- a device's traffic (the device panel's report section; the lab's try panel) ----

@@ -364,6 +364,7 @@ export const en = {
     starting: 'Starting…',
     back: 'Back to routines',
     needDevice: 'Connect a massager first.',
+    reconnecting: 'The massager is reconnecting. Wait for its link to come back.',
     goConnect: 'Go to devices',
     needScreening: 'Answer the health questions above before the first start.',
     needNotice: 'Read the health notice above and press “I understand” before the first start.',

@@ -305,7 +305,7 @@ export function DevicePanel() {
           <button
             type="button"
             className="btn primary"
-            disabled={blocked || !screened || routineRunning || tooShort || other || checkPending}
+            disabled={blocked || !screened || routineRunning || tooShort || other || checkPending || device.connection !== 'connected'}
             onClick={() => void actions.startManual(group, level)}
           >
             {t.device.manualStart}

@@ -19,6 +19,7 @@ import {
   budgetFor,
   budgetTooShort,
   deviceConnected,
+  deviceLinkUp,
   motorBlocked,
   noticeAcknowledged,
   observedSession,
@@ -38,6 +39,7 @@ function Prep({ run }: { run: PrepView }) {
   const actions = useActions();
   const routine = run.planned;
   const connected = useStore(deviceConnected);
+  const linkUp = useStore(deviceLinkUp);
   const blocked = useStore(motorBlocked);
   const screened = useStore(screeningComplete);
   const acknowledged = useStore(noticeAcknowledged);
@@ -49,10 +51,12 @@ function Prep({ run }: { run: PrepView }) {
   const noBudget = useStore((s) => budgetTooShort(s, routine.muscleGroup));
   const other = useStore((s) => observedSession(s) !== null);
   const planned = routineDurationSec(routine);
-  const canStart = connected && !blocked && screened && acknowledged && !emsNeck && !noBudget && !other && run.phase === 'prep';
+  const canStart = linkUp && !blocked && screened && acknowledged && !emsNeck && !noBudget && !other && run.phase === 'prep';
   const why = !connected
     ? t.prep.needDevice
-    : other
+    : !linkUp
+      ? t.prep.reconnecting
+      : other
       ? t.prep.otherSession
       : emsNeck
         ? t.prep.emsNeck

@@ -264,7 +264,7 @@ function TryPanel() {
                 key={k}
                 type="button"
                 className={`btn small${device.commandedStep === k ? ' primary' : ''}`}
-                disabled={checkPending || k > maxStep}
+                disabled={checkPending || k > maxStep || device.connection !== 'connected'}
                 aria-label={t.draft.stepNamed(k, unit)}
                 title={k > maxStep ? t.device.aboveCeiling(ceilPct) : undefined}
                 onClick={() => step(k)}

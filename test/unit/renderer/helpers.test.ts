@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { historyCsv, normaliseHistory } from '../../../renderer/src/screens/History';
 import { rssiBars } from '../../../renderer/src/components/SignalBars';
 import { sortDevices } from '../../../renderer/src/screens/Devices';
-import type { ScanEntry } from '../../../electron/ipc/contract';
+import type { DeviceStatusEvent, ScanEntry } from '../../../electron/ipc/contract';
+import { deviceConnected, deviceLinkUp, type State } from '../../../renderer/src/store';
 
 describe('history', () => {
   it('reads the usage log shape (days with per-group motor seconds)', () => {
@@ -73,5 +74,13 @@ describe('bridge client over the preload', () => {
     expect(got).toEqual([{ reason: 'watchdog' }]);
     expect(listeners).toHaveLength(0);
     await expect(api.call('device.stop')).rejects.toMatchObject({ code: 'unknown-channel' });
+  });
+});
+
+describe('the link selectors', () => {
+  it('keep the panel while a device reconnects, but offer no start until its link is up (main refuses one then)', () => {
+    const at = (connection: DeviceStatusEvent['connection']) => ({ device: { connection } }) as unknown as State;
+    expect(['connected', 'reconnecting', 'connecting', 'disconnected'].map((c) => deviceConnected(at(c as DeviceStatusEvent['connection'])))).toEqual([true, true, false, false]);
+    expect(['connected', 'reconnecting', 'connecting', 'disconnected'].map((c) => deviceLinkUp(at(c as DeviceStatusEvent['connection'])))).toEqual([true, false, false, false]);
   });
 });
