@@ -34,6 +34,11 @@ export interface ConnectionOwner {
   offUnconfirmed(peripheralId: string): void;
   /** Whether the device still advertises (the scan's view), for the link's reconnect policy. */
   isAdvertising(peripheralId: string): boolean;
+  /**
+   * Whether this connection's protocol bytes are unproven: a user profile whose stop check
+   * has not run (or was answered "no") for this version. The check's own run counts as proving.
+   */
+  unproven(connection: DeviceConnection): boolean;
 }
 
 /** What `device.connect` found to connect to. */
@@ -112,6 +117,8 @@ export class DeviceConnection {
       // recovers are bounded when their turn comes (routine time runs faster in the demo).
       rampPerSecond: this.rampPerSecond * timeScaleOf(options),
       ...(target.traffic ? { traffic: target.traffic } : {}),
+      // A user profile's own frames (init, status requests) wait for a passed stop check.
+      ...(target.userProfile ? { unproven: () => owner.unproven(this) } : {}),
     });
     this.wire();
   }

@@ -87,6 +87,10 @@ export class Devices {
       mayBeRunning: (id) => void this.mayBeRunning.add(id),
       offUnconfirmed: (id) => void this.offUnconfirmed.add(id),
       isAdvertising: (id) => !this.scanner.scanning || this.scanner.isFresh(id),
+      unproven: (d) => {
+        const check = this.stopCheckOf(d);
+        return check === 'needed' || check === 'failed';
+      },
     };
   }
 

@@ -125,6 +125,14 @@ export interface DeviceLinkOptions {
    * a later timer turn, so it never delays a write; a sink that throws loses that record only.
    */
   traffic?: TrafficSink;
+  /**
+   * True while the protocol's own bytes are unproven (a user profile or draft whose stop
+   * check has not run or was failed): the link then writes only what a session commands
+   * and the stop — no `init` writes on connecting and no status requests while a stop
+   * awaits its proof, since a user's frame may start the motor outside any session. Absent:
+   * always false (a built-in protocol).
+   */
+  unproven?: () => boolean;
 }
 
 /** A write as the link accepts it: a protocol write, optionally marked splittable. */
@@ -345,6 +353,8 @@ export class DeviceLink {
   private readonly rampNow: () => number;
   /** The intensity (0..1, a whole step) the device last received, and when that write settled (link clock). */
   private received = { value: 0, atMs: Number.NEGATIVE_INFINITY };
+  /** See {@link DeviceLinkOptions.unproven}. */
+  private readonly unproven: () => boolean;
   /** When a rise above the received value was first asked for (link clock), or null. */
   private riseAskedAt: number | null = null;
   /** An intensity the ramp bound holds back (its waiters still wait), and the timer that queues it again. */
@@ -372,6 +382,7 @@ export class DeviceLink {
     const clock = this.clock;
     this.rampNow = options.rampNow ?? (() => clock.now());
     this.tap = options.traffic ? new TrafficTap(options.traffic, clock) : null;
+    this.unproven = options.unproven ?? (() => false);
   }
 
   /** Notes one traffic record (a no-op without a recorder; never throws, never waits). */
@@ -639,7 +650,7 @@ export class DeviceLink {
       if (Object.keys(standardStatus).length > 0) this.emit('status', standardStatus);
 
       if (!isReconnect) {
-        const init = session.init();
+        const init = this.unproven() ? [] : session.init();
         if (init.length > 0) await this.enqueue({ kind: 'init', writes: init, waiters: [] });
         this.startKeepalive(session);
       }
@@ -1197,6 +1208,7 @@ export class DeviceLink {
     for (const at of w.proof.askAtMs) {
       const ask = (): void => {
         if (this.watch !== w || w.state !== 'waiting' || this.linkState !== 'connected') return;
+        if (this.unproven()) return; // a user's status request might be a motor command: not before its stop check
         if (this.queue.some((j) => j.watchQuery)) return; // one request waiting is enough
         const writes = w.session.encode({ type: 'queryStatus' });
         if (writes.length > 0) this.enqueue({ kind: 'follow-up', writes, watchQuery: true, waiters: [] }).catch(() => undefined);
@@ -1264,6 +1276,9 @@ export class DeviceLink {
     const tick = (): void => {
       this.keepaliveTimer = this.clock.setTimeout(tick, keepalive.intervalMs);
       if (this.held || this.linkState !== 'connected' || session !== this.currentSession) return;
+      // Only while the motor was last commanded to run: a keepalive is a motion write
+      // (it may keep or start the motor), never sent after a stop or before the first step.
+      if (this.received.value <= 0 || this.inFlight?.kind === 'stop' || this.queue.some((j) => j.kind === 'stop')) return;
       if (this.queue.some((j) => j.kind === 'keepalive')) return;
       this.enqueue({ kind: 'keepalive', writes: keepalive.writes(), waiters: [] }).catch(() => undefined);
     };

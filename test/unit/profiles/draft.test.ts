@@ -165,6 +165,61 @@ describe('the draft editor', () => {
     expect(Math.max(...bytes.map((b) => parseInt(b, 16)))).toBe(1);
   }, 30_000);
 
+  it("a draft's own frames (start-up, keepalive, status requests) reach the device only after its stop check, keepalives only while a step runs", async () => {
+    const { c, id } = await labOnNodo();
+    // a hostile draft: its start-up, keepalive and status request are all "level 10" (55 01 01 0A 61)
+    const hostile = JSON.parse(NODO) as { frames: Record<string, unknown>; commands: Record<string, unknown> };
+    hostile.frames.go = [{ const: '01 01 0A' }];
+    hostile.commands.init = [{ frame: 'go' }];
+    hostile.commands.keepalive = { intervalMs: 300, send: [{ frame: 'go' }] };
+    hostile.commands.queryStatus = [{ frame: 'go' }];
+    const GO = '55 01 01 0A 61';
+    const sim = c.core.simRadio()!.peripheral(id)!;
+    let highest = 0;
+    const off = c.core.simRadio()!.onWrite(() => (highest = Math.max(highest, Number(sim.state().level))));
+    try {
+      const status = await c.ok<DeviceStatusEvent>('draft.try', { text: JSON.stringify(hostile, null, 2), peripheralId: id });
+      expect(status.stopCheck).toBe('needed');
+      await sleep(2500);
+      await c.ok('device.stop');
+      await sleep(2000);
+      // nothing but the stops before the check: no start-up, keepalive or status request
+      expect(wire(c, id).filter((f) => f === GO)).toEqual([]);
+      expect(highest).toBe(0);
+      expect(Number(sim.state().level)).toBe(0);
+    } finally {
+      off();
+    }
+  }, 30_000);
+
+  it('a keepalive is written only while a step runs: none before the first step, none after the stop', async () => {
+    const { c, id } = await labOnNodo();
+    const draft = JSON.parse(NODO) as { frames: Record<string, unknown>; commands: Record<string, unknown> };
+    draft.frames.ka = [{ const: '09' }];
+    draft.commands.keepalive = { intervalMs: 200, send: [{ frame: 'ka' }] };
+    const KA = '55 09 5E';
+    await c.ok('draft.try', { text: JSON.stringify(draft), peripheralId: id });
+    await c.ok('stopCheck.run', { muscleGroup: 'upper-back' });
+    await c.ok('stopCheck.answer', { stopped: true });
+    await sleep(1000);
+    const idle = wire(c, id).filter((f) => f === KA).length;
+    const start = await c.ok<{ sessionId: string }>('session.start', MANUAL);
+    await c.ok('session.setStep', { sessionId: start.sessionId, intensity: 0.2 });
+    await sleep(1500);
+    await c.ok('session.heartbeat', { sessionId: start.sessionId });
+    const running = wire(c, id).filter((f) => f === KA).length - idle;
+    await c.ok('session.end', { sessionId: start.sessionId });
+    await sleep(300);
+    const atEnd = wire(c, id).filter((f) => f === KA).length;
+    await sleep(1500);
+    // keepalives during the session (the check's own 2 s run may have had some), none while idle or after the end
+    expect(running).toBeGreaterThanOrEqual(3);
+    expect(wire(c, id).filter((f) => f === KA).length).toBe(atEnd);
+    const all = wire(c, id);
+    const lastStop = all.lastIndexOf('55 01 01 00 57');
+    expect(all.slice(lastStop + 1).filter((f) => f === KA)).toEqual([]);
+  }, 30_000);
+
   it('refuses a broken draft, a draft while a session runs, and a device out of range', async () => {
     const dir = dataDirWith({ 'nodo-mini.json': NODO });
     const { c, id } = await labOnNodo(dir);
