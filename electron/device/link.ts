@@ -37,7 +37,7 @@ import { systemClock, type TimeoutClock } from '../lib/clock';
 import { Emitter } from '../lib/emitter';
 import { GattError } from '../ble/types';
 import type { GattConnection, Transport } from '../ble/types';
-import { TrafficTap, type TrafficRecord, type TrafficSink } from './traffic';
+import { TrafficTap, recordedBytes, type TrafficRecord, type TrafficSink } from './traffic';
 
 // ---------------------------------------------------------------- options and public shapes
 
@@ -269,13 +269,6 @@ interface StopWatch {
 
 /** Commands a stop removes from the queue: anything that could set the motor going. */
 const MOTION_KINDS = new Set<JobKind>(['intensity', 'motion', 'keepalive', 'init']);
-
-/** Lowercase hex without spaces. */
-function hexOf(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
-}
 
 /** What a job's writes are for, in the traffic's words. */
 function purposeOf(job: Job): TrafficWritePurpose {
@@ -630,7 +623,7 @@ export class DeviceLink {
                 type: 'notification',
                 service: BATTERY_SERVICE,
                 characteristic: BATTERY_LEVEL,
-                hex: hexOf(bytes),
+                ...recordedBytes(bytes),
                 decoded: ok,
                 ...(ok ? {} : { reason: 'not a battery level' }),
                 atMs: this.clock.now(),
@@ -1017,7 +1010,7 @@ export class DeviceLink {
       type: 'write',
       service: w.service,
       characteristic: w.characteristic,
-      hex: hexOf(bytes),
+      ...recordedBytes(bytes),
       withResponse: w.withResponse,
       purpose,
       outcome,
@@ -1051,7 +1044,7 @@ export class DeviceLink {
         type: 'notification',
         service: from.service,
         characteristic: from.characteristic,
-        hex: hexOf(bytes),
+        ...recordedBytes(bytes),
         decoded: reason === undefined,
         ...(reason !== undefined ? { reason } : {}),
         atMs,

@@ -18,6 +18,25 @@ import type { Clock, TimeoutClock } from '../lib/clock';
 export const TRAFFIC_WINDOW_MS = 5 * 60_000;
 /** How many entries a device's traffic keeps at most; past it the oldest go first. */
 export const TRAFFIC_MAX_ENTRIES = 5000;
+/**
+ * How many bytes of one write or notification an entry keeps (its hex holds these, and
+ * `fullLength` says how long it was): with {@link TRAFFIC_MAX_ENTRIES}, a device's traffic
+ * holds at most about 2.5 MB of hex, and a capture stays well under the browser host's
+ * 8 MB limit for one window's backlog.
+ */
+export const TRAFFIC_MAX_RECORDED_BYTES = 256;
+
+/**
+ * What an entry keeps of a write's or a notification's `bytes`: the hex (lowercase, no
+ * spaces) of at most the first {@link TRAFFIC_MAX_RECORDED_BYTES}, and `fullLength` (bytes)
+ * when there were more.
+ */
+export function recordedBytes(bytes: Uint8Array): { hex: string; fullLength?: number } {
+  const kept = bytes.length > TRAFFIC_MAX_RECORDED_BYTES ? bytes.subarray(0, TRAFFIC_MAX_RECORDED_BYTES) : bytes;
+  let hex = '';
+  for (const b of kept) hex += b.toString(16).padStart(2, '0');
+  return kept === bytes ? { hex } : { hex, fullLength: bytes.length };
+}
 
 type WithoutStamp<T> = T extends unknown ? Omit<T, 't' | 'at'> : never;
 

@@ -790,7 +790,10 @@ export interface TrafficWrite extends TrafficStamp {
   type: 'write';
   service: string;
   characteristic: string;
+  /** The bytes as hex: at most the first 256 of them (see `fullLength`). */
   hex: string;
+  /** The write's length in bytes, when `hex` holds only its beginning. */
+  fullLength?: number;
   withResponse: boolean;
   purpose: TrafficWritePurpose;
   outcome: 'written' | 'failed' | 'timed-out';
@@ -802,7 +805,10 @@ export interface TrafficNotification extends TrafficStamp {
   type: 'notification';
   service: string;
   characteristic: string;
+  /** The bytes as hex: at most the first 256 of them (see `fullLength`). */
   hex: string;
+  /** The notification's length in bytes, when `hex` holds only its beginning. */
+  fullLength?: number;
   decoded: boolean;
   reason?: string;
 }

@@ -77,6 +77,7 @@ export function TrafficLog({ entries, limit = 20, caption = t.traffic.recent, no
                   ) : (
                     <>
                       <code>{spacedHex(e.hex)}</code>
+                      {e.fullLength !== undefined && <span className="hint"> {t.traffic.cut(e.fullLength)}</span>}
                       {note && <span className="hint"> {note}</span>}
                     </>
                   )}

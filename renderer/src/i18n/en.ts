@@ -236,6 +236,7 @@ export const en = {
     } as Record<string, string>,
     outcomes: { written: '', failed: 'failed', 'timed-out': 'timed out' } as Record<string, string>,
     notDecoded: 'not understood',
+    cut: (n: number) => `… (${n} bytes; the first 256 kept)`,
     events: {
       connected: 'Connected',
       reconnected: 'Reconnected',

@@ -4,7 +4,7 @@
  * the write path, and a recorder that throws loses only its own record.
  */
 import { describe, expect, it } from 'vitest';
-import { TRAFFIC_MAX_ENTRIES, TRAFFIC_WINDOW_MS, TrafficLog, TrafficRing, TrafficTap, type TrafficRecord } from '../../../electron/device/traffic';
+import { TRAFFIC_MAX_ENTRIES, TRAFFIC_MAX_RECORDED_BYTES, TRAFFIC_WINDOW_MS, TrafficLog, TrafficRing, TrafficTap, recordedBytes, type TrafficRecord } from '../../../electron/device/traffic';
 import type { TrafficEntry } from '../../../electron/ipc/contract';
 
 /** A clock the test moves by hand; `wallNow` is 2025-01-01 plus the same offset. */
@@ -187,5 +187,19 @@ describe('the tap', () => {
     clock.advance(0);
     expect(got).toHaveLength(5000);
     expect(got[0]).toBe('3');
+  });
+});
+
+describe('the bytes an entry keeps', () => {
+  it('keeps the hex of at most the first 256 bytes, and the full length past that', () => {
+    expect(recordedBytes(Uint8Array.of(0xaa, 0x07, 0x01))).toEqual({ hex: 'aa0701' });
+    const exactly = recordedBytes(new Uint8Array(TRAFFIC_MAX_RECORDED_BYTES).fill(0x11));
+    expect(exactly).toEqual({ hex: '11'.repeat(TRAFFIC_MAX_RECORDED_BYTES) });
+    const big = new Uint8Array(20_000).fill(0xab);
+    big[0] = 0x55;
+    const kept = recordedBytes(big);
+    expect(kept.fullLength).toBe(20_000);
+    expect(kept.hex).toHaveLength(2 * TRAFFIC_MAX_RECORDED_BYTES);
+    expect(kept.hex.startsWith('55ab')).toBe(true);
   });
 });
