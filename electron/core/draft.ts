@@ -131,6 +131,31 @@ function nodeAt(root: JsonNode, path: string): JsonNode | undefined {
 }
 
 /**
+ * What a valid draft leaves unguarded (see `DraftCheck.warnings`): a `step` field written
+ * scaled or offset (the intensity ceiling counts steps, the device then gets other
+ * numbers), no status rule reporting the level as the step (`levelIsIntensity`: nothing
+ * compares the device's level with the ceiling), no `stopProof` (no stop is ever confirmed).
+ */
+export function draftWarnings(p: DeviceProfile): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  const fields = [
+    ...Object.entries(p.frames).flatMap(([name, f]) => f.map((field, i) => ({ path: `frames.${name}.${i}`, field }))),
+    ...p.framing.out.before.map((field, i) => ({ path: `framing.out.before.${i}`, field })),
+    ...p.framing.out.after.map((field, i) => ({ path: `framing.out.after.${i}`, field })),
+  ];
+  for (const { path, field } of fields) {
+    if ('value' in field && field.value === 'step' && (field.scale !== 1 || field.offset !== 0 || field.divisor !== 1)) {
+      out.push({ path, message: 'the step is written scaled or offset: the ceiling limits steps, so make sure step N is the device\'s level N' });
+    }
+  }
+  if (!p.status.rules.some((r) => r.levelIsIntensity && r.fields.level)) {
+    out.push({ path: 'status.rules', message: 'no status reports the level as the step (levelIsIntensity): nothing checks the ceiling at the device' });
+  }
+  if (!p.stopProof) out.push({ path: 'stopProof', message: 'no stop proof: Unknot can never confirm that this device stopped' });
+  return out;
+}
+
+/**
  * Checks a draft's text: every problem of `checkProfileText` (JSON, the profile schema, a
  * declared stop, no hook, no built-in id), each with the line and column it points at, and
  * the validated profile when there is none.
@@ -141,7 +166,11 @@ export function checkDraft(text: string, builtIns: readonly string[]): { check: 
   if (checked.result.ok && checked.profile) {
     const p = checked.profile;
     const steps = typeof p.capabilities.steps === 'number' ? p.capabilities.steps : p.capabilities.steps.default;
-    return { check: { ok: true, errors: [], profile: { id: p.id, name: p.name, kind: p.kind, version: profileVersion(text), steps } }, profile: p };
+    const warnings = draftWarnings(p);
+    return {
+      check: { ok: true, errors: [], profile: { id: p.id, name: p.name, kind: p.kind, version: profileVersion(text), steps }, ...(warnings.length ? { warnings } : {}) },
+      profile: p,
+    };
   }
   const errors: DraftProblem[] = checked.result.ok ? [] : checked.result.errors.map((e) => ({ ...e }));
   const parseErrors: ParseError[] = [];

@@ -407,6 +407,12 @@ export interface DraftCheck {
   profile?: { id: string; name: string; kind: ProtocolCandidate['kind']; version: string; steps: number };
   /** When `ok` and the lab has a device: whether the draft's identify rules match that device's advertisement. */
   identifiesLabDevice?: boolean;
+  /**
+   * When `ok`: what the draft leaves unguarded, each with its field path (a step written
+   * scaled, so the ceiling's step is not the device's level; no status that reports the
+   * level, so nothing checks the ceiling at the device; no stop proof, so no stop is confirmed).
+   */
+  warnings?: ProfileProblem[];
 }
 
 /** One problem in a profile file: where (a field path such as `capabilities.steps`, or `(root)`) and why. */

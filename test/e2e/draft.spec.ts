@@ -37,6 +37,10 @@ test('a draft from the Nodo Mini\'s table is checked as it is typed, tried under
   const verdict = page.locator('.draft-check');
   await expect(verdict).toContainText('No problems');
   await expect(verdict).toContainText('It recognises Nodo Mini.');
+  // the table gives no frames of its own: what it leaves unguarded is said
+  const unguarded = page.getByRole('list', { name: 'What the draft leaves unguarded' });
+  await expect(unguarded).toContainText('stopProof');
+  await expect(unguarded).toContainText('status.rules');
 
   // typing: a broken value is named by its field path and line, and fixing it clears it
   await editor.fill(NODO.replace('"steps": 10', '"steps": 0'));
@@ -55,6 +59,7 @@ test('a draft from the Nodo Mini\'s table is checked as it is typed, tried under
   await expect(verdict).toContainText('a profile may have at most 49152');
   await editor.fill(NODO);
   await expect(verdict).toContainText('No problems: Nodo Mini cushion, massage cushion, 10 steps.');
+  await expect(unguarded).toHaveCount(0);
   await editor.press('End');
   await editor.pressSequentially('}');
   await expect(verdict).toContainText('not valid JSON');

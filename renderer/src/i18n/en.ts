@@ -209,6 +209,8 @@ export const en = {
     notChecked: (why: string) => `Not checked: ${why}`,
     noDevice: 'Look inside a device first: the draft is tried on the device the lab explored.',
     notifications: 'Notifications and writes',
+    warning: 'unguarded',
+    warningsLabel: 'What the draft leaves unguarded',
   },
 
   // ---- a device's recent traffic: the device panel's "Report a problem" (and the lab's try panel) ----

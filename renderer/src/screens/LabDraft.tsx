@@ -147,11 +147,22 @@ export function LabDraft({ view }: { view: LabView }) {
         ) : !check ? (
           <p className="hint">{t.draft.checking}</p>
         ) : check.ok && check.profile ? (
-          <p className="ok-text">
-            {t.draft.valid(check.profile.name, t.kinds[check.profile.kind], check.profile.steps)}{' '}
-            {check.identifiesLabDevice === true && t.draft.identifies(view.name ?? '')}
-            {check.identifiesLabDevice === false && t.draft.doesNotIdentify(view.name ?? '')}
-          </p>
+          <>
+            <p className="ok-text">
+              {t.draft.valid(check.profile.name, t.kinds[check.profile.kind], check.profile.steps)}{' '}
+              {check.identifiesLabDevice === true && t.draft.identifies(view.name ?? '')}
+              {check.identifiesLabDevice === false && t.draft.doesNotIdentify(view.name ?? '')}
+            </p>
+            {check.warnings && check.warnings.length > 0 && (
+              <ul className="draft-problems" aria-label={t.draft.warningsLabel}>
+                {check.warnings.map((w) => (
+                  <li key={w.path}>
+                    <span className="badge warn">{t.draft.warning}</span> <code>{w.path}</code>: {w.message}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </>
         ) : (
           <>
             <p className="warn-text">{t.draft.problems(problems.length)}</p>

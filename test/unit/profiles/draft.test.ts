@@ -78,6 +78,18 @@ describe('checkDraft', () => {
 
     const good = checkDraft(NODO, BUILT_INS).check;
     expect(good).toMatchObject({ ok: true, errors: [], profile: { id: 'nodo-mini', kind: 'cushion', steps: 10 } });
+    // the fixture reports its level as the step and proves its stops: nothing left unguarded
+    expect(good.warnings).toBeUndefined();
+  });
+
+  it('warns of what a valid draft leaves unguarded: a scaled step, no level report, no stop proof', () => {
+    const scaled = JSON.parse(NODO) as { frames: Record<string, unknown[]>; status?: unknown; stopProof?: unknown };
+    scaled.frames.level = [{ const: '01 01' }, { value: 'step', scale: 10 }];
+    delete scaled.status;
+    delete scaled.stopProof;
+    const check = checkDraft(JSON.stringify(scaled), BUILT_INS).check;
+    expect(check.ok).toBe(true);
+    expect(check.warnings!.map((w) => w.path)).toEqual(['frames.level.1', 'status.rules', 'stopProof']);
   });
 });
 
