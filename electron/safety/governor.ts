@@ -546,6 +546,9 @@ export class SafetyGovernor {
     const settled = new Promise<void>((resolve) => (done = resolve));
     this.runOn.set(deviceId, { done });
     s.tails = (s.tails ?? 0) + 1;
+    // The count renews a reservation on disk: it is released with the last tail, also when
+    // the session's own one was released already (a count begun again, deviceRunsOn).
+    s.coveredSeconds ??= s.usedSeconds;
     this.keepPending(this.chargeTail(s, this.clock.now(), () => settled));
   }
 

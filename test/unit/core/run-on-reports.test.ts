@@ -6,6 +6,8 @@
  * a report that it is off confirms the stop late, settles the count and lifts the mark.
  * A meter polls the simulated cushion every 20 ms and adds up the time its motor ran.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BudgetInfo, DeviceStatusEvent, MuscleGroup, SessionStartResult } from '../../../electron/ipc/contract';
 import { ALL_NO, sleep, startCore, until, type CoreHarness } from '../helpers/core-harness';
@@ -14,6 +16,7 @@ import { NODO, dataDirWith } from '../profiles/support';
 const ID = 'sim-nodo-mini';
 
 let h: CoreHarness | null = null;
+let dir = '';
 const timers: ReturnType<typeof setInterval>[] = [];
 afterEach(async () => {
   for (const t of timers.splice(0)) clearInterval(t);
@@ -48,7 +51,8 @@ function meter(): () => number {
 
 /** The Nodo connected, its stop check passed (charged to lower-back), a neck session running; then it ignores every stop and Stop ends unconfirmed. */
 async function unconfirmedStop(): Promise<() => number> {
-  h = await startCore(dataDirWith({ 'nodo-mini.json': NODO }));
+  dir = dataDirWith({ 'nodo-mini.json': NODO });
+  h = await startCore(dir);
   const c = h;
   await c.ok('screening.set', { answers: ALL_NO });
   await c.ok('settings.set', { doctorNoticeAcknowledged: true });
@@ -94,6 +98,11 @@ describe('reports of a device whose stop was not confirmed', () => {
     expect(await used('neck')).toBeLessThanOrEqual(charged + 0.5);
     expect((await device()).offUnconfirmed).toBeUndefined();
     expect((await c.call('session.start', { muscleGroup: 'neck', plannedMotorSeconds: 60 })).ok).toBe(true);
+    // the count begun again left no reservation on disk (it would be charged on the next start)
+    await c.core.shutdown();
+    h = null;
+    const log = JSON.parse(readFileSync(join(dir, 'usage.json'), 'utf8')) as { sessions: { reservation?: unknown }[] };
+    expect(log.sessions.filter((x) => x.reservation !== undefined)).toEqual([]);
   }, 40_000);
 
   it('switched off by hand after an unconfirmed stop, nobody presses "It is off": its report settles the count and lifts the mark', async () => {
