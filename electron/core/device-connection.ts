@@ -32,6 +32,10 @@ export interface ConnectionOwner {
   mayBeRunning(peripheralId: string): void;
   /** The device did not confirm a stop: no session starts on it until the user says it is off. */
   offUnconfirmed(peripheralId: string): void;
+  /** Whether the device is marked so (see {@link offUnconfirmed}). */
+  isOffUnconfirmed(peripheralId: string): boolean;
+  /** The device proved itself off (a confirmed stop, late or not): the mark of {@link offUnconfirmed} goes. */
+  provenOff(peripheralId: string): void;
   /** Whether the device still advertises (the scan's view), for the link's reconnect policy. */
   isAdvertising(peripheralId: string): boolean;
   /**
@@ -64,6 +68,12 @@ export function unconfirmedMessage(module: ProtocolModule): string {
   return `The ${kind.noun} did not confirm that it stopped. Switch it off by hand now: ${kind.handOff}`;
 }
 
+/** What the user reads when a massager reports running after an unconfirmed stop or "It is off". */
+export function runsOnMessage(module: ProtocolModule): string {
+  const kind = KIND_RULES[module.kind];
+  return `The ${kind.noun} reports that it is still running. Switch it off by hand now: ${kind.handOff} Then press “It is off”.`;
+}
+
 /** See the module comment. */
 export class DeviceConnection {
   readonly link: DeviceLink;
@@ -86,6 +96,8 @@ export class DeviceConnection {
   readonly userProfile?: UserProfileMark;
   /** The governor's ramp for this device, fraction of full range per second (routine time). */
   readonly rampPerSecond: number;
+  /** The user said it is off ("It is off") and no status has proved it off since (see {@link runsOn}). */
+  private saidOff = false;
 
   constructor(
     private readonly ctx: CoreContext,
@@ -169,9 +181,21 @@ export class DeviceConnection {
         ctx.broadcast('safety.warning', { code: 'stop-unconfirmed', message: this.message });
       }
       // A stop the device confirmed settles any count of its motor running on (its link
-      // was down, or an earlier stop ended unconfirmed): it is off now.
-      if (e.state === 'confirmed') governor.deviceReachable(this.peripheralId);
+      // was down, or an earlier stop ended unconfirmed): it is off now. A stop that ended
+      // unconfirmed and is confirmed late (a status says off: switched off by hand) also
+      // lifts the "did not confirm" mark: the device proved it is off.
+      if (e.state === 'confirmed') {
+        governor.deviceReachable(this.peripheralId);
+        owner.provenOff(this.peripheralId);
+        this.saidOff = false;
+        if (this.message === unconfirmedMessage(module) || this.message === runsOnMessage(module)) delete this.message;
+      }
       owner.changed();
+    });
+    link.on('stop-proof', (verdict) => {
+      if (!this.current) return;
+      if (verdict === 'off') this.saidOff = false;
+      else this.runsOn();
     });
     link.on('disconnected', (info: { reason: string; expected: boolean }) => {
       if (!this.current || info.expected) return;
@@ -295,17 +319,46 @@ export class DeviceConnection {
 
   /** The motor was commanded (`step` above 0): the last stop's confirmation is history. */
   motorCommanded(step: number): void {
-    if (step > 0) delete this.stop;
+    if (step > 0) {
+      delete this.stop;
+      this.saidOff = false;
+    }
   }
 
   /**
    * The user said the device is off (after an unconfirmed stop, or while its link was down):
-   * that stop and its message are cleared, and its motor time stops counting.
+   * that stop and its message are cleared, and its motor time stops counting. Until a status
+   * proves it off, a status saying it runs puts all of that back ({@link runsOn}).
    */
   confirmedOff(): void {
     this.ctx.governor.deviceReachable(this.peripheralId);
+    this.saidOff = true;
     if (this.stop?.state === 'unconfirmed') delete this.stop;
-    if (this.message === unconfirmedMessage(this.module)) delete this.message;
+    if (this.message === unconfirmedMessage(this.module) || this.message === runsOnMessage(this.module)) delete this.message;
+  }
+
+  /**
+   * A status the stop proof reads as `running`, outside a stop's watch. When no session has
+   * the motor on and the device is not known to be off (its last stop ended unconfirmed, it
+   * is marked so, or "It is off" was pressed and no status proved it since), it runs on:
+   * marked off-unconfirmed again (a live session at step 0 ends `stop-unconfirmed`), and its
+   * motor time counted again to the area of the last session that ran it, until a status
+   * proves it off, "It is off" again, or the app closes. Writes nothing, awaits nothing.
+   */
+  private runsOn(): void {
+    const { governor } = this.ctx;
+    const id = this.peripheralId;
+    const marked = this.owner.isOffUnconfirmed(id);
+    if (!marked && !this.saidOff && this.link.stopState?.state !== 'unconfirmed') return;
+    if (governor.commandedStep() > 0) return; // our session has it on
+    this.saidOff = false;
+    governor.deviceRunsOn(id);
+    if (marked) return;
+    this.owner.offUnconfirmed(id);
+    this.message = runsOnMessage(this.module);
+    if (governor.current()) void governor.stopUnconfirmed();
+    this.ctx.broadcast('safety.warning', { code: 'stop-unconfirmed', message: this.message });
+    this.owner.changed();
   }
 
   /**

@@ -86,6 +86,8 @@ export class Devices {
       changed: () => this.broadcastStatus(),
       mayBeRunning: (id) => void this.mayBeRunning.add(id),
       offUnconfirmed: (id) => void this.offUnconfirmed.add(id),
+      isOffUnconfirmed: (id) => this.offUnconfirmed.has(id),
+      provenOff: (id) => void this.offUnconfirmed.delete(id),
       isAdvertising: (id) => !this.scanner.scanning || this.scanner.isFresh(id),
       unproven: (d) => {
         const check = this.stopCheckOf(d);

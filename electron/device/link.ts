@@ -208,6 +208,12 @@ export interface DeviceLinkEvents {
   state: LinkState;
   /** The latest stop's confirmation changed (see {@link StopConfirmState}). */
   'stop-state': StopStateEvent;
+  /**
+   * What the protocol's stop proof reads in a status that arrived while no stop waits for
+   * its proof (none was made, or its watch has its verdict): the motor is `off` or `running`.
+   * Statuses it reads as neither emit nothing.
+   */
+  'stop-proof': 'off' | 'running';
 }
 
 /** Errors of the link itself (not of a GATT operation). */
@@ -265,6 +271,8 @@ interface StopWatch {
   confirmedAt?: number;
   /** A further attempt is queued or under way: statuses until it settles may predate it and prove nothing. */
   attemptPending: boolean;
+  /** The proof came after the stop had ended unconfirmed. */
+  late?: boolean;
 }
 
 /** Commands a stop removes from the queue: anything that could set the motor going. */
@@ -1068,6 +1076,7 @@ export class DeviceLink {
     this.emit('status', result.status);
     if (result.notice) this.emit('notice', result.notice);
     this.judgeStop(session, result.status);
+    this.judgeOutsideWatch(session, result.status);
     const answer = { followUp: result.followUp ?? [], followUpIsStop: result.followUpIsStop === true, replay: result.replay ?? [] };
     if (answer.followUp.length === 0 && answer.replay.length === 0) return;
     // While (re)connecting, the link is not yet ready to write: the answer waits for it
@@ -1115,6 +1124,7 @@ export class DeviceLink {
   private stopEvent(w: StopWatch): StopStateEvent {
     const e: StopStateEvent = { state: w.state, attempts: w.attempts };
     if (w.state === 'confirmed' && w.confirmedAt !== undefined) e.latencyMs = Math.max(0, Math.round(w.confirmedAt - w.firstSettledAt));
+    if (w.state === 'confirmed' && w.late) e.late = true;
     return e;
   }
 
@@ -1124,6 +1134,8 @@ export class DeviceLink {
    * timers go, so no late repeat or escalation stops the new run.
    */
   private supersedeWatch(): void {
+    // A stop that ended unconfirmed is history too: a status of the new run is no late proof of it.
+    if (this.watch?.state === 'unconfirmed') this.watch = null;
     if (this.watch?.state !== 'waiting') return;
     this.clearWatchTimers();
     this.watch = null;
@@ -1248,10 +1260,15 @@ export class DeviceLink {
     this.emit('stop-state', this.stopEvent(w));
   }
 
-  /** A status arrived: when it proves the watched stop, the stop is confirmed. */
+  /**
+   * A status arrived: when it proves the watched stop, the stop is confirmed. A stop that
+   * ended unconfirmed is confirmed late by such a status (`late` on its state): the device
+   * went off after all (switched off by hand, or its own timer).
+   */
   private judgeStop(session: ProtocolSession, status: DeviceStatus): void {
     const w = this.watch;
-    if (!w || w.session !== session || w.attemptPending || (w.state !== 'waiting' && w.state !== 'cannot-confirm')) return;
+    if (!w || w.session !== session || w.attemptPending || (w.state !== 'waiting' && w.state !== 'cannot-confirm' && w.state !== 'unconfirmed')) return;
+    const late = w.state === 'unconfirmed';
     let verdict;
     try {
       verdict = w.proof.judge(status, this.clock.now() - w.settledAt);
@@ -1260,7 +1277,23 @@ export class DeviceLink {
     }
     if (verdict !== 'off') return;
     w.confirmedAt = this.clock.now();
+    if (late) w.late = true;
     this.finishWatch(w, 'confirmed');
+  }
+
+  /** Emits `stop-proof` for a status read while no stop waits for its proof (see {@link DeviceLinkEvents}). */
+  private judgeOutsideWatch(session: ProtocolSession, status: DeviceStatus): void {
+    const proof = session.stopProof;
+    const w = this.watch;
+    if (!proof || (w?.state === 'waiting' && w.session === session)) return;
+    let verdict;
+    try {
+      // Long after any stop attempt (a proof's grace after its own toggles still applies).
+      verdict = proof.judge(status, w ? this.clock.now() - w.settledAt : Number.MAX_SAFE_INTEGER);
+    } catch {
+      return;
+    }
+    if (verdict !== undefined) this.emit('stop-proof', verdict);
   }
 
   private startKeepalive(session: ProtocolSession): void {

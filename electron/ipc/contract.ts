@@ -568,6 +568,8 @@ export interface StopStatus {
   attempts: number;
   /** Milliseconds from the stop's first write settling to the device's proof (confirmed only). */
   latencyMs?: number;
+  /** Confirmed only: the proof came after the stop had ended `unconfirmed` (the device reported off later). */
+  late?: true;
 }
 
 export type SessionEndReason =

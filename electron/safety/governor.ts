@@ -523,6 +523,22 @@ export class SafetyGovernor {
   /** The peripheral of {@link maybeOn}'s motor. */
   private maybeOnDevice: string | undefined;
 
+  /** The session that last switched each peripheral's motor on: the area a later run-on of it is charged to. */
+  private readonly lastOn = new Map<string | undefined, Session>();
+
+  /**
+   * The device reports that its motor runs while no session has it on (after an unconfirmed
+   * stop, or after the user said it is off): its motor time is counted again, to the area
+   * of the last session that switched it on, until {@link deviceReachable} settles it.
+   * Harmless when it is counted already, while a session has this motor on, or when no
+   * session ran it (there is no area to charge).
+   */
+  deviceRunsOn(deviceId: string): void {
+    if (this.runningSinceMs() !== null && this.motor?.deviceId === deviceId) return;
+    const s = this.lastOn.get(deviceId);
+    if (s) this.countRunOn(s, deviceId);
+  }
+
   /** Starts counting `s`'s motor time on `deviceId`, which may run on unreached (once per peripheral; see {@link runOn}). */
   private countRunOn(s: Session, deviceId: string | undefined): void {
     if (this.disposed || this.runOn.has(deviceId)) return;
@@ -530,6 +546,9 @@ export class SafetyGovernor {
     const settled = new Promise<void>((resolve) => (done = resolve));
     this.runOn.set(deviceId, { done });
     s.tails = (s.tails ?? 0) + 1;
+    // The count renews a reservation on disk: it is released with the last tail, also when
+    // the session's own one was released already (a count begun again, deviceRunsOn).
+    s.coveredSeconds ??= s.usedSeconds;
     this.keepPending(this.chargeTail(s, this.clock.now(), () => settled));
   }
 
@@ -755,6 +774,7 @@ export class SafetyGovernor {
       this.motorOnSeq++;
       this.maybeOn = s;
       this.maybeOnDevice = motor.deviceId;
+      this.lastOn.set(motor.deviceId, s);
     }
     s.step = step;
     this.emit('output', step);

@@ -135,11 +135,16 @@ describe('stop confirmation under attack (found by an adversarial pass)', () => 
     await h.ok('sim.fault', { peripheralId: id, fault: 'ignore-every-stop' });
     await h.ok('device.stop');
     await until(() => last().offUnconfirmed === true, 12000);
+    const r = await h.call('device.setHeat', { on: true });
+    expect(r).toMatchObject({ ok: false, error: { code: 'device-not-confirmed-off' } });
     await h.ok('sim.fault', { peripheralId: id, fault: 'remote-power' });
     await until(() => sim().runState === 'idle', 8000);
-    const r = await h.call('device.setHeat', { on: true });
+    // its status then says it is off: the stop is confirmed late and the mark goes; heat
+    // still comes on only under a running session
+    await until(() => last().offUnconfirmed !== true, 8000);
+    expect(last().stop).toMatchObject({ state: 'confirmed', late: true });
+    expect(await h.call('device.setHeat', { on: true })).toMatchObject({ ok: false, error: { code: 'refused' } });
     await sleep(1500);
-    expect(r).toMatchObject({ ok: false, error: { code: 'device-not-confirmed-off' } });
     expect(sim().runState).toBe('idle');
   }, 30_000);
 });

@@ -23,7 +23,7 @@ afterEach(async () => {
 
 /** Records every event of a link. */
 function record(l: DeviceLink): { [K in keyof DeviceLinkEvents]: DeviceLinkEvents[K][] } {
-  const out = { status: [], unrecognised: [], disconnected: [], reconnecting: [], reconnected: [], 'reconnect-failed': [], notice: [], wrote: [], state: [], 'stop-state': [] } as {
+  const out = { status: [], unrecognised: [], disconnected: [], reconnecting: [], reconnected: [], 'reconnect-failed': [], notice: [], wrote: [], state: [], 'stop-state': [], 'stop-proof': [] } as {
     [K in keyof DeviceLinkEvents]: DeviceLinkEvents[K][];
   };
   for (const key of Object.keys(out) as (keyof DeviceLinkEvents)[]) {
