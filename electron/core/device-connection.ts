@@ -343,7 +343,8 @@ export class DeviceConnection {
    * is marked so, or "It is off" was pressed and no status proved it since), it runs on:
    * marked off-unconfirmed again (a live session at step 0 ends `stop-unconfirmed`), and its
    * motor time counted again to the area of the last session that ran it, until a status
-   * proves it off, "It is off" again, or the app closes. Writes nothing, awaits nothing.
+   * proves it off, "It is off" again, or the app closes. The stop is written again once per
+   * marking (without awaiting it).
    */
   private runsOn(): void {
     const { governor } = this.ctx;
@@ -357,6 +358,9 @@ export class DeviceConnection {
     this.owner.offUnconfirmed(id);
     this.message = runsOnMessage(this.module);
     if (governor.current()) void governor.stopUnconfirmed();
+    // A motor the app can still reach is not left running: the stop is written again, once
+    // per marking (a device that ignores stops is not sent one per report).
+    else void this.link.stop().catch(ignore);
     this.ctx.broadcast('safety.warning', { code: 'stop-unconfirmed', message: this.message });
     this.owner.changed();
   }

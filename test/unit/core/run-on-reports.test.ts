@@ -77,9 +77,12 @@ describe('reports of a device whose stop was not confirmed', () => {
   it('"It is off" while it still reports running: marked again, no session starts, its time counted until it reports off', async () => {
     const ran = await unconfirmedStop();
     const c = h!;
+    const writesBefore = c.core.simRadio()!.writes(ID).length;
     await c.ok('device.confirmOff'); // but it still runs
-    // its next report (within a second) says it runs: the mark is back
+    // its next report (within a second) says it runs: the mark is back, and the stop is written again
     await until(() => lastStatus()?.offUnconfirmed === true, 2500, 'marked off-unconfirmed again');
+    const stopBytes = (w: { bytes: Uint8Array }): boolean => Buffer.from(w.bytes).toString('hex') === '5501010057';
+    await until(() => c.core.simRadio()!.writes(ID).slice(writesBefore).some(stopBytes), 2500, 'the stop written again');
     expect(await c.call('session.start', { muscleGroup: 'neck', plannedMotorSeconds: 60 })).toMatchObject({ ok: false, error: { code: 'device-not-confirmed-off' } });
     await sleep(3000);
     expect(on()).toBe(true);
