@@ -335,6 +335,8 @@ export class DeviceConnection {
     this.saidOff = true;
     if (this.stop?.state === 'unconfirmed') delete this.stop;
     if (this.message === unconfirmedMessage(this.module) || this.message === runsOnMessage(this.module)) delete this.message;
+    // A device that reports only when asked (the gun) is asked once: if it still runs, it says so.
+    this.link.askStatus();
   }
 
   /**

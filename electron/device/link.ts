@@ -768,6 +768,25 @@ export class DeviceLink {
   }
 
   /**
+   * Asks the device once for its status (the protocol's status request), without lifting
+   * the hold a reconnect put on the motor: after "It is off", a device that runs on says so.
+   * Does nothing when the protocol has no request, the link is down, a request already
+   * waits, or the protocol's bytes are unproven ({@link DeviceLinkOptions.unproven}).
+   */
+  askStatus(): void {
+    const session = this.currentSession;
+    if (!session || this.linkState !== 'connected' || this.unproven()) return;
+    if (this.queue.some((j) => j.watchQuery)) return;
+    let writes: Write[];
+    try {
+      writes = session.encode({ type: 'queryStatus' });
+    } catch {
+      return;
+    }
+    if (writes.length > 0) this.enqueue({ kind: 'follow-up', writes, watchQuery: true, waiters: [] }).catch(() => undefined);
+  }
+
+  /**
    * Reads the battery level (Battery Service `2a19`), percent, through the queue.
    * @returns undefined when the device has no Battery Service or the value is invalid.
    */

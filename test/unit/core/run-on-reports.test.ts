@@ -138,4 +138,34 @@ describe('reports of a device whose stop was not confirmed', () => {
     expect(await used('neck')).toBeLessThanOrEqual(charged + 0.5);
     expect((await c.call('session.start', { muscleGroup: 'neck', plannedMotorSeconds: 60 })).ok).toBe(true);
   }, 40_000);
+
+  it('a gun that reports only when asked is asked on "It is off": still running, it is marked again, stopped again and counted', async () => {
+    h = await startCore();
+    const c = h;
+    await c.ok('screening.set', { answers: ALL_NO });
+    await c.ok('settings.set', { doctorNoticeAcknowledged: true });
+    const gun = await c.find(/^Pro$/);
+    await c.ok('device.connect', { peripheralId: gun });
+    const s = await c.ok<SessionStartResult>('session.start', { muscleGroup: 'shoulders', plannedMotorSeconds: 300 });
+    const beat = setInterval(() => void c.call('session.heartbeat', { sessionId: s.sessionId }), 500);
+    await c.ok('session.setStep', { sessionId: s.sessionId, intensity: 0.5 });
+    const rpm = (): number => Number(c.core.simRadio()!.peripheral(gun)!.state().rpm ?? c.core.simRadio()!.peripheral(gun)!.state().speed ?? 0);
+    await until(() => rpm() > 0, 3000, 'the gun runs');
+    await c.ok('sim.fault', { peripheralId: gun, fault: 'ignore-every-stop' });
+    await c.ok('device.stop');
+    clearInterval(beat);
+    await until(() => lastStatus()?.offUnconfirmed === true, 10_000, 'the stop ends unconfirmed');
+    expect(rpm()).toBeGreaterThan(0);
+    const writesBefore = c.core.simRadio()!.writes(gun).length;
+    await c.ok('device.confirmOff'); // but it still runs
+    await until(() => lastStatus()?.offUnconfirmed === true, 3000, 'marked again after its answer');
+    const after = c.core.simRadio()!.writes(gun).slice(writesBefore).map((w) => Buffer.from(w.bytes).toString('hex'));
+    // asked with the status request, then stopped again
+    expect(after[0]).toBe('aa101000');
+    await until(() => c.core.simRadio()!.writes(gun).slice(writesBefore).some((w) => Buffer.from(w.bytes).toString('hex') === 'aa070103000003'), 3000, 'the stop written again');
+    expect(await c.call('session.start', { muscleGroup: 'shoulders', plannedMotorSeconds: 60 })).toMatchObject({ ok: false, error: { code: 'device-not-confirmed-off' } });
+    const before = await used('shoulders');
+    await sleep(2000);
+    expect(await used('shoulders')).toBeGreaterThan(before + 1);
+  }, 40_000);
 });
