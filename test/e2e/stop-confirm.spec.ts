@@ -68,6 +68,8 @@ test('a stop the gun ignores: switch it off by hand; its status then confirms th
   // alert goes by itself, no "It is off" needed
   await expect(page.locator('.stop-alert')).toHaveCount(0, { timeout: 5000 });
   await expect(page.getByRole('button', { name: 'It is off', exact: true })).toHaveCount(0);
+  // and the refusal that asked for "It is off" no longer shows
+  await expect(page.locator('.start-card .error')).toHaveCount(0);
   await page.screenshot({ path: `${SHOTS}/stop-03-confirmed-late.png`, fullPage: true });
   await page.getByRole('button', { name: 'Routines', exact: true }).click();
   await page.getByRole('button', { name: 'Upper back', exact: true }).click();

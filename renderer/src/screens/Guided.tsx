@@ -51,6 +51,10 @@ function Prep({ run }: { run: PrepView }) {
   const noBudget = useStore((s) => budgetTooShort(s, routine.muscleGroup));
   const other = useStore((s) => observedSession(s) !== null);
   const planned = routineDurationSec(routine);
+  // A start refused because the last stop was not confirmed: once the device is known to be
+  // off again (its status, or "It is off"), that refusal no longer holds and is not shown.
+  const offUnconfirmed = useStore((s) => s.device.offUnconfirmed === true);
+  const staleOffRefusal = run.errorCode === 'device-not-confirmed-off' && !offUnconfirmed;
   const canStart = linkUp && !blocked && screened && acknowledged && !emsNeck && !noBudget && !other && run.phase === 'prep';
   const why = !connected
     ? t.prep.needDevice
@@ -118,7 +122,7 @@ function Prep({ run }: { run: PrepView }) {
             </li>
           ))}
         </ol>
-        {run.error && (
+        {run.error && !staleOffRefusal && (
           <p className="error" role="alert">
             {run.error}
           </p>
