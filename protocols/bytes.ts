@@ -12,6 +12,14 @@ export function toHex(bytes: Uint8Array): string {
 }
 
 /**
+ * Formats bytes as lower-case hex without separators, e.g. `aae301` (the form the app's
+ * views, the lab and the traffic log carry bytes in). Never throws.
+ */
+export function toPlainHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
  * Parses hex text into bytes. Spaces, colons, dashes and a `0x` prefix per byte are
  * ignored, so `"AA E3 01"`, `"aae301"` and `"0xAA 0xE3"` all work.
  * @throws RangeError when the text has an odd number of digits or a non-hex character.

@@ -6,6 +6,7 @@
  * may still be running (stopped first on the next connect) and one whose stop was not
  * confirmed (no session on it before the user says it is off).
  */
+import { toPlainHex } from '../../protocols/bytes';
 import type { Advertisement, DeviceKind } from '../../protocols/types';
 import type { AdapterState, DiscoveredPeripheral, Transport } from '../ble/types';
 import { Scanner, type ScannerEntry } from '../device/scanner';
@@ -22,13 +23,9 @@ import { DeviceConnection, unconfirmedMessage, type ConnectionOwner } from './de
 export function advertisementView(a: Advertisement): AdvertisementView {
   return {
     serviceUuids: [...a.serviceUuids],
-    ...(a.manufacturerData ? { manufacturerData: toHex(a.manufacturerData) } : {}),
-    ...(a.serviceData?.length ? { serviceData: a.serviceData.map((d) => ({ uuid: d.uuid, data: toHex(d.data) })) } : {}),
+    ...(a.manufacturerData ? { manufacturerData: toPlainHex(a.manufacturerData) } : {}),
+    ...(a.serviceData?.length ? { serviceData: a.serviceData.map((d) => ({ uuid: d.uuid, data: toPlainHex(d.data) })) } : {}),
   };
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** What a connection is to (for a device's traffic capture): the peripheral as the scan heard it and the protocol chosen. */

@@ -13,6 +13,7 @@
  * notification subscriptions, which the Bluetooth stack makes by writing the CCCD), with
  * times. Only that device is in it.
  */
+import { toPlainHex } from '../../protocols/bytes';
 import type { DiscoveredPeripheral, GattConnection } from '../ble/types';
 import { DEFAULT_LINK_TIMEOUTS, type LinkTimeouts } from '../device/link';
 import { Refusal, type Handlers } from '../ipc/boundary';
@@ -31,9 +32,21 @@ export const LAB_CAPTURE_MAX_LINES = 5000;
 /** The CCCD's UUID (noble form): a subscription is a write of it. */
 const CCCD = '2902';
 
-/** Lowercase hex without spaces. */
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+/**
+ * A capture as `lab.capture` and `device.capture` answer it: `lines` as JSON lines, and the
+ * file name `unknot-capture-<name>[-<suffix>]-<time>.jsonl` with only letters, digits, `_`
+ * and `-`, the name cut at 60 characters (what Electron's save-dialog check,
+ * `CAPTURE_EXPORT_NAME` in `electron/main/window.ts`, lets through). `wallMs`: ms since the epoch.
+ */
+export function captureFile(name: string, wallMs: number, lines: readonly Record<string, unknown>[], suffix?: string): LabCapture {
+  const stamp = new Date(wallMs).toISOString().replace(/[:.]/g, '-');
+  const safe = name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'device';
+  return {
+    fileName: `unknot-capture-${safe}${suffix ? `-${suffix}` : ''}-${stamp}.jsonl`,
+    text: lines.map((l) => JSON.stringify(l)).join('\n') + '\n',
+    lines: lines.length,
+  };
 }
 
 /** The bytes as text when they are valid UTF-8 without control characters (tab and line breaks allowed), else null. */
@@ -92,9 +105,7 @@ export class LabCaptureLog {
   /** The capture as JSON lines (a final `dropped` line when notifications were left out). */
   export(): LabCapture {
     const lines = this.dropped ? [...this.lines, { type: 'dropped', t: Math.round(this.ctx.clock.now() - this.t0), count: this.dropped }] : this.lines;
-    const stamp = new Date(this.ctx.clock.wallNow()).toISOString().replace(/[:.]/g, '-');
-    const name = (this.peripheral.localName ?? this.peripheral.address).replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'device';
-    return { fileName: `unknot-capture-${name}-${stamp}.jsonl`, text: lines.map((l) => JSON.stringify(l)).join('\n') + '\n', lines: lines.length };
+    return captureFile(this.peripheral.localName ?? this.peripheral.address, this.ctx.clock.wallNow(), lines);
   }
 }
 
@@ -278,7 +289,7 @@ export class Lab {
     } catch (err) {
       throw new Refusal('device-error', `The read failed: ${(err as Error).message}`);
     }
-    const result: LabReadResult = { service: req.service, characteristic: req.characteristic, atMs: this.ctx.clock.wallNow(), hex: hex(bytes), text: printableText(bytes) };
+    const result: LabReadResult = { service: req.service, characteristic: req.characteristic, atMs: this.ctx.clock.wallNow(), hex: toPlainHex(bytes), text: printableText(bytes) };
     this.capture?.add('read', { service: req.service, characteristic: req.characteristic, hex: result.hex });
     return result;
   }
@@ -304,7 +315,7 @@ export class Lab {
         req.characteristic,
         (bytes) => {
           if (this.conn !== conn) return;
-          const n: LabNotification = { peripheralId, atMs: this.ctx.clock.wallNow(), service: req.service, characteristic: req.characteristic, hex: hex(bytes) };
+          const n: LabNotification = { peripheralId, atMs: this.ctx.clock.wallNow(), service: req.service, characteristic: req.characteristic, hex: toPlainHex(bytes) };
           capture.add('notification', { service: n.service, characteristic: n.characteristic, hex: n.hex });
           this.log = this.log.length >= LAB_LOG_SIZE ? [...this.log.slice(this.log.length - LAB_LOG_SIZE + 1), n] : [...this.log, n];
           this.ctx.broadcast('lab.notification', n);

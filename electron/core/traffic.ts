@@ -16,6 +16,7 @@ import { Refusal, type Handlers } from '../ipc/boundary';
 import { TRAFFIC_VIEW_SIZE, type DeviceTrafficView, type LabCapture, type RequestInput, type TrafficEntry } from '../ipc/contract';
 import type { CoreContext } from './context';
 import type { DeviceConnectionInfo, Devices } from './devices';
+import { captureFile } from './lab';
 
 /** The channels this concern answers. */
 export type TrafficChannels = 'device.traffic' | 'device.capture';
@@ -25,17 +26,6 @@ export const TRAFFIC_EVENT_GAP_MS = 250;
 
 /** The format name in a device capture's first line. */
 export const DEVICE_CAPTURE_FORMAT = 'unknot-device-capture';
-
-/**
- * The file name a capture is saved under: `unknot-capture-<name>-<suffix>-<time>.jsonl`,
- * only letters, digits, `_` and `-` (what Electron's save-dialog check, `CAPTURE_EXPORT_NAME`
- * in `electron/main/window.ts`, lets through). `wallMs`: ms since the epoch.
- */
-export function deviceCaptureFileName(name: string, wallMs: number): string {
-  const stamp = new Date(wallMs).toISOString().replace(/[:.]/g, '-');
-  const safe = name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'device';
-  return `unknot-capture-${safe}-traffic-${stamp}.jsonl`;
-}
 
 /** See the module comment. */
 export class DeviceTraffic {
@@ -135,7 +125,7 @@ export class DeviceTraffic {
       });
     }
     for (const e of entries) lines.push(e as unknown as Record<string, unknown>);
-    return { fileName: deviceCaptureFileName(name, wall), text: lines.map((l) => JSON.stringify(l)).join('\n') + '\n', lines: lines.length };
+    return captureFile(name, wall, lines, 'traffic');
   }
 
   /** Stops the batching timers (app shutdown); nothing more is sent. */

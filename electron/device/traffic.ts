@@ -11,6 +11,7 @@
  * on a timer of its own, outside the write path, and a recorder that throws or is slow
  * costs the link nothing but that timer's turn.
  */
+import { toPlainHex } from '../../protocols/bytes';
 import type { TrafficEntry } from '../ipc/contract';
 import type { Clock, TimeoutClock } from '../lib/clock';
 
@@ -32,10 +33,8 @@ export const TRAFFIC_MAX_RECORDED_BYTES = 256;
  * when there were more.
  */
 export function recordedBytes(bytes: Uint8Array): { hex: string; fullLength?: number } {
-  const kept = bytes.length > TRAFFIC_MAX_RECORDED_BYTES ? bytes.subarray(0, TRAFFIC_MAX_RECORDED_BYTES) : bytes;
-  let hex = '';
-  for (const b of kept) hex += b.toString(16).padStart(2, '0');
-  return kept === bytes ? { hex } : { hex, fullLength: bytes.length };
+  if (bytes.length <= TRAFFIC_MAX_RECORDED_BYTES) return { hex: toPlainHex(bytes) };
+  return { hex: toPlainHex(bytes.subarray(0, TRAFFIC_MAX_RECORDED_BYTES)), fullLength: bytes.length };
 }
 
 type WithoutStamp<T> = T extends unknown ? Omit<T, 't' | 'at'> : never;

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceStatusEvent, LabCapture, LabNotification, LabReadResult, LabView, ScanResults } from '../../../electron/ipc/contract';
-import { printableText } from '../../../electron/core/lab';
+import { captureFile, printableText } from '../../../electron/core/lab';
+import { CAPTURE_EXPORT_NAME } from '../../../electron/main/window';
 import { NODO_INFO, NODO_NOTIFY, NODO_SERVICE, NODO_WRITE } from '../../../protocols/sim/nodo-mini';
 import { ALL_NO, startCore, until, type CoreHarness } from '../helpers/core-harness';
 
@@ -36,6 +37,17 @@ describe('printableText', () => {
     expect(printableText(Uint8Array.of(0xaa, 0x81, 0x03))).toBeNull(); // not UTF-8
     expect(printableText(Uint8Array.of(0x41, 0x00, 0x42))).toBeNull(); // a control byte
     expect(printableText(new Uint8Array(0))).toBeNull();
+  });
+});
+
+describe('captureFile', () => {
+  it('names a capture so that Electron lets it through, whatever the device is called', () => {
+    const at = Date.UTC(2026, 11, 1, 17, 3, 0, 250);
+    const lab = captureFile('Nodo Mini', at, [{ type: 'capture' }, { type: 'read', hex: 'aa' }]);
+    expect(lab).toEqual({ fileName: 'unknot-capture-Nodo-Mini-2026-12-01T17-03-00-250Z.jsonl', text: '{"type":"capture"}\n{"type":"read","hex":"aa"}\n', lines: 2 });
+    expect(captureFile('Pro', at, [], 'traffic').fileName).toBe('unknot-capture-Pro-traffic-2026-12-01T17-03-00-250Z.jsonl');
+    // a long or odd advertised name is cut and cleaned, never refused by the save dialog's check
+    for (const name of ['x'.repeat(248), '../../etc/passwd', '   ', 'Ünknöt Mässage']) expect(captureFile(name, at, [], 'traffic').fileName).toMatch(CAPTURE_EXPORT_NAME);
   });
 });
 
