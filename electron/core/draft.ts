@@ -17,12 +17,12 @@
  * - `draft.end`: stops and disconnects a device on the draft and forgets the draft.
  */
 import { findNodeAtLocation, parseTree, type Node as JsonNode, type ParseError } from 'jsonc-parser';
-import { createRegistry } from '../../protocols/registry';
+import { identifyByProfile } from '../../protocols/profile/engine';
 import type { DeviceProfile } from '../../protocols/profile/schema';
 import type { Advertisement } from '../../protocols/types';
 import { Refusal, type Handlers } from '../ipc/boundary';
 import type { DeviceStatusEvent, DraftCheck, DraftProblem, DraftTemplate, LabService } from '../ipc/contract';
-import { checkProfileText, profileVersion } from '../store/user-profiles';
+import { checkProfileText } from '../store/user-profiles';
 import type { CoreContext } from './context';
 import type { Devices } from './devices';
 import type { Lab } from './lab';
@@ -168,7 +168,7 @@ export function checkDraft(text: string, builtIns: readonly string[]): { check: 
     const steps = typeof p.capabilities.steps === 'number' ? p.capabilities.steps : p.capabilities.steps.default;
     const warnings = draftWarnings(p);
     return {
-      check: { ok: true, errors: [], profile: { id: p.id, name: p.name, kind: p.kind, version: profileVersion(text), steps }, ...(warnings.length ? { warnings } : {}) },
+      check: { ok: true, errors: [], profile: { id: p.id, name: p.name, kind: p.kind, version: checked.result.version, steps }, ...(warnings.length ? { warnings } : {}) },
       profile: p,
     };
   }
@@ -214,10 +214,7 @@ export class Drafts {
   private check(text: string): DraftCheck {
     const { check, profile } = checkDraft(text, this.profiles.builtIns());
     const explored = this.lab.explored();
-    if (profile && explored) {
-      const matches = createRegistry([profile], { simulators: {} }).identify(explored.peripheral.advertisement);
-      check.identifiesLabDevice = matches.length > 0;
-    }
+    if (profile && explored) check.identifiesLabDevice = identifyByProfile(profile, explored.peripheral.advertisement) !== null;
     return check;
   }
 
