@@ -188,7 +188,7 @@ export class DeviceConnection {
         governor.deviceReachable(this.peripheralId);
         owner.provenOff(this.peripheralId);
         this.saidOff = false;
-        if (this.message === unconfirmedMessage(module) || this.message === runsOnMessage(module)) delete this.message;
+        this.clearStopMessage();
       }
       owner.changed();
     });
@@ -334,9 +334,14 @@ export class DeviceConnection {
     this.ctx.governor.deviceReachable(this.peripheralId);
     this.saidOff = true;
     if (this.stop?.state === 'unconfirmed') delete this.stop;
-    if (this.message === unconfirmedMessage(this.module) || this.message === runsOnMessage(this.module)) delete this.message;
+    this.clearStopMessage();
     // A device that reports only when asked (the gun) is asked once: if it still runs, it says so.
     this.link.askStatus();
+  }
+
+  /** Takes away the message that asks the user to switch the device off by hand (the device is known to be off). */
+  private clearStopMessage(): void {
+    if (this.message === unconfirmedMessage(this.module) || this.message === runsOnMessage(this.module)) delete this.message;
   }
 
   /**

@@ -12,9 +12,10 @@
  *
  * While the check runs, the only session that may start on the device is the check's own
  * (a flag set just around its `startSession`); any other `session.start` (or a resume)
- * is refused `stop-check-needed`. When the check's session stops running before its 2 s
- * are up (`session.end` or `session.pause` by its owner, `device.stop`, the watchdog, a
- * dropped link), the check ends at once: it asks "Did it stop?" only when the device is
+ * is refused `stop-check-needed`. The check's session is owned by the check itself
+ * ({@link checkOwner}), not by the window that asked for it: no window can step it above the
+ * lowest step or end it. When it stops running before its 2 s are up (anyone's
+ * `device.stop`, the watchdog, a dropped link), the check ends at once: it asks "Did it stop?" only when the device is
  * still connected and the session ended with a stop written to it (the check's own, the
  * user's, the watchdog's); after a drop (the stop could not be written) or an unconfirmed
  * stop it goes back to `needed`. Only the connection that ran the check may answer it.

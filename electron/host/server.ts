@@ -235,7 +235,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
    * Each open WebSocket, oldest first: when something last came from it (monotonic ms),
    * when it was last pinged, the session it started and that has not ended yet, and
    * whether it runs the stop check or is the one to answer it (an owner too: the check
-   * runs a session under its connection id, and only it may answer).
+   * runs a session for it, and only it may answer).
    */
   const peers = new Map<WebSocket, Peer>();
   /**

@@ -5,7 +5,7 @@
  * text on `profiles.import`) and a reload after dropping a file into the folder.
  */
 import { useEffect, useId, useRef, useState } from 'react';
-import type { ProfileFileResult, ProfilesView } from '../contract';
+import { MAX_PROFILE_TEXT, type ProfileFileResult, type ProfilesView } from '../contract';
 import { on, tryCall } from '../api';
 import { t } from '../i18n/en';
 
@@ -29,8 +29,8 @@ export function Profiles() {
   const importFile = async (file: File): Promise<void> => {
     setBusy(true);
     try {
-      const text = file.size > 256 * 1024 ? 'x'.repeat(49 * 1024) : await file.text();
-      const r = await tryCall('profiles.import', { fileName: file.name, text: text.slice(0, 48 * 1024 + 1) });
+      const text = file.size > 256 * 1024 ? 'x'.repeat(MAX_PROFILE_TEXT + 1024) : await file.text();
+      const r = await tryCall('profiles.import', { fileName: file.name, text: text.slice(0, MAX_PROFILE_TEXT + 1) });
       if (r) {
         setLast(r.result);
         setView(r.view);
